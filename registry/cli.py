@@ -1,0 +1,83 @@
+"""The ``registry`` command: serve the API and manage the database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from registry import migrate
+from registry.config import get_settings
+from registry.db import Database
+
+app = typer.Typer(help="Prompt registry: versioned, style-checked, localized prompts.")
+db_app = typer.Typer(help="Create and upgrade the database schema.")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    url = get_settings().database_url
+    migrate.upgrade(url, revision)
+    console.print(f"[green]database at {revision}[/green]: {_safe(url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` removes every table)."""
+    url = get_settings().database_url
+    migrate.downgrade(url, revision)
+    console.print(f"[yellow]database at {revision}[/yellow]: {_safe(url)}")
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo library into an empty registry."""
+    from registry.demo import seed_demo
+
+    settings = get_settings()
+    db = Database.from_url(settings.database_url)
+    try:
+        with db.session() as session:
+            created = seed_demo(session)
+    finally:
+        db.dispose()
+    if created:
+        console.print(f"[green]seeded {created} demo prompts[/green]")
+    else:
+        console.print("registry is not empty; demo not seeded")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000 or REGISTRY_PORT).")] = None,
+    demo: Annotated[bool, typer.Option(help="Seed the demo library if empty.")] = False,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before serving.")
+    ] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the REST API."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if migrate_first:
+        migrate.upgrade(settings.database_url)
+    if demo:
+        seed_demo_command()
+    console.print(f"registry on [bold]http://{host}:{port}[/bold] · store {_safe(settings.database_url)}")
+    console.print(f"OpenAPI docs: http://{host}:{port}/docs")
+    console.print("API keys are not required yet: every request is accepted.")
+    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,36 @@
+"""Settings, read from the environment with the prefix ``REGISTRY_``."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure."""
+
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///registry.db",
+        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://… in production.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `registry serve` binds to.")
+    port: int = Field(default=8000, description="Port `registry serve` listens on.")
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="Request bodies larger than this get a 413."
+    )
+    include_depth_limit: int = Field(
+        default=10, ge=1, le=100, description="How deep includes of included prompts may nest."
+    )
+    page_size_max: int = Field(default=200, ge=1, description="Largest page a list may ask for.")
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
+    )
+    log_sql: bool = Field(default=False, description="Echo every SQL statement (debugging).")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

@@ -1,0 +1,101 @@
+"""The registry's error tree; the API turns each into ``application/problem+json``.
+
+    RegistryError
+    ├── NotFound              404  no such prompt, version or label
+    ├── Conflict              409  the request clashes with what is stored
+    ├── PayloadTooLarge       413  request body over the configured limit
+    ├── InvalidInput          422  a field, template or variable value is wrong
+    │   ├── InvalidTemplate   422  a template does not compile or breaks the sandbox
+    │   └── RenderError       422  variables do not fit the declaration, or rendering failed
+    └── Unavailable           503  the store is busy; retry after a moment
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    """One bad field, entry or span: where it is and what to change."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form used in a problem's ``errors[]``."""
+        out: dict[str, Any] = {"loc": list(self.loc), "message": self.message}
+        if self.line is not None:
+            out["line"] = self.line
+        if self.column is not None:
+            out["column"] = self.column
+        return out
+
+
+@dataclass
+class RegistryError(Exception):
+    """Base of every error the registry reports to a caller."""
+
+    detail: str
+    errors: list[ErrorItem] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __str__(self) -> str:
+        return self.detail
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 body."""
+        return {
+            "type": f"/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+class NotFound(RegistryError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(RegistryError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(RegistryError):
+    status = 413
+    code = "payload-too-large"
+    title = "Request body too large"
+
+
+class InvalidInput(RegistryError):
+    status = 422
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class InvalidTemplate(InvalidInput):
+    code = "invalid-template"
+    title = "Invalid template"
+
+
+class RenderError(InvalidInput):
+    code = "render-failed"
+    title = "Render failed"
+
+
+class Unavailable(RegistryError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,6 @@
+"""Imports every domain's tables so the metadata is complete (Alembic, checks)."""
+
+
+def load_all() -> None:
+    """Register every table on ``registry.db.Base.metadata``."""
+    import registry.prompts.models  # noqa: F401

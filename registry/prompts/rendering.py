@@ -1,0 +1,89 @@
+"""Bind variable values and render a resolved prompt; shared by the server and the SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from registry.errors import ErrorItem, RenderError
+from registry.prompts.schemas import Kind, Message, Resolved, Variable, value_matches
+from registry.templating import render_template
+
+
+def bind_variables(declared: list[Variable], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check values against the declaration and fill in defaults, or raise RenderError."""
+    errors: list[ErrorItem] = []
+    known = {v.name for v in declared}
+    for name in values:
+        if name not in known:
+            errors.append(
+                ErrorItem(
+                    loc=("variables", name),
+                    message=f"{name!r} is not a declared variable; declared: "
+                    + (", ".join(sorted(known)) or "none"),
+                )
+            )
+    bound: dict[str, Any] = {}
+    for var in declared:
+        if var.name in values and values[var.name] is not None:
+            value = values[var.name]
+            if not value_matches(var.type, value):
+                errors.append(
+                    ErrorItem(
+                        loc=("variables", var.name),
+                        message=f"{var.name!r} must be of type {var.type.value}, "
+                        f"got {_json_type(value)}",
+                    )
+                )
+            bound[var.name] = value
+        elif var.required:
+            errors.append(
+                ErrorItem(loc=("variables", var.name), message=f"{var.name!r} is required")
+            )
+        else:
+            bound[var.name] = var.default
+    if errors:
+        raise RenderError(
+            "the variables do not match the declaration: "
+            + "; ".join(e.message for e in errors),
+            errors,
+        )
+    return bound
+
+
+def _json_type(value: Any) -> str:
+    match value:
+        case bool():
+            return "boolean"
+        case int():
+            return "integer"
+        case float():
+            return "number"
+        case str():
+            return "string"
+        case list():
+            return "list"
+        case dict():
+            return "object"
+    return type(value).__name__
+
+
+def render_resolved(
+    resolved: Resolved, values: Mapping[str, Any], *, locale: str = "en"
+) -> str | list[Message]:
+    """The final text of a text prompt, or the final messages of a chat prompt."""
+    bound = bind_variables(resolved.variables, values)
+    components = {c.ref: c.template for c in resolved.components}
+    if resolved.kind is Kind.text:
+        assert resolved.template is not None
+        return render_template(resolved.template, bound, components, locale=locale)
+    assert resolved.messages is not None
+    return [
+        Message(
+            role=m.role,
+            content=render_template(
+                m.content, bound, components, locale=locale, loc=("messages", i, "content")
+            ),
+        )
+        for i, m in enumerate(resolved.messages)
+    ]

@@ -1,0 +1,217 @@
+"""HTTP routes for prompts, versions, labels, resolve and render.
+
+Sub-resources of a prompt live under ``/-/`` because a prompt name is a slash path:
+``/v1/prompts/support/greeting/-/versions``. A name segment never starts with ``-``, so
+the split is unambiguous.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from registry.dependencies import ActorDep, SessionDep, SettingsDep
+from registry.prompts import service
+from registry.prompts.schemas import (
+    LABEL_NAME_PATTERN,
+    PROMPT_NAME_PATTERN,
+    Diff,
+    Label,
+    LabelSet,
+    Prompt,
+    PromptCreate,
+    PromptPage,
+    PromptUpdate,
+    Rendered,
+    RenderRequest,
+    Resolved,
+    Version,
+    VersionCreate,
+    VersionPage,
+)
+
+router = APIRouter(prefix="/v1/prompts", tags=["prompts"])
+
+PromptName = Annotated[
+    str,
+    Path(
+        pattern=PROMPT_NAME_PATTERN,
+        max_length=255,
+        description="Slash path of lowercase segments, e.g. `support/greeting`.",
+    ),
+]
+LabelName = Annotated[str, Path(pattern=LABEL_NAME_PATTERN, max_length=64)]
+VersionNumber = Annotated[int, Path(gt=0)]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+
+
+@router.post("/{name:path}/-/versions", status_code=status.HTTP_201_CREATED)
+def publish_version(
+    name: PromptName,
+    body: VersionCreate,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+) -> Version:
+    """Publish a version (201); content equal to the newest version returns it (200)."""
+    version, created = service.publish_version(
+        session, name, body, author=actor, depth_limit=settings.include_depth_limit
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/prompts/{name}/-/versions/{version.number}"
+    return version
+
+
+@router.get("/{name:path}/-/versions/{number}")
+def get_version(name: PromptName, number: VersionNumber, session: SessionDep) -> Version:
+    """One published version."""
+    return service.get_version(session, name, number)
+
+
+@router.get("/{name:path}/-/versions")
+def list_versions(
+    name: PromptName,
+    session: SessionDep,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> VersionPage:
+    """Versions of a prompt, newest first."""
+    return service.list_versions(session, name, cursor=cursor, limit=limit)
+
+
+@router.get("/{name:path}/-/diff")
+def diff_versions(
+    name: PromptName,
+    session: SessionDep,
+    from_version: Annotated[int, Query(alias="from", gt=0)],
+    to_version: Annotated[int, Query(alias="to", gt=0)],
+) -> Diff:
+    """Unified diff of content, and structured changes of variables and config."""
+    return service.diff(session, name, from_version, to_version)
+
+
+@router.get("/{name:path}/-/labels/{label}")
+def get_label(name: PromptName, label: LabelName, session: SessionDep) -> Label:
+    """One label, with the history of its moves."""
+    return service.get_label(session, name, label)
+
+
+@router.put("/{name:path}/-/labels/{label}")
+def set_label(
+    name: PromptName,
+    label: LabelName,
+    body: LabelSet,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+) -> Label:
+    """Point a label at a version; rollback is moving it back."""
+    return service.set_label(
+        session, name, label, body, actor=actor, depth_limit=settings.include_depth_limit
+    )
+
+
+@router.get("/{name:path}/-/labels")
+def list_labels(name: PromptName, session: SessionDep) -> list[Label]:
+    """Every label of a prompt, with the history of its moves."""
+    return service.list_labels(session, name)
+
+
+@router.get(
+    "/{name:path}/-/resolve",
+    response_model=Resolved,
+    responses={304: {"description": "The caller's copy (If-None-Match) is current."}},
+)
+def resolve(
+    name: PromptName,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    label: Annotated[str | None, Query(pattern=LABEL_NAME_PATTERN, max_length=64)] = None,
+    version: Annotated[int | None, Query(gt=0)] = None,
+) -> Any:
+    """Template or messages, variables, config and components of a label or version."""
+    resolution = service.resolve(
+        session, name, label=label, version=version, depth_limit=settings.include_depth_limit
+    )
+    etag = resolution.resolved.etag
+    cache_control = (
+        "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
+    )
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if etag in _etags(request.headers.get("if-none-match")):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    response.headers.update(headers)
+    return resolution.resolved
+
+
+def _etags(header: str | None) -> set[str]:
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+@router.post("/{name:path}/-/render")
+def render(
+    name: PromptName, body: RenderRequest, session: SessionDep, settings: SettingsDep
+) -> Rendered:
+    """Resolve and render with variable values: final text, or chat messages."""
+    return service.render(session, name, body, depth_limit=settings.include_depth_limit)
+
+
+@router.post("/{name:path}/-/archive")
+def archive(name: PromptName, session: SessionDep) -> Prompt:
+    """Archive a prompt: kept forever, resolvable only by pinned version."""
+    return service.set_archived(session, name, archived=True)
+
+
+@router.post("/{name:path}/-/restore")
+def restore(name: PromptName, session: SessionDep) -> Prompt:
+    """Undo an archive."""
+    return service.set_archived(session, name, archived=False)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_prompt(body: PromptCreate, response: Response, session: SessionDep) -> Prompt:
+    """Create a prompt; publish versions to it next."""
+    prompt = service.create_prompt(session, body)
+    response.headers["Location"] = f"/v1/prompts/{prompt.name}"
+    return prompt
+
+
+@router.get("")
+def list_prompts(
+    session: SessionDep,
+    prefix: Annotated[str | None, Query(description="Folder, e.g. `support/`.")] = None,
+    tag: str | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in name or description.")] = None,
+    include_archived: bool = False,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> PromptPage:
+    """Prompts by name, filtered by folder, tag or text."""
+    return service.list_prompts(
+        session,
+        prefix=prefix,
+        tag=tag,
+        q=q,
+        include_archived=include_archived,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/{name:path}")
+def get_prompt(name: PromptName, session: SessionDep) -> Prompt:
+    """One prompt and where its labels point."""
+    return service.read_prompt(session, name)
+
+
+@router.patch("/{name:path}")
+def update_prompt(name: PromptName, body: PromptUpdate, session: SessionDep) -> Prompt:
+    """Change the description or tags."""
+    return service.update_prompt(session, name, body)

@@ -1,0 +1,635 @@
+"""Business rules for prompts, versions and labels. Never commits; the caller's unit of
+work does (see ``registry.db``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from registry.db import utcnow
+from registry.errors import Conflict, ErrorItem, InvalidInput, InvalidTemplate, NotFound
+from registry.prompts import models
+from registry.prompts.diff import diff_versions
+from registry.prompts.rendering import render_resolved
+from registry.prompts.schemas import (
+    Component,
+    Diff,
+    Kind,
+    Label,
+    LabelEvent,
+    LabelSet,
+    Message,
+    ModelConfig,
+    Prompt,
+    PromptCreate,
+    PromptPage,
+    PromptUpdate,
+    Rendered,
+    RenderRequest,
+    Resolved,
+    Variable,
+    Version,
+    VersionCreate,
+    VersionPage,
+)
+from registry.templating import analyze, parse_ref
+
+LATEST = "latest"
+PRODUCTION = "production"
+
+
+# ---------------------------------------------------------------- read models
+
+
+def prompt_schema(prompt: models.Prompt) -> Prompt:
+    return Prompt(
+        name=prompt.name,
+        kind=Kind(prompt.kind),
+        source_locale=prompt.source_locale,
+        description=prompt.description,
+        tags=prompt.tag_names,
+        archived=prompt.archived_at is not None,
+        latest_version=prompt.latest_version or None,
+        labels={label.name: label.version.number for label in prompt.labels},
+        created_at=prompt.created_at,
+        updated_at=prompt.updated_at,
+    )
+
+
+def version_schema(version: models.PromptVersion) -> Version:
+    return Version(
+        prompt=version.prompt.name,
+        number=version.number,
+        kind=Kind(version.prompt.kind),
+        template=version.template,
+        messages=[Message(**m) for m in version.messages] if version.messages else None,
+        variables=[Variable(**v) for v in version.variables],
+        config=ModelConfig(**version.config),
+        includes=list(version.includes),
+        message=version.message,
+        author=version.author,
+        content_hash=version.content_hash,
+        created_at=version.created_at,
+    )
+
+
+# ---------------------------------------------------------------- prompts
+
+
+def _prompt_query(name: str) -> Select[tuple[models.Prompt]]:
+    return select(models.Prompt).where(models.Prompt.name == name)
+
+
+def get_prompt(session: Session, name: str, *, lock: bool = False) -> models.Prompt:
+    """The prompt called ``name``; with ``lock``, its row is locked until commit."""
+    query = _prompt_query(name)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    prompt = session.scalars(query).one_or_none()
+    if prompt is None:
+        raise NotFound(f"no prompt is named {name!r}")
+    return prompt
+
+
+def read_prompt(session: Session, name: str) -> Prompt:
+    query = _prompt_query(name).options(
+        selectinload(models.Prompt.tags), selectinload(models.Prompt.labels)
+    )
+    prompt = session.scalars(query).one_or_none()
+    if prompt is None:
+        raise NotFound(f"no prompt is named {name!r}")
+    return prompt_schema(prompt)
+
+
+def create_prompt(session: Session, data: PromptCreate) -> Prompt:
+    if session.scalar(select(models.Prompt.id).where(models.Prompt.name == data.name)):
+        raise Conflict(
+            f"a prompt named {data.name!r} already exists",
+            [ErrorItem(loc=("body", "name"), message="choose another name")],
+        )
+    prompt = models.Prompt(
+        name=data.name,
+        kind=data.kind.value,
+        source_locale=data.source_locale,
+        description=data.description,
+        latest_version=0,
+        tags=[models.PromptTag(tag=t) for t in dict.fromkeys(data.tags)],
+        labels=[],
+    )
+    session.add(prompt)
+    session.flush()
+    return prompt_schema(prompt)
+
+
+def update_prompt(session: Session, name: str, data: PromptUpdate) -> Prompt:
+    prompt = get_prompt(session, name, lock=True)
+    if data.description is not None:
+        prompt.description = data.description
+    if data.tags is not None:
+        wanted = list(dict.fromkeys(data.tags))
+        prompt.tags = [t for t in prompt.tags if t.tag in wanted]
+        have = {t.tag for t in prompt.tags}
+        prompt.tags.extend(models.PromptTag(tag=t) for t in wanted if t not in have)
+    prompt.updated_at = utcnow()
+    session.flush()
+    return read_prompt(session, name)
+
+
+def set_archived(session: Session, name: str, *, archived: bool) -> Prompt:
+    prompt = get_prompt(session, name, lock=True)
+    if archived and prompt.archived_at is None:
+        prompt.archived_at = utcnow()
+    elif not archived:
+        prompt.archived_at = None
+    session.flush()
+    return read_prompt(session, name)
+
+
+def _encode_cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str | int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error):
+        value = None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidInput(
+            "the cursor is not one this registry issued",
+            [ErrorItem(loc=("query", "cursor"), message="pass next_cursor from a previous page")],
+        )
+    return value
+
+
+def list_prompts(
+    session: Session,
+    *,
+    prefix: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    include_archived: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> PromptPage:
+    query = select(models.Prompt).options(
+        selectinload(models.Prompt.tags), selectinload(models.Prompt.labels)
+    )
+    if prefix:
+        folder = prefix.rstrip("/")
+        query = query.where(
+            or_(
+                models.Prompt.name == folder,
+                models.Prompt.name.startswith(folder + "/", autoescape=True),
+            )
+        )
+    if tag:
+        query = query.where(
+            models.Prompt.id.in_(select(models.PromptTag.prompt_id).where(models.PromptTag.tag == tag))
+        )
+    if q:
+        query = query.where(
+            or_(
+                models.Prompt.name.icontains(q, autoescape=True),
+                models.Prompt.description.icontains(q, autoescape=True),
+            )
+        )
+    if not include_archived:
+        query = query.where(models.Prompt.archived_at.is_(None))
+    if cursor:
+        after = _decode_cursor(cursor)
+        query = query.where(models.Prompt.name > str(after))
+    rows = list(session.scalars(query.order_by(models.Prompt.name).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return PromptPage(
+        items=[prompt_schema(p) for p in rows],
+        next_cursor=_encode_cursor(rows[-1].name) if more else None,
+    )
+
+
+# ---------------------------------------------------------------- versions
+
+
+def _version_by_number(session: Session, prompt: models.Prompt, number: int) -> models.PromptVersion:
+    version = session.scalars(
+        select(models.PromptVersion).where(
+            models.PromptVersion.prompt_id == prompt.id, models.PromptVersion.number == number
+        )
+    ).one_or_none()
+    if version is None:
+        raise NotFound(
+            f"prompt {prompt.name!r} has no version {number}"
+            + (f"; its newest is {prompt.latest_version}" if prompt.latest_version else "")
+        )
+    return version
+
+
+def get_version(session: Session, name: str, number: int) -> Version:
+    return version_schema(_version_by_number(session, get_prompt(session, name), number))
+
+
+def list_versions(
+    session: Session, name: str, *, cursor: str | None = None, limit: int = 50
+) -> VersionPage:
+    prompt = get_prompt(session, name)
+    query = select(models.PromptVersion).where(models.PromptVersion.prompt_id == prompt.id)
+    if cursor:
+        before = _decode_cursor(cursor)
+        if not isinstance(before, int):
+            raise InvalidInput(
+                "the cursor is not one this registry issued",
+                [ErrorItem(loc=("query", "cursor"), message="pass next_cursor from a previous page")],
+            )
+        query = query.where(models.PromptVersion.number < before)
+    rows = list(
+        session.scalars(query.order_by(models.PromptVersion.number.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return VersionPage(
+        items=[version_schema(v) for v in rows],
+        next_cursor=_encode_cursor(rows[-1].number) if more else None,
+    )
+
+
+def canonical_hash(kind: Kind, data: VersionCreate) -> str:
+    """Hash of what a version says, so publishing the same content twice is detected."""
+    content = {
+        "kind": kind.value,
+        "template": data.template,
+        "messages": [m.model_dump(mode="json") for m in data.messages] if data.messages else None,
+        "variables": [v.model_dump(mode="json") for v in data.variables],
+        "config": data.config.model_dump(mode="json", exclude_none=True),
+    }
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _templates(data: VersionCreate) -> list[tuple[tuple[str | int, ...], str]]:
+    if data.template is not None:
+        return [(("body", "template"), data.template)]
+    return [(("body", "messages", i, "content"), m.content) for i, m in enumerate(data.messages or [])]
+
+
+def publish_version(
+    session: Session, name: str, data: VersionCreate, *, author: str, depth_limit: int = 10
+) -> tuple[Version, bool]:
+    """Publish a new version; returns it and whether it was created (False: same content)."""
+    prompt = get_prompt(session, name, lock=True)
+    kind = Kind(prompt.kind)
+    if kind is Kind.text and data.template is None:
+        raise Conflict(
+            f"{name!r} is a text prompt; send `template`, not `messages`",
+            [ErrorItem(loc=("body", "messages"), message="text prompts take a template")],
+        )
+    if kind is Kind.chat and data.messages is None:
+        raise Conflict(
+            f"{name!r} is a chat prompt; send `messages`, not `template`",
+            [ErrorItem(loc=("body", "template"), message="chat prompts take messages")],
+        )
+
+    errors: list[ErrorItem] = []
+    used: set[str] = set()
+    includes: list[str] = []
+    for loc, source in _templates(data):
+        try:
+            info = analyze(source, loc=loc)
+        except InvalidTemplate as exc:
+            errors.extend(exc.errors)
+            continue
+        used |= info.variables
+        includes.extend(ref for ref in info.includes if ref not in includes)
+    if errors:
+        raise InvalidTemplate("the template does not compile: " + errors[0].message, errors)
+
+    try:
+        components = resolve_components(
+            session, includes, root=name, depth_limit=depth_limit
+        )
+    except (NotFound, Conflict) as exc:
+        raise InvalidTemplate(
+            f"an include cannot be resolved: {exc.detail}",
+            [ErrorItem(loc=("body", "template"), message=exc.detail)],
+        ) from None
+    # A component's declared variables come from the including prompt's values.
+    needed = set(used)
+    for component in components.values():
+        needed |= {v["name"] for v in component.version.variables}
+    declared = {v.name for v in data.variables}
+    for var in sorted(needed - declared):
+        where = "an included prompt" if var not in used else "the template"
+        errors.append(
+            ErrorItem(
+                loc=("body", "variables"),
+                message=f"{var!r} is used in {where} but not declared; add it to variables",
+            )
+        )
+    for i, var in enumerate(data.variables):
+        if var.name not in needed:
+            errors.append(
+                ErrorItem(
+                    loc=("body", "variables", i),
+                    message=f"{var.name!r} is declared but the template never uses it",
+                )
+            )
+    if errors:
+        raise InvalidInput(
+            "the declared variables do not match the template: "
+            + "; ".join(e.message for e in errors),
+            errors,
+        )
+
+    digest = canonical_hash(kind, data)
+    if prompt.latest_version:
+        newest = _version_by_number(session, prompt, prompt.latest_version)
+        if newest.content_hash == digest:
+            return version_schema(newest), False
+
+    number = prompt.latest_version + 1
+    version = models.PromptVersion(
+        prompt=prompt,
+        number=number,
+        template=data.template,
+        messages=[m.model_dump(mode="json") for m in data.messages] if data.messages else None,
+        variables=[v.model_dump(mode="json") for v in data.variables],
+        config=data.config.model_dump(mode="json", exclude_none=True),
+        includes=includes,
+        message=data.message,
+        author=author,
+        content_hash=digest,
+    )
+    session.add(version)
+    prompt.latest_version = number
+    prompt.updated_at = utcnow()
+    session.flush()
+    return version_schema(version), True
+
+
+def diff(session: Session, name: str, old: int, new: int) -> Diff:
+    prompt = get_prompt(session, name)
+    return diff_versions(
+        version_schema(_version_by_number(session, prompt, old)),
+        version_schema(_version_by_number(session, prompt, new)),
+    )
+
+
+# ---------------------------------------------------------------- labels
+
+
+def _label_events(session: Session, prompt_id: int, label: str | None) -> list[models.LabelEvent]:
+    query = select(models.LabelEvent).where(models.LabelEvent.prompt_id == prompt_id)
+    if label is not None:
+        query = query.where(models.LabelEvent.label == label)
+    return list(session.scalars(query.order_by(models.LabelEvent.id.desc())))
+
+
+def _label_schema(label: models.Label, events: Iterable[models.LabelEvent]) -> Label:
+    return Label(
+        name=label.name,
+        version=label.version.number,
+        updated_at=label.updated_at,
+        updated_by=label.updated_by,
+        history=[
+            LabelEvent(
+                label=e.label,
+                from_version=e.from_version,
+                to_version=e.to_version,
+                actor=e.actor,
+                reason=e.reason,
+                created_at=e.created_at,
+            )
+            for e in events
+        ],
+    )
+
+
+def list_labels(session: Session, name: str) -> list[Label]:
+    prompt = get_prompt(session, name)
+    labels = session.scalars(
+        select(models.Label).where(models.Label.prompt_id == prompt.id).order_by(models.Label.name)
+    )
+    events = _label_events(session, prompt.id, None)
+    return [_label_schema(label, [e for e in events if e.label == label.name]) for label in labels]
+
+
+def get_label(session: Session, name: str, label_name: str) -> Label:
+    prompt = get_prompt(session, name)
+    label = session.scalars(
+        select(models.Label).where(models.Label.prompt_id == prompt.id, models.Label.name == label_name)
+    ).one_or_none()
+    if label is None:
+        raise NotFound(f"prompt {name!r} has no label {label_name!r}")
+    return _label_schema(label, _label_events(session, prompt.id, label_name))
+
+
+def set_label(
+    session: Session, name: str, label_name: str, data: LabelSet, *, actor: str, depth_limit: int = 10
+) -> Label:
+    """Point a label at a version, recording the move."""
+    if label_name == LATEST:
+        raise InvalidInput(
+            "the label 'latest' always means the newest version and cannot be set",
+            [ErrorItem(loc=("path", "label"), message="choose another label name")],
+        )
+    prompt = get_prompt(session, name, lock=True)
+    try:
+        version = _version_by_number(session, prompt, data.version)
+    except NotFound as exc:
+        raise InvalidInput(exc.detail, [ErrorItem(loc=("body", "version"), message=exc.detail)]) from None
+    label = session.scalars(
+        select(models.Label).where(models.Label.prompt_id == prompt.id, models.Label.name == label_name)
+    ).one_or_none()
+    if label is not None and label.version_id == version.id:
+        return _label_schema(label, _label_events(session, prompt.id, label_name))
+
+    previous = label.version.number if label is not None else None
+    now = utcnow()
+    if label is None:
+        label = models.Label(
+            prompt_id=prompt.id, name=label_name, version=version, updated_at=now, updated_by=actor
+        )
+        session.add(label)
+    else:
+        label.version = version
+        label.updated_at = now
+        label.updated_by = actor
+    session.add(
+        models.LabelEvent(
+            prompt_id=prompt.id,
+            label=label_name,
+            from_version=previous,
+            to_version=version.number,
+            actor=actor,
+            reason=data.reason,
+            created_at=now,
+        )
+    )
+    session.flush()
+    # The move must not close an include cycle through this prompt's other users.
+    resolve_components(session, version.includes, root=name, depth_limit=depth_limit)
+    return _label_schema(label, _label_events(session, prompt.id, label_name))
+
+
+# ---------------------------------------------------------------- serving
+
+
+@dataclass(frozen=True)
+class _Component:
+    ref: str
+    version: models.PromptVersion
+
+
+def _find_version(
+    session: Session, name: str, *, label: str | None, number: int | None
+) -> models.PromptVersion:
+    """The version a name plus label or number points to, in one query when it exists."""
+    query = select(models.PromptVersion).join(models.Prompt).where(models.Prompt.name == name)
+    if number is not None:
+        query = query.where(models.PromptVersion.number == number)
+    elif label == LATEST:
+        query = query.where(models.PromptVersion.number == models.Prompt.latest_version)
+    else:
+        query = query.join(models.Label, models.Label.version_id == models.PromptVersion.id).where(
+            models.Label.name == label
+        )
+    version = session.scalars(query).one_or_none()
+    if version is None:
+        prompt = get_prompt(session, name)
+        if number is not None:
+            _version_by_number(session, prompt, number)  # raises the precise NotFound
+        if not prompt.latest_version:
+            raise NotFound(f"prompt {name!r} has no versions yet")
+        raise NotFound(
+            f"prompt {name!r} has no label {label!r}; set it with "
+            f"PUT /v1/prompts/{name}/-/labels/{label}"
+        )
+    if number is None and version.prompt.archived_at is not None:
+        raise Conflict(
+            f"prompt {name!r} is archived; only a pinned version can be resolved",
+            [ErrorItem(loc=("query", "version"), message="pass version=<number>")],
+        )
+    return version
+
+
+def resolve_components(
+    session: Session,
+    includes: Iterable[str],
+    *,
+    root: str,
+    depth_limit: int,
+) -> dict[str, _Component]:
+    """Every prompt reachable through includes, keyed by reference as written."""
+    found: dict[str, _Component] = {}
+
+    def visit(refs: Iterable[str], path: tuple[str, ...]) -> None:
+        for ref in refs:
+            target = parse_ref(ref)
+            if target.name in path:
+                cycle = " → ".join((*path, target.name))
+                raise Conflict(f"include cycle: {cycle}")
+            if len(path) > depth_limit:
+                raise Conflict(
+                    f"includes nest deeper than {depth_limit} levels: {' → '.join(path)}"
+                )
+            if ref in found:
+                visit(found[ref].version.includes, (*path, target.name))
+                continue
+            version = _find_version(
+                session, target.name, label=target.label, number=target.version
+            )
+            if version.prompt.kind != Kind.text.value:
+                raise Conflict(f"{target.name!r} is a chat prompt; only text prompts can be included")
+            found[ref] = _Component(ref=ref, version=version)
+            visit(version.includes, (*path, target.name))
+
+    visit(includes, (root,))
+    return found
+
+
+def _etag(version: models.PromptVersion, components: Iterable[_Component]) -> str:
+    parts = [f"{version.prompt.name}@{version.number}:{version.content_hash}"]
+    parts.extend(
+        f"{c.ref}={c.version.prompt.name}@{c.version.number}:{c.version.content_hash}"
+        for c in sorted(components, key=lambda c: c.ref)
+    )
+    return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class Resolution:
+    resolved: Resolved
+    immutable: bool
+
+
+def resolve(
+    session: Session,
+    name: str,
+    *,
+    label: str | None = None,
+    version: int | None = None,
+    depth_limit: int = 10,
+) -> Resolution:
+    """The template, variables, config and components that a label or version serves."""
+    if label is not None and version is not None:
+        raise InvalidInput(
+            "give a label or a version, not both",
+            [ErrorItem(loc=("query", "label"), message="remove label or version")],
+        )
+    if version is None and label is None:
+        label = PRODUCTION
+    row = _find_version(session, name, label=label, number=version)
+    components = resolve_components(session, row.includes, root=name, depth_limit=depth_limit)
+    schema = version_schema(row)
+    resolved = Resolved(
+        prompt=name,
+        kind=schema.kind,
+        version=row.number,
+        label=label,
+        template=schema.template,
+        messages=schema.messages,
+        variables=schema.variables,
+        config=schema.config,
+        components=[
+            Component(
+                ref=c.ref,
+                name=c.version.prompt.name,
+                version=c.version.number,
+                template=c.version.template or "",
+            )
+            for c in components.values()
+        ],
+        etag=_etag(row, components.values()),
+    )
+    # A pinned version is immutable only if every component is pinned too.
+    immutable = version is not None and all(parse_ref(ref).pinned for ref in components)
+    return Resolution(resolved=resolved, immutable=immutable)
+
+
+def render(session: Session, name: str, data: RenderRequest, *, depth_limit: int = 10) -> Rendered:
+    """Resolve, then render with the caller's values."""
+    resolution = resolve(session, name, label=data.label, version=data.version, depth_limit=depth_limit)
+    resolved = resolution.resolved
+    output = render_resolved(resolved, data.variables)
+    return Rendered(
+        prompt=resolved.prompt,
+        kind=resolved.kind,
+        version=resolved.version,
+        label=resolved.label,
+        text=output if isinstance(output, str) else None,
+        messages=output if isinstance(output, list) else None,
+        config=resolved.config,
+        components=resolved.components,
+    )
+
+
+def prompt_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(models.Prompt)) or 0

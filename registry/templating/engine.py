@@ -1,0 +1,270 @@
+"""Compile, inspect and render prompt templates in Jinja2's immutable sandbox.
+
+Includes name other prompts (``{% include "support/tone@production" %}``). The caller
+resolves each reference to template source beforehand; rendering never touches the
+store. Compiled templates are cached by content hash, so a reference whose label moved
+compiles its new text once and an unchanged one is never compiled twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, nodes
+from jinja2.exceptions import (
+    SecurityError,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+)
+from jinja2.meta import find_undeclared_variables
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from registry.errors import ErrorItem, InvalidTemplate, RenderError
+from registry.templating.filters import LOCALE_FILTERS, render_locale
+
+NAME_SEGMENT = r"[a-z0-9][a-z0-9._-]*"
+NAME_PATTERN = rf"{NAME_SEGMENT}(?:/{NAME_SEGMENT})*"
+# A label is never all digits, so "name@3" is always version 3.
+LABEL_PATTERN = r"[a-z0-9_.-]*[a-z_.-][a-z0-9_.-]*"
+_REF_RE = re.compile(rf"^(?P<name>{NAME_PATTERN})(?:@(?P<ref>[0-9]+|{LABEL_PATTERN}))?$")
+_HASH_PREFIX = "sha256:"
+
+
+@dataclass(frozen=True)
+class IncludeRef:
+    """A parsed ``name@label`` or ``name@3``; neither means the ``production`` label."""
+
+    name: str
+    label: str | None
+    version: int | None
+
+    @property
+    def pinned(self) -> bool:
+        return self.version is not None
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """What a template needs: the variables it reads and the prompts it includes."""
+
+    variables: frozenset[str]
+    includes: tuple[str, ...]
+
+
+def parse_ref(ref: str) -> IncludeRef:
+    """Split an include reference into prompt name and label or version."""
+    match = _REF_RE.match(ref)
+    if match is None:
+        raise ValueError(
+            f"include {ref!r} is not a prompt reference; write 'name', 'name@label' or 'name@3'"
+        )
+    name, tail = match["name"], match["ref"]
+    if tail is None:
+        return IncludeRef(name=name, label="production", version=None)
+    if tail.isdigit():
+        return IncludeRef(name=name, label=None, version=int(tail))
+    return IncludeRef(name=name, label=tail, version=None)
+
+
+def content_hash(source: str) -> str:
+    """The cache key of a template's source."""
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+# The references of the render in progress: ref -> hash, and hash -> source.
+_refs: ContextVar[Mapping[str, str]] = ContextVar("registry_template_refs")
+_sources: ContextVar[Mapping[str, str]] = ContextVar("registry_template_sources")
+
+
+class _ContentLoader(BaseLoader):
+    """Loads templates by content hash from the render in progress."""
+
+    def get_source(
+        self, environment: Any, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source = _sources.get({}).get(template)
+        if source is None:
+            raise TemplateNotFound(template)
+        # Content-addressed: a cached compilation is never out of date.
+        return source, None, lambda: True
+
+
+class _PromptEnvironment(ImmutableSandboxedEnvironment):
+    def join_path(self, template: str, parent: str) -> str:
+        # Map an include reference to the content hash it resolved to for this render.
+        digest = _refs.get({}).get(template)
+        if digest is None:
+            raise TemplateNotFound(template, f"include {template!r} was not resolved")
+        return _HASH_PREFIX + digest
+
+
+def _make_environment() -> _PromptEnvironment:
+    env = _PromptEnvironment(
+        loader=_ContentLoader(),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        cache_size=4096,
+        auto_reload=False,
+    )
+    env.filters.update(LOCALE_FILTERS)
+    return env
+
+
+ENVIRONMENT = _make_environment()
+
+_DISALLOWED_TAGS: dict[type[nodes.Node], str] = {
+    nodes.Extends: "extends",
+    nodes.Import: "import",
+    nodes.FromImport: "from … import",
+}
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def _syntax_error(exc: TemplateSyntaxError, source: str, loc: tuple[str | int, ...]) -> ErrorItem:
+    line = exc.lineno or 1
+    lines = source.splitlines() or [""]
+    text = lines[min(line, len(lines)) - 1]
+    column = _guess_column(text, exc.message or "")
+    return ErrorItem(loc=loc, message=exc.message or "syntax error", line=line, column=column)
+
+
+def _guess_column(text: str, message: str) -> int:
+    # Jinja reports only the line; point at the token the message names, else at the
+    # first tag or expression on that line.
+    starts = [i for i in (text.find("{%"), text.find("{{")) if i >= 0]
+    first = min(starts) if starts else 0
+    for token in _QUOTED.findall(message):
+        found = text.find(token, first)
+        if found >= 0:
+            return found + 1
+    return first + 1
+
+
+@lru_cache(maxsize=4096)
+def _analyze_cached(source: str) -> TemplateInfo | ErrorItem:
+    try:
+        tree = ENVIRONMENT.parse(source)
+    except TemplateSyntaxError as exc:
+        return _syntax_error(exc, source, ())
+    for node_type, tag in _DISALLOWED_TAGS.items():
+        node = tree.find(node_type)
+        if node is not None:
+            return ErrorItem(
+                loc=(),
+                message=f"{{% {tag} %}} is not supported; compose prompts with {{% include %}}",
+                line=node.lineno,
+            )
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        attr = node.attr if isinstance(node, nodes.Getattr) else _const_str(node.arg)
+        if attr is not None and attr.startswith("_"):
+            return ErrorItem(
+                loc=(),
+                message=f"access to the private attribute {attr!r} is not allowed",
+                line=node.lineno,
+            )
+    includes: list[str] = []
+    for node in tree.find_all(nodes.Include):
+        name = _const_str(node.template)
+        if name is None:
+            return ErrorItem(
+                loc=(),
+                message="an include must name a prompt as a literal string, such as "
+                '{% include "support/tone@production" %}',
+                line=node.lineno,
+            )
+        try:
+            parse_ref(name)
+        except ValueError as exc:
+            return ErrorItem(loc=(), message=str(exc), line=node.lineno)
+        if name not in includes:
+            includes.append(name)
+    try:
+        ENVIRONMENT.compile(tree)
+    except TemplateSyntaxError as exc:
+        return _syntax_error(exc, source, ())
+    return TemplateInfo(
+        variables=frozenset(find_undeclared_variables(tree)), includes=tuple(includes)
+    )
+
+
+def _const_str(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Const) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def analyze(source: str, *, loc: tuple[str | int, ...] = ("template",)) -> TemplateInfo:
+    """Compile a template and report its variables and includes, or raise InvalidTemplate."""
+    result = _analyze_cached(source)
+    if isinstance(result, ErrorItem):
+        item = ErrorItem(loc=loc, message=result.message, line=result.line, column=result.column)
+        where = f" at line {item.line}" if item.line else ""
+        raise InvalidTemplate(f"the template does not compile{where}: {item.message}", [item])
+    return result
+
+
+@contextmanager
+def _render_scope(sources: Mapping[str, str], refs: Mapping[str, str], locale: str) -> Iterator[None]:
+    tokens = (_sources.set(sources), _refs.set(refs), render_locale.set(locale))
+    try:
+        yield
+    finally:
+        render_locale.reset(tokens[2])
+        _refs.reset(tokens[1])
+        _sources.reset(tokens[0])
+
+
+def render_template(
+    source: str,
+    variables: Mapping[str, Any],
+    components: Mapping[str, str] | None = None,
+    *,
+    locale: str = "en",
+    loc: tuple[str | int, ...] = ("template",),
+) -> str:
+    """Render ``source`` with values and the resolved sources of its includes."""
+    components = components or {}
+    top = content_hash(source)
+    sources = {_HASH_PREFIX + top: source}
+    refs: dict[str, str] = {}
+    for ref, text in components.items():
+        digest = content_hash(text)
+        refs[ref] = digest
+        sources[_HASH_PREFIX + digest] = text
+    with _render_scope(sources, refs, locale):
+        try:
+            template = ENVIRONMENT.get_template(_HASH_PREFIX + top)
+            return template.render(variables)
+        except SecurityError as exc:
+            raise RenderError(
+                f"the sandbox refused the template: {exc}",
+                [ErrorItem(loc=loc, message=f"unsafe operation refused: {exc}")],
+            ) from None
+        except UndefinedError as exc:
+            raise RenderError(
+                f"a variable the template uses has no value: {exc.message}",
+                [ErrorItem(loc=(*loc, "variables"), message=exc.message or "undefined value")],
+            ) from None
+        except TemplateNotFound as exc:
+            raise RenderError(
+                f"include {exc.name!r} was not resolved",
+                [ErrorItem(loc=loc, message=f"include {exc.name!r} was not resolved")],
+            ) from None
+        except TemplateSyntaxError as exc:
+            raise InvalidTemplate(
+                f"the template does not compile: {exc.message}", [_syntax_error(exc, source, loc)]
+            ) from None
+        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            message = str(exc) or type(exc).__name__
+            raise RenderError(
+                f"rendering failed: {message}", [ErrorItem(loc=loc, message=message)]
+            ) from None
