@@ -61,33 +61,33 @@ class BodySizeLimit:
                 await problem_response(too_large)(scope, receive, send)
                 return
 
+        # Buffer the body (it is small by definition) so an oversized stream is refused
+        # before the app reads any of it.
+        chunks: list[bytes] = []
         received = 0
-        response_started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
                 await problem_response(too_large)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def _validation_items(exc: RequestValidationError) -> list[ErrorItem]:
@@ -164,7 +164,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     owns_db = db is None
     database = db or Database.from_url(
-        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, echo=settings.log_sql
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        echo=settings.log_sql,
     )
 
     @asynccontextmanager

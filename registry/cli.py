@@ -71,7 +71,9 @@ def serve(
         migrate.upgrade(settings.database_url)
     if demo:
         seed_demo_command()
-    console.print(f"registry on [bold]http://{host}:{port}[/bold] · store {_safe(settings.database_url)}")
+    console.print(
+        f"registry on [bold]http://{host}:{port}[/bold] · store {_safe(settings.database_url)}"
+    )
     console.print(f"OpenAPI docs: http://{host}:{port}/docs")
     console.print("API keys are not required yet: every request is accepted.")
     uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)

@@ -1,13 +1,13 @@
 """The registry's error tree; the API turns each into ``application/problem+json``.
 
-    RegistryError
-    ├── NotFound              404  no such prompt, version or label
-    ├── Conflict              409  the request clashes with what is stored
-    ├── PayloadTooLarge       413  request body over the configured limit
-    ├── InvalidInput          422  a field, template or variable value is wrong
-    │   ├── InvalidTemplate   422  a template does not compile or breaks the sandbox
-    │   └── RenderError       422  variables do not fit the declaration, or rendering failed
-    └── Unavailable           503  the store is busy; retry after a moment
+RegistryError
+├── NotFound              404  no such prompt, version or label
+├── Conflict              409  the request clashes with what is stored
+├── PayloadTooLarge       413  request body over the configured limit
+├── InvalidInput          422  a field, template or variable value is wrong
+│   ├── InvalidTemplate   422  a template does not compile or breaks the sandbox
+│   └── RenderError       422  variables do not fit the declaration, or rendering failed
+└── Unavailable           503  the store is busy; retry after a moment
 """
 
 from __future__ import annotations

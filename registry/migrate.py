@@ -6,9 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -29,10 +26,3 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
-
-
-def is_current(engine: Engine, url: str) -> bool:
-    """Whether the database is at the newest migration."""
-    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
-    with engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads()) == heads

@@ -96,3 +96,19 @@ def client(session: Session, database: Database, settings: Settings) -> Iterator
     app.dependency_overrides[get_session] = test_session
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def migrated_url(store: str, tmp_path: Path) -> Iterator[str]:
+    """A new database of its own, migrated to head, for tests that need real commits."""
+    with fresh_database(store, tmp_path) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def committing_client(migrated_url: str) -> Iterator[TestClient]:
+    """The app exactly as served: its own engine, one committed transaction per request."""
+    app = create_app(Settings(database_url=migrated_url, max_body_bytes=64 * 1024))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -119,9 +119,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_label_events")),
     )
-    op.create_index(
-        "ix_label_events_prompt_id_label", "label_events", ["prompt_id", "label", "id"]
-    )
+    op.create_index("ix_label_events_prompt_id_label", "label_events", ["prompt_id", "label", "id"])
     dialect = op.get_bind().dialect.name
     for statement in {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRESQL_TRIGGERS}.get(
         dialect, []

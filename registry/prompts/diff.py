@@ -14,8 +14,10 @@ def _content_lines(version: Version) -> list[str]:
     lines: list[str] = []
     for i, message in enumerate(version.messages or []):
         lines.append(f"--- message {i + 1} ({message.role}) ---\n")
-        lines.extend(line if line.endswith("\n") else line + "\n"
-                     for line in message.content.splitlines(keepends=True))
+        lines.extend(
+            line if line.endswith("\n") else line + "\n"
+            for line in message.content.splitlines(keepends=True)
+        )
     return lines
 
 
@@ -28,7 +30,9 @@ def _dict_changes(prefix: str, before: dict[str, Any], after: dict[str, Any]) ->
         elif key not in before:
             changes.append(Change(path=path, change="added", after=after[key]))
         elif before[key] != after[key]:
-            changes.append(Change(path=path, change="changed", before=before[key], after=after[key]))
+            changes.append(
+                Change(path=path, change="changed", before=before[key], after=after[key])
+            )
     return changes
 
 

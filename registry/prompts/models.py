@@ -30,9 +30,7 @@ class Prompt(Base):
         cascade="all, delete-orphan",
         order_by="PromptTag.tag",
     )
-    labels: Mapped[list[Label]] = relationship(
-        back_populates="prompt", order_by="Label.name"
-    )
+    labels: Mapped[list[Label]] = relationship(back_populates="prompt", order_by="Label.name")
 
     @property
     def tag_names(self) -> list[str]:

@@ -44,8 +44,7 @@ def bind_variables(declared: list[Variable], values: Mapping[str, Any]) -> dict[
             bound[var.name] = var.default
     if errors:
         raise RenderError(
-            "the variables do not match the declaration: "
-            + "; ".join(e.message for e in errors),
+            "the variables do not match the declaration: " + "; ".join(e.message for e in errors),
             errors,
         )
     return bound

@@ -139,9 +139,7 @@ def resolve(
         session, name, label=label, version=version, depth_limit=settings.include_depth_limit
     )
     etag = resolution.resolved.etag
-    cache_control = (
-        "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
-    )
+    cache_control = "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if etag in _etags(request.headers.get("if-none-match")):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -188,7 +186,9 @@ def list_prompts(
     session: SessionDep,
     prefix: Annotated[str | None, Query(description="Folder, e.g. `support/`.")] = None,
     tag: str | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in name or description.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in name or description.")
+    ] = None,
     include_archived: bool = False,
     cursor: str | None = None,
     limit: Limit = 50,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -87,8 +86,7 @@ class Variable(BaseModel):
                 raise ValueError(f"default of {self.name!r} is not of type {self.type.value}")
             if self.required:
                 raise ValueError(
-                    f"{self.name!r} has a default, so it cannot be required; "
-                    "set required to false"
+                    f"{self.name!r} has a default, so it cannot be required; set required to false"
                 )
         return self
 
@@ -292,8 +290,3 @@ class Rendered(BaseModel):
     messages: list[Message] | None = Field(description="The final messages of a chat prompt.")
     config: ModelConfig
     components: list[Component]
-
-
-def is_prompt_name(value: str) -> bool:
-    """Whether ``value`` is a well-formed prompt name."""
-    return len(value) <= 255 and re.fullmatch(PROMPT_NAME_PATTERN, value) is not None

@@ -83,7 +83,7 @@ def version_schema(version: models.PromptVersion) -> Version:
 # ---------------------------------------------------------------- prompts
 
 
-def _prompt_query(name: str) -> Select[tuple[models.Prompt]]:
+def _prompt_query(name: str) -> Select[models.Prompt]:
     return select(models.Prompt).where(models.Prompt.name == name)
 
 
@@ -193,7 +193,9 @@ def list_prompts(
         )
     if tag:
         query = query.where(
-            models.Prompt.id.in_(select(models.PromptTag.prompt_id).where(models.PromptTag.tag == tag))
+            models.Prompt.id.in_(
+                select(models.PromptTag.prompt_id).where(models.PromptTag.tag == tag)
+            )
         )
     if q:
         query = query.where(
@@ -219,7 +221,9 @@ def list_prompts(
 # ---------------------------------------------------------------- versions
 
 
-def _version_by_number(session: Session, prompt: models.Prompt, number: int) -> models.PromptVersion:
+def _version_by_number(
+    session: Session, prompt: models.Prompt, number: int
+) -> models.PromptVersion:
     version = session.scalars(
         select(models.PromptVersion).where(
             models.PromptVersion.prompt_id == prompt.id, models.PromptVersion.number == number
@@ -247,7 +251,11 @@ def list_versions(
         if not isinstance(before, int):
             raise InvalidInput(
                 "the cursor is not one this registry issued",
-                [ErrorItem(loc=("query", "cursor"), message="pass next_cursor from a previous page")],
+                [
+                    ErrorItem(
+                        loc=("query", "cursor"), message="pass next_cursor from a previous page"
+                    )
+                ],
             )
         query = query.where(models.PromptVersion.number < before)
     rows = list(
@@ -277,7 +285,9 @@ def canonical_hash(kind: Kind, data: VersionCreate) -> str:
 def _templates(data: VersionCreate) -> list[tuple[tuple[str | int, ...], str]]:
     if data.template is not None:
         return [(("body", "template"), data.template)]
-    return [(("body", "messages", i, "content"), m.content) for i, m in enumerate(data.messages or [])]
+    return [
+        (("body", "messages", i, "content"), m.content) for i, m in enumerate(data.messages or [])
+    ]
 
 
 def publish_version(
@@ -312,9 +322,7 @@ def publish_version(
         raise InvalidTemplate("the template does not compile: " + errors[0].message, errors)
 
     try:
-        components = resolve_components(
-            session, includes, root=name, depth_limit=depth_limit
-        )
+        components = resolve_components(session, includes, root=name, depth_limit=depth_limit)
     except (NotFound, Conflict) as exc:
         raise InvalidTemplate(
             f"an include cannot be resolved: {exc.detail}",
@@ -325,12 +333,12 @@ def publish_version(
     for component in components.values():
         needed |= {v["name"] for v in component.version.variables}
     declared = {v.name for v in data.variables}
-    for var in sorted(needed - declared):
-        where = "an included prompt" if var not in used else "the template"
+    for missing in sorted(needed - declared):
+        where = "an included prompt" if missing not in used else "the template"
         errors.append(
             ErrorItem(
                 loc=("body", "variables"),
-                message=f"{var!r} is used in {where} but not declared; add it to variables",
+                message=f"{missing!r} is used in {where} but not declared; add it to variables",
             )
         )
     for i, var in enumerate(data.variables):
@@ -424,7 +432,9 @@ def list_labels(session: Session, name: str) -> list[Label]:
 def get_label(session: Session, name: str, label_name: str) -> Label:
     prompt = get_prompt(session, name)
     label = session.scalars(
-        select(models.Label).where(models.Label.prompt_id == prompt.id, models.Label.name == label_name)
+        select(models.Label).where(
+            models.Label.prompt_id == prompt.id, models.Label.name == label_name
+        )
     ).one_or_none()
     if label is None:
         raise NotFound(f"prompt {name!r} has no label {label_name!r}")
@@ -432,7 +442,13 @@ def get_label(session: Session, name: str, label_name: str) -> Label:
 
 
 def set_label(
-    session: Session, name: str, label_name: str, data: LabelSet, *, actor: str, depth_limit: int = 10
+    session: Session,
+    name: str,
+    label_name: str,
+    data: LabelSet,
+    *,
+    actor: str,
+    depth_limit: int = 10,
 ) -> Label:
     """Point a label at a version, recording the move."""
     if label_name == LATEST:
@@ -444,9 +460,13 @@ def set_label(
     try:
         version = _version_by_number(session, prompt, data.version)
     except NotFound as exc:
-        raise InvalidInput(exc.detail, [ErrorItem(loc=("body", "version"), message=exc.detail)]) from None
+        raise InvalidInput(
+            exc.detail, [ErrorItem(loc=("body", "version"), message=exc.detail)]
+        ) from None
     label = session.scalars(
-        select(models.Label).where(models.Label.prompt_id == prompt.id, models.Label.name == label_name)
+        select(models.Label).where(
+            models.Label.prompt_id == prompt.id, models.Label.name == label_name
+        )
     ).one_or_none()
     if label is not None and label.version_id == version.id:
         return _label_schema(label, _label_events(session, prompt.id, label_name))
@@ -543,11 +563,11 @@ def resolve_components(
             if ref in found:
                 visit(found[ref].version.includes, (*path, target.name))
                 continue
-            version = _find_version(
-                session, target.name, label=target.label, number=target.version
-            )
+            version = _find_version(session, target.name, label=target.label, number=target.version)
             if version.prompt.kind != Kind.text.value:
-                raise Conflict(f"{target.name!r} is a chat prompt; only text prompts can be included")
+                raise Conflict(
+                    f"{target.name!r} is a chat prompt; only text prompts can be included"
+                )
             found[ref] = _Component(ref=ref, version=version)
             visit(version.includes, (*path, target.name))
 
@@ -616,7 +636,9 @@ def resolve(
 
 def render(session: Session, name: str, data: RenderRequest, *, depth_limit: int = 10) -> Rendered:
     """Resolve, then render with the caller's values."""
-    resolution = resolve(session, name, label=data.label, version=data.version, depth_limit=depth_limit)
+    resolution = resolve(
+        session, name, label=data.label, version=data.version, depth_limit=depth_limit
+    )
     resolved = resolution.resolved
     output = render_resolved(resolved, data.variables)
     return Rendered(

@@ -164,7 +164,11 @@ def _analyze_cached(source: str) -> TemplateInfo | ErrorItem:
                 line=node.lineno,
             )
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        attr = node.attr if isinstance(node, nodes.Getattr) else _const_str(node.arg)
+        attr: str | None = None
+        if isinstance(node, nodes.Getattr):
+            attr = node.attr
+        elif isinstance(node, nodes.Getitem):
+            attr = _const_str(node.arg)
         if attr is not None and attr.startswith("_"):
             return ErrorItem(
                 loc=(),
@@ -212,8 +216,51 @@ def analyze(source: str, *, loc: tuple[str | int, ...] = ("template",)) -> Templ
     return result
 
 
+@lru_cache(maxsize=4096)
+def _plain_parts(source: str) -> tuple[tuple[bool, str], ...] | None:
+    """Text and variable names of a template made only of ``{{ name }}`` substitutions."""
+    try:
+        tree = ENVIRONMENT.parse(source)
+    except TemplateSyntaxError:
+        return None
+    parts: list[tuple[bool, str]] = []
+    for statement in tree.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append((False, node.data))
+            elif isinstance(node, nodes.Name) and node.ctx == "load":
+                parts.append((True, node.name))
+            else:
+                return None
+    return tuple(parts)
+
+
+def _render_plain(
+    parts: tuple[tuple[bool, str], ...], variables: Mapping[str, Any], loc: tuple[str | int, ...]
+) -> str:
+    # Same output as Jinja for plain substitutions (str() of each value), at a
+    # fraction of the cost: no context object, no generated code.
+    out: list[str] = []
+    for is_name, text in parts:
+        if not is_name:
+            out.append(text)
+        elif text in variables:
+            out.append(str(variables[text]))
+        else:
+            message = f"{text!r} is undefined"
+            raise RenderError(
+                f"a variable the template uses has no value: {message}",
+                [ErrorItem(loc=(*loc, "variables"), message=message)],
+            )
+    return "".join(out)
+
+
 @contextmanager
-def _render_scope(sources: Mapping[str, str], refs: Mapping[str, str], locale: str) -> Iterator[None]:
+def _render_scope(
+    sources: Mapping[str, str], refs: Mapping[str, str], locale: str
+) -> Iterator[None]:
     tokens = (_sources.set(sources), _refs.set(refs), render_locale.set(locale))
     try:
         yield
@@ -232,6 +279,9 @@ def render_template(
     loc: tuple[str | int, ...] = ("template",),
 ) -> str:
     """Render ``source`` with values and the resolved sources of its includes."""
+    plain = _plain_parts(source)
+    if plain is not None:
+        return _render_plain(plain, variables, loc)
     components = components or {}
     top = content_hash(source)
     sources = {_HASH_PREFIX + top: source}

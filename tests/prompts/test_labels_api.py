@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
-
 from factories import unique_name
+from fastapi.testclient import TestClient
 
 
 def prompt_with_versions(client: TestClient, count: int) -> str:
@@ -17,9 +16,7 @@ def prompt_with_versions(client: TestClient, count: int) -> str:
 
 
 def move(client: TestClient, name: str, label: str, version: int, **extra: object) -> object:
-    return client.put(
-        f"/v1/prompts/{name}/-/labels/{label}", json={"version": version, **extra}
-    )
+    return client.put(f"/v1/prompts/{name}/-/labels/{label}", json={"version": version, **extra})
 
 
 class TestLabels:

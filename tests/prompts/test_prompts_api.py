@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
-
 from factories import unique_name
+from fastapi.testclient import TestClient
 
 
 def create(client: TestClient, name: str, **fields: object) -> dict[str, object]:

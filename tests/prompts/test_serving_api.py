@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from factories import unique_name
+from fastapi.testclient import TestClient
 
 
 def make(
@@ -31,9 +30,10 @@ def make(
     assert response.status_code in (200, 201), response.text
     if label:
         number = response.json()["number"]
-        assert client.put(
-            f"/v1/prompts/{name}/-/labels/{label}", json={"version": number}
-        ).status_code == 200
+        assert (
+            client.put(f"/v1/prompts/{name}/-/labels/{label}", json={"version": number}).status_code
+            == 200
+        )
     return name
 
 
@@ -80,9 +80,7 @@ class TestResolve:
         response = client.get(f"/v1/prompts/{name}/-/resolve?version=1")
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
 
-    def test_pinned_version_with_a_label_include_must_revalidate(
-        self, client: TestClient
-    ) -> None:
+    def test_pinned_version_with_a_label_include_must_revalidate(self, client: TestClient) -> None:
         part = make(client, "part")
         name = make(client, f'{{% include "{part}@production" %}}')
         response = client.get(f"/v1/prompts/{name}/-/resolve?version=1")
@@ -135,9 +133,7 @@ class TestIncludes:
         assert rendered["text"] == "<[inner]>"
         assert {c["name"] for c in rendered["components"]} == {inner, middle}
 
-    def test_component_variables_must_be_declared_by_the_includer(
-        self, client: TestClient
-    ) -> None:
+    def test_component_variables_must_be_declared_by_the_includer(self, client: TestClient) -> None:
         tone = make(client, "Hi {{ who }}", variables=WHO)
         name = unique_name("serve/p")
         client.post("/v1/prompts", json={"name": name})
@@ -151,7 +147,8 @@ class TestIncludes:
         name = unique_name("serve/p")
         client.post("/v1/prompts", json={"name": name})
         response = client.post(
-            f"/v1/prompts/{name}/-/versions", json={"template": '{% include "no/such@production" %}'}
+            f"/v1/prompts/{name}/-/versions",
+            json={"template": '{% include "no/such@production" %}'},
         )
         assert response.status_code == 422
         assert "no prompt is named 'no/such'" in response.json()["detail"]
@@ -330,12 +327,12 @@ class TestRender:
             assert "sandbox" in problem["detail"] or "unsafe" in problem["detail"], template
 
     def test_huge_ranges_are_refused(self, client: TestClient) -> None:
-        name = make(client, "{% for i in range(n) %}x{% endfor %}", variables=[
-            {"name": "n", "type": "integer"}
-        ])
-        response = client.post(
-            f"/v1/prompts/{name}/-/render", json={"variables": {"n": 10**9}}
+        name = make(
+            client,
+            "{% for i in range(n) %}x{% endfor %}",
+            variables=[{"name": "n", "type": "integer"}],
         )
+        response = client.post(f"/v1/prompts/{name}/-/render", json={"variables": {"n": 10**9}})
         assert response.status_code == 422
 
     def test_runtime_errors_are_422(self, client: TestClient) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from factories import make_prompt, unique_name
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from factories import make_prompt, unique_name
 from registry.prompts import models
 from registry.prompts.models import ImmutableVersionError
 
@@ -85,9 +85,7 @@ class TestPublish:
 
     def test_template_and_messages_together_are_refused(self, client: TestClient) -> None:
         name = new_prompt(client)
-        response = publish(
-            client, name, template="x", messages=[{"role": "user", "content": "y"}]
-        )
+        response = publish(client, name, template="x", messages=[{"role": "user", "content": "y"}])
         assert response.status_code == 422
 
     def test_unknown_prompt_is_404(self, client: TestClient) -> None:
@@ -149,7 +147,9 @@ class TestVariables:
         response = publish(
             client,
             name,
-            template="{% set n = items | length %}{% for item in items %}{{ item }}{% endfor %}{{ n }}",
+            template=(
+                "{% set n = items | length %}{% for item in items %}{{ item }}{% endfor %}{{ n }}"
+            ),
             variables=[{"name": "items", "type": "list"}],
         )
         assert response.status_code == 201, response.text
@@ -236,9 +236,12 @@ class TestImmutability:
 
     def test_the_orm_refuses_changes(self, session: Session) -> None:
         name = make_prompt(session)
-        version = session.query(models.PromptVersion).join(models.Prompt).filter(
-            models.Prompt.name == name
-        ).one()
+        version = (
+            session.query(models.PromptVersion)
+            .join(models.Prompt)
+            .filter(models.Prompt.name == name)
+            .one()
+        )
         version.template = "changed"
         with pytest.raises(ImmutableVersionError):
             session.flush()
@@ -246,9 +249,12 @@ class TestImmutability:
 
     def test_the_orm_refuses_deletes(self, session: Session) -> None:
         name = make_prompt(session, labels=())
-        version = session.query(models.PromptVersion).join(models.Prompt).filter(
-            models.Prompt.name == name
-        ).one()
+        version = (
+            session.query(models.PromptVersion)
+            .join(models.Prompt)
+            .filter(models.Prompt.name == name)
+            .one()
+        )
         session.delete(version)
         with pytest.raises(ImmutableVersionError):
             session.flush()

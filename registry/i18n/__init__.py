@@ -1,0 +1,1 @@
+"""Locale identifiers, CLDR fallback chains and Accept-Language negotiation."""
