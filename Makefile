@@ -31,5 +31,25 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
+## Extract the registry's own messages into locales/messages.pot and merge them into each
+## catalog; then translate every new or fuzzy entry (the tests fail until that is done).
+.PHONY: messages
+MESSAGE_LOCALES := fr de es ja
+MESSAGE_KEYWORDS := _ N_ _n:1,2
+messages: $(INSTALLED)
+	@# The template is replaced only when more than its creation date changed.
+	@pot=$$(mktemp) && trap 'rm -f "$$pot"' EXIT && set -x && \
+	$(BIN)/pybabel -q extract -F babel.cfg --no-default-keywords \
+		$(foreach k,$(MESSAGE_KEYWORDS),-k $(k)) --add-comments=TRANSLATORS: \
+		--strip-comment-tags --no-location --sort-output --project=prompt-registry \
+		--header-comment='# The prompt registry'"'"'s own messages. Made by `make messages`.' \
+		-o "$$pot" registry && \
+	{ diff -q -I '^"POT-Creation-Date: ' locales/messages.pot "$$pot" >/dev/null 2>&1 || \
+		cp "$$pot" locales/messages.pot; }
+	@for lang in $(MESSAGE_LOCALES); do \
+		$(BIN)/pybabel -q update -i locales/messages.pot -d locales -l $$lang \
+			--init-missing --previous --ignore-obsolete --ignore-pot-creation-date || exit 1; \
+	done
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
+from babel.lists import format_list
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,6 +30,9 @@ from registry.errors import (
     RegistryError,
     Unavailable,
 )
+from registry.i18n.messages import N_, _, _n, current_locale, request_locale, use_locale
+from registry.i18n.middleware import LocaleMiddleware, language_headers
+from registry.i18n.router import router as translations_router
 from registry.prompts.models import ImmutableVersionError
 from registry.prompts.router import router as prompts_router
 
@@ -52,13 +58,9 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = PayloadTooLarge(
-            f"the request body is larger than {self.max_bytes} bytes",
-            [ErrorItem(loc=("body",), message=f"send at most {self.max_bytes} bytes")],
-        )
         for key, value in scope["headers"]:
             if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await problem_response(too_large)(scope, receive, send)
+                await problem_response(self._too_large())(scope, receive, send)
                 return
 
         # Buffer the body (it is small by definition) so an oversized stream is refused
@@ -72,7 +74,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_bytes:
-                await problem_response(too_large)(scope, receive, send)
+                await problem_response(self._too_large())(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -89,32 +91,166 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
+    def _too_large(self) -> PayloadTooLarge:
+        limit = self.max_bytes
+        return PayloadTooLarge(
+            _n(
+                "the request body is larger than {max_bytes} byte",
+                "the request body is larger than {max_bytes} bytes",
+                limit,
+            ).format(max_bytes=limit),
+            [
+                ErrorItem(
+                    loc=("body",),
+                    message=_n(
+                        "send at most {max_bytes} byte", "send at most {max_bytes} bytes", limit
+                    ).format(max_bytes=limit),
+                )
+            ],
+        )
+
 
 def _validation_items(exc: RequestValidationError) -> list[ErrorItem]:
-    items = []
-    for err in exc.errors():
-        message = str(err.get("msg", "invalid value"))
-        ctx = err.get("ctx") or {}
-        if err.get("type") == "string_pattern_mismatch" and "pattern" in ctx:
-            message = f"must match the pattern {ctx['pattern']}"
-        items.append(ErrorItem(loc=tuple(err.get("loc", ())), message=message))
-    return items
+    return [
+        ErrorItem(loc=tuple(err.get("loc", ())), message=_validation_message(err))
+        for err in exc.errors()
+    ]
+
+
+def _validation_message(err: Mapping[str, Any]) -> str:
+    """Pydantic's message for one error, in the request's locale.
+
+    The common error types have messages of our own, with the error's context values as
+    placeholders; rare ones keep Pydantic's English message.
+    """
+    fallback = str(err.get("msg") or "invalid value")
+    ctx: Mapping[str, Any] = err.get("ctx") or {}
+    try:
+        message = _known_validation_message(str(err.get("type", "")), ctx)
+    except (KeyError, IndexError, ValueError, TypeError):
+        # A context without the values the message needs: Pydantic's text is still right.
+        return fallback
+    return fallback if message is None else message
+
+
+def _known_validation_message(kind: str, ctx: Mapping[str, Any]) -> str | None:
+    # Limits are echoed as the API schema writes them, not in localized digits.
+    match kind:
+        case "missing":
+            return _("this field is required")
+        case "extra_forbidden":
+            return _("this field is not allowed here")
+        case "string_pattern_mismatch":
+            return _("must match the pattern {pattern}").format(pattern=ctx["pattern"])
+        case "string_too_short":
+            n = int(ctx["min_length"])
+            return _n(
+                "must be at least {min_length} character long",
+                "must be at least {min_length} characters long",
+                n,
+            ).format(min_length=n)
+        case "string_too_long":
+            n = int(ctx["max_length"])
+            return _n(
+                "must be at most {max_length} character long",
+                "must be at most {max_length} characters long",
+                n,
+            ).format(max_length=n)
+        case "too_short":
+            n = int(ctx["min_length"])
+            return _n(
+                "must have at least {min_length} item",
+                "must have at least {min_length} items",
+                n,
+            ).format(min_length=n)
+        case "too_long":
+            n = int(ctx["max_length"])
+            return _n(
+                "must have at most {max_length} item",
+                "must have at most {max_length} items",
+                n,
+            ).format(max_length=n)
+        case "string_type" | "string_unicode":
+            return _("must be a string")
+        case "int_type" | "int_parsing" | "int_parsing_size":
+            return _("must be an integer")
+        case "int_from_float":
+            return _("must be a whole number")
+        case "float_type" | "float_parsing" | "decimal_type" | "decimal_parsing":
+            return _("must be a number")
+        case "finite_number":
+            return _("must be a finite number")
+        case "bool_type" | "bool_parsing":
+            return _("must be true or false")
+        case "list_type" | "tuple_type" | "set_type":
+            return _("must be a list")
+        case "dict_type" | "model_type" | "model_attributes_type":
+            return _("must be a JSON object")
+        case "greater_than":
+            return _("must be greater than {gt}").format(gt=ctx["gt"])
+        case "greater_than_equal":
+            return _("must be greater than or equal to {ge}").format(ge=ctx["ge"])
+        case "less_than":
+            return _("must be less than {lt}").format(lt=ctx["lt"])
+        case "less_than_equal":
+            return _("must be less than or equal to {le}").format(le=ctx["le"])
+        case "literal_error" | "enum":
+            return _("must be one of {expected}").format(expected=_choices(ctx["expected"]))
+        case "value_error" | "assertion_error":
+            return _("invalid value: {reason}").format(reason=ctx["error"])
+        case "json_invalid":
+            return _("the body is not valid JSON: {error}").format(error=ctx["error"])
+        case "datetime_type" | "datetime_parsing" | "datetime_from_date_parsing":
+            return _("must be a date and time in ISO 8601 format")
+    return None
+
+
+_CHOICE = re.compile(r"'[^',]*'|-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _choices(expected: str) -> str:
+    """Pydantic's "'a', 'b' or 'c'" as a list in the request's locale ("'a', 'b' oder 'c'")."""
+    head, sep, last = expected.rpartition(" or ")
+    choices = [*head.split(", "), last] if sep else [expected]
+    if not all(_CHOICE.fullmatch(choice) for choice in choices):
+        return expected
+    return str(format_list(choices, style="or", locale=current_locale()))
+
+
+# The phrases of statuses Starlette answers for the app (unknown route, wrong method, …).
+_STATUS_TITLES: dict[int, str] = {
+    400: N_("Bad request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    406: N_("Not acceptable"),
+    409: N_("Conflict"),
+    413: N_("Request body too large"),
+    415: N_("Unsupported media type"),
+    422: N_("Invalid input"),
+    429: N_("Too many requests"),
+    500: N_("Internal error"),
+    503: N_("Service unavailable"),
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
-    async def _registry_error(_: Request, exc: RegistryError) -> JSONResponse:
+    async def _registry_error(_request: Request, exc: RegistryError) -> JSONResponse:
         return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         items = _validation_items(exc)
         summary = "; ".join(f"{'.'.join(map(str, i.loc))}: {i.message}" for i in items[:5])
-        return problem_response(InvalidInput(f"the request is not valid: {summary}", items))
+        detail = _("the request is not valid: {problems}").format(problems=summary)
+        return problem_response(InvalidInput(detail, items))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = RegistryError(str(exc.detail), headers=dict(exc.headers or {}))
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        error = RegistryError(_http_detail(request, exc, headers), headers=headers)
         body = error.problem()
         body.update(status=exc.status_code, title=_title(exc.status_code), type="about:blank")
         return JSONResponse(
@@ -122,41 +258,64 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(ImmutableVersionError)
-    async def _immutable(_: Request, exc: ImmutableVersionError) -> JSONResponse:
+    async def _immutable(_request: Request, exc: ImmutableVersionError) -> JSONResponse:
         return problem_response(Conflict(str(exc)))
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity conflict: %s", exc.orig)
         return problem_response(
-            Conflict("the change clashes with a concurrent change; read again and retry")
+            Conflict(_("the change clashes with a concurrent change; read again and retry"))
         )
 
     @app.exception_handler(OperationalError)
-    async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
+    async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", exc.orig)
         return problem_response(
-            Unavailable("the database is busy; retry shortly", headers={"Retry-After": "1"})
+            Unavailable(_("the database is busy; retry shortly"), headers={"Retry-After": "1"})
         )
 
     @app.exception_handler(DBAPIError)
-    async def _dbapi(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _dbapi(_request: Request, exc: DBAPIError) -> JSONResponse:
         log.exception("database error", exc_info=exc)
-        return problem_response(RegistryError("the database reported an error"))
+        return problem_response(RegistryError(_("the database reported an error")))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem_response(RegistryError("an unexpected error occurred; it has been logged"))
+        # Starlette runs this handler outermost, outside the locale middleware.
+        locale = request_locale(request.headers.get("accept-language"))
+        with use_locale(locale):
+            error = RegistryError(_("an unexpected error occurred; it has been logged"))
+            error.headers.update(language_headers(locale))
+            return problem_response(error)
 
 
 def _title(status_code: int) -> str:
-    from http import HTTPStatus
-
+    title = _STATUS_TITLES.get(status_code)
+    if title is not None:
+        return _(title)
     try:
         return HTTPStatus(status_code).phrase
     except ValueError:
-        return "Error"
+        return _("Error")
+
+
+def _http_detail(request: Request, exc: StarletteHTTPException, headers: dict[str, str]) -> str:
+    """The detail of an HTTP error; Starlette's default (the status phrase) is made useful."""
+    try:
+        default = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        default = None
+    if exc.detail != default:
+        return str(exc.detail)
+    if exc.status_code == 404:
+        return _("there is nothing at {path}").format(path=request.url.path)
+    if exc.status_code == 405 and "Allow" in headers:
+        return _("{method} is not allowed on {path}; allowed: {allowed}").format(
+            method=request.method, path=request.url.path, allowed=headers["Allow"]
+        )
+    return _title(exc.status_code)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -170,7 +329,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owns_db:
             database.dispose()
@@ -184,6 +343,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = database
     install_error_handlers(app)
+    # Before the prompts router: its catch-all `/v1/prompts/{name}` would shadow these.
+    app.include_router(translations_router)
     app.include_router(prompts_router)
 
     @app.get("/healthz", tags=["meta"])
@@ -193,4 +354,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": __version__}
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost, so the body-size limit's problems are translated too.
+    app.add_middleware(LocaleMiddleware)
     return app

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from registry.i18n.messages import N_, _
+
 
 @dataclass(frozen=True)
 class ErrorItem:
@@ -37,7 +39,12 @@ class ErrorItem:
 
 @dataclass
 class RegistryError(Exception):
-    """Base of every error the registry reports to a caller."""
+    """Base of every error the registry reports to a caller.
+
+    ``detail`` and the items' messages are translated where the error is raised (the
+    locale is the request's); ``title`` is marked with ``N_`` and translated in
+    :meth:`problem`.
+    """
 
     detail: str
     errors: list[ErrorItem] = field(default_factory=list)
@@ -45,7 +52,7 @@ class RegistryError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal-error"
-    title: ClassVar[str] = "Internal error"
+    title: ClassVar[str] = N_("Internal error")
 
     def __str__(self) -> str:
         return self.detail
@@ -54,7 +61,7 @@ class RegistryError(Exception):
         """The RFC 9457 body."""
         return {
             "type": f"/problems/{self.code}",
-            "title": self.title,
+            "title": _(self.title),
             "status": self.status,
             "detail": self.detail,
             "errors": [e.as_dict() for e in self.errors],
@@ -64,38 +71,38 @@ class RegistryError(Exception):
 class NotFound(RegistryError):
     status = 404
     code = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(RegistryError):
     status = 409
     code = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class PayloadTooLarge(RegistryError):
     status = 413
     code = "payload-too-large"
-    title = "Request body too large"
+    title = N_("Request body too large")
 
 
 class InvalidInput(RegistryError):
     status = 422
     code = "invalid-input"
-    title = "Invalid input"
+    title = N_("Invalid input")
 
 
 class InvalidTemplate(InvalidInput):
     code = "invalid-template"
-    title = "Invalid template"
+    title = N_("Invalid template")
 
 
 class RenderError(InvalidInput):
     code = "render-failed"
-    title = "Render failed"
+    title = N_("Render failed")
 
 
 class Unavailable(RegistryError):
     status = 503
     code = "unavailable"
-    title = "Service unavailable"
+    title = N_("Service unavailable")

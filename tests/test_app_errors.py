@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from factories import unique_name
 from fastapi.testclient import TestClient
+
+from factories import unique_name
 
 
 def assert_problem(response: object, status: int) -> dict[str, object]:

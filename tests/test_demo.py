@@ -39,8 +39,8 @@ def test_demo_library_has_the_required_kinds_of_prompt() -> None:
 
 
 def test_seed_then_render_everything(session: Session, client: TestClient) -> None:
-    if client.get("/v1/prompts", params={"limit": 1}).json()["items"]:
-        return  # another test left prompts in this store; seeding needs an empty one
+    # Each test runs in a rolled-back transaction, so the store starts empty.
+    assert client.get("/v1/prompts", params={"limit": 1}).json()["items"] == []
     assert seed_demo(session) == len(LIBRARY)
     assert seed_demo(session) == 0  # not seeded twice
     for entry in LIBRARY:
@@ -65,3 +65,39 @@ def test_seed_then_render_everything(session: Session, client: TestClient) -> No
     assert "You speak for Acme" in greeting["text"].replace("you speak", "You speak")
     history = client.get("/v1/prompts/shared/tone-of-voice/-/labels/production").json()
     assert [h["to_version"] for h in history["history"]] == [2, 1]
+
+
+def test_demo_translations_show_the_whole_workflow(session: Session, client: TestClient) -> None:
+    assert client.get("/v1/prompts", params={"limit": 1}).json()["items"] == []
+    seed_demo(session)
+    for locale in ("fr", "de", "es", "ja"):
+        greeting = client.post(
+            "/v1/prompts/support/greeting/-/render",
+            json={"variables": {"customer_name": "Mia", "open_tickets": 3}, "locale": locale},
+        ).json()
+        assert greeting["locale"] == locale
+        assert greeting["components"][0]["locale"] == locale
+        assert "Mia" in greeting["text"]
+        chat = client.post(
+            "/v1/prompts/support/assistant/-/render",
+            json={"variables": {"question": "?"}, "locale": locale},
+        ).json()
+        assert chat["locale"] == locale
+        assert "Acme" in chat["messages"][0]["content"]
+    french = client.post(
+        "/v1/prompts/support/greeting/-/render",
+        json={"variables": {"customer_name": "Mia", "open_tickets": 3}, "locale": "fr-CA"},
+    ).json()
+    assert french["locale_match"] == "fallback"
+    assert "ses 3 tickets ouverts" in french["text"]
+    # One stale translation: summarize/article's French on version 2.
+    stale = client.get("/v1/prompts/summarize/article/-/translations/fr").json()
+    assert (stale["version"], stale["status"]) == (2, "stale")
+    assert stale["source_diff"]
+    # One locale with only a draft: Italian, not served until approved.
+    italian = client.get("/v1/prompts/support/greeting/-/resolve", params={"locale": "it"}).json()
+    assert italian["locale"] == "en"
+    preview = client.get(
+        "/v1/prompts/support/greeting/-/resolve", params={"locale": "it", "preview": True}
+    ).json()
+    assert (preview["locale"], preview["translation_status"]) == ("it", "draft")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
-from conftest import fresh_database
 from sqlalchemy import create_engine, inspect
 
 from registry import migrate
+
+from conftest import fresh_database
 
 TABLES = {"prompts", "prompt_tags", "prompt_versions", "labels", "label_events"}
 

@@ -15,6 +15,45 @@ Voice: you speak for {{ brand }}.
 - Never blame the reader; describe the problem, then the fix.
 """
 
+TONE_V2_TRANSLATIONS = {
+    "fr": (
+        "Voix : vous parlez au nom de {{ brand }}.\n"
+        "- Soyez chaleureux et direct ; préférez les mots simples au jargon.\n"
+        "- Faites des phrases courtes et dites au lecteur ce qu'il peut faire ensuite.\n"
+        "- Ne blâmez jamais le lecteur ; décrivez le problème, puis la solution.\n"
+    ),
+    "de": (
+        "Stimme: Sie sprechen für {{ brand }}.\n"
+        "- Seien Sie herzlich und direkt; einfache Wörter statt Fachjargon.\n"
+        "- Schreiben Sie kurze Sätze und sagen Sie, was man als Nächstes tun kann.\n"
+        "- Geben Sie nie den Lesenden die Schuld; erst das Problem, dann die Lösung.\n"
+    ),
+    "es": (
+        "Voz: hablas en nombre de {{ brand }}.\n"
+        "- Sé cálido y directo; prefiere palabras sencillas a la jerga.\n"
+        "- Usa frases cortas y di qué puede hacer el lector a continuación.\n"
+        "- Nunca culpes al lector; describe el problema y luego la solución.\n"
+    ),
+    "ja": (
+        "話し方: あなたは {{ brand }} を代表して話します。\n"
+        "- 温かく率直に。専門用語より平易な言葉を選びます。\n"
+        "- 文は短くし、読み手が次に何をすればよいかを伝えます。\n"
+        "- 読み手を責めず、問題を説明してから解決策を示します。\n"
+    ),
+}
+
+INCLUDE_TONE = '{% include "shared/tone-of-voice@production" %}'
+
+
+def approved(texts: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Translations given as text (or messages), all approved."""
+    key = "template"
+    return {
+        locale: {("messages" if isinstance(text, list) else key): text, "status": "approved"}
+        for locale, text in texts.items()
+    }
+
+
 BRAND = {
     "name": "brand",
     "type": "string",
@@ -31,7 +70,12 @@ LIBRARY: list[dict[str, Any]] = [
         "tags": ["component", "tone"],
         "versions": [
             {"template": TONE_V1, "variables": [BRAND], "message": "First tone block"},
-            {"template": TONE_V2, "variables": [BRAND], "message": "Spell out the rules"},
+            {
+                "template": TONE_V2,
+                "variables": [BRAND],
+                "message": "Spell out the rules",
+                "translations": approved(TONE_V2_TRANSLATIONS),
+            },
         ],
         "labels": [("production", 1, "first release"), ("production", 2, "clearer rules")],
     },
@@ -60,6 +104,34 @@ LIBRARY: list[dict[str, Any]] = [
                 ],
                 "config": {"model": "gpt-4o-mini", "temperature": 0, "max_tokens": 10},
                 "message": "Zero-shot ticket router",
+                "translations": approved(
+                    {
+                        "fr": (
+                            "Classez le ticket de support dans exactement une de ces "
+                            "catégories : {{ categories | join(', ') }}.\n"
+                            "Répondez uniquement avec le nom de la catégorie.\n\n"
+                            "Ticket :\n{{ ticket }}\n"
+                        ),
+                        "de": (
+                            "Ordne das Support-Ticket genau einer dieser Kategorien zu: "
+                            "{{ categories | join(', ') }}.\n"
+                            "Antworte nur mit dem Namen der Kategorie.\n\n"
+                            "Ticket:\n{{ ticket }}\n"
+                        ),
+                        "es": (
+                            "Clasifica el ticket de soporte en exactamente una de estas "
+                            "categorías: {{ categories | join(', ') }}.\n"
+                            "Responde solo con el nombre de la categoría.\n\n"
+                            "Ticket:\n{{ ticket }}\n"
+                        ),
+                        "ja": (
+                            "サポートチケットを次のカテゴリのうち正確に1つに分類してください: "
+                            "{{ categories | join(', ') }}。\n"
+                            "カテゴリ名だけを答えてください。\n\n"
+                            "チケット:\n{{ ticket }}\n"
+                        ),
+                    }
+                ),
             }
         ],
         "labels": [("production", 1, "launch")],
@@ -117,6 +189,16 @@ LIBRARY: list[dict[str, Any]] = [
                 ],
                 "config": {"model": "gpt-4o", "temperature": 0.3, "max_tokens": 400},
                 "message": "Summary with a word budget",
+                # Version 2 changes the source, so this arrives there as a stale translation.
+                "translations": approved(
+                    {
+                        "fr": (
+                            '{% include "shared/tone-of-voice@production" %}\n'
+                            "Résumez l'article ci-dessous en {{ max_words }} mots au plus.\n\n"
+                            "{{ article }}\n"
+                        )
+                    }
+                ),
             },
             {
                 "template": (
@@ -170,6 +252,32 @@ LIBRARY: list[dict[str, Any]] = [
                 ],
                 "config": {"model": "gpt-4o", "temperature": 0.4},
                 "message": "Support assistant",
+                "translations": approved(
+                    {
+                        locale: [
+                            {"role": "system", "content": system},
+                            {"role": "user", "content": "{{ question }}"},
+                        ]
+                        for locale, system in {
+                            "fr": "Vous êtes l'assistant du support de {{ brand }}.\n"
+                            + INCLUDE_TONE
+                            + "Si vous ne connaissez pas une réponse, dites-le et proposez "
+                            "de passer le relais à un conseiller.",
+                            "de": "Sie sind der Support-Assistent von {{ brand }}.\n"
+                            + INCLUDE_TONE
+                            + "Wenn Sie eine Antwort nicht wissen, sagen Sie es und bieten "
+                            "Sie an, an einen Menschen im Support zu übergeben.",
+                            "es": "Eres el asistente de soporte de {{ brand }}.\n"
+                            + INCLUDE_TONE
+                            + "Si no sabes una respuesta, dilo y ofrece pasar la "
+                            "conversación a un agente humano.",
+                            "ja": "あなたは {{ brand }} のサポートアシスタントです。\n"
+                            + INCLUDE_TONE
+                            + "答えがわからない場合は正直にそう伝え、担当者への"
+                            "引き継ぎを提案してください。",
+                        }.items()
+                    }
+                ),
             }
         ],
         "labels": [("production", 1, "launch")],
@@ -193,6 +301,35 @@ LIBRARY: list[dict[str, Any]] = [
                     BRAND,
                 ],
                 "message": "Greeting",
+                "translations": {
+                    **approved(
+                        {
+                            "fr": INCLUDE_TONE + "\nSaluez {{ customer_name }} et demandez "
+                            "comment vous pouvez aider aujourd'hui.{% if open_tickets > 0 %} "
+                            "Mentionnez {{ open_tickets | plural(one='son ticket ouvert', "
+                            "other='ses # tickets ouverts') }}.{% endif %}",
+                            "de": INCLUDE_TONE + "\nBegrüßen Sie {{ customer_name }} und "
+                            "fragen Sie, wie Sie heute helfen können.{% if open_tickets > 0 %} "
+                            "Erwähnen Sie {{ open_tickets | plural(one='das offene Ticket', "
+                            "other='die # offenen Tickets') }}.{% endif %}",
+                            "es": INCLUDE_TONE + "\nSaluda a {{ customer_name }} y pregunta "
+                            "cómo puedes ayudar hoy.{% if open_tickets > 0 %} Menciona que "
+                            "tiene {{ open_tickets | plural(one='# ticket abierto', "
+                            "other='# tickets abiertos') }}.{% endif %}",
+                            "ja": INCLUDE_TONE + "\n{{ customer_name }} さんに挨拶し、今日は"
+                            "どのようなご用件かを尋ねてください。{% if open_tickets > 0 %}"
+                            "未解決のチケットが {{ open_tickets | number }} 件あることにも"
+                            "触れてください。{% endif %}",
+                        }
+                    ),
+                    # A locale with only a draft: not served until approved.
+                    "it": {
+                        "template": INCLUDE_TONE + "\nSaluta {{ customer_name }} e chiedi "
+                        "come puoi essere utile.{% if open_tickets > 0 %} Ricorda i "
+                        "{{ open_tickets }} ticket aperti.{% endif %}",
+                        "status": "draft",
+                    },
+                },
             }
         ],
         "labels": [("production", 1, "launch")],

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from registry.demo.library import LIBRARY
+from registry.i18n import service as i18n_service
+from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
 from registry.prompts import service
 from registry.prompts.schemas import LabelSet, PromptCreate, VersionCreate
 
 DEMO_AUTHOR = "demo"
+DEMO_TRANSLATOR = "demo-translator"
+DEMO_REVIEWER = "demo-reviewer"
+
+
+def _translate(
+    session: Session, name: str, number: int, locale: str, translation: dict[str, Any]
+) -> None:
+    status = translation["status"]
+    body = {k: v for k, v in translation.items() if k != "status"}
+    i18n_service.submit_translation(
+        session,
+        name,
+        locale,
+        TranslationSubmit(version=number, status="draft", **body),
+        author=DEMO_TRANSLATOR,
+    )
+    if status == "approved":
+        i18n_service.review_translation(
+            session,
+            name,
+            locale,
+            TranslationReview(version=number, action=ReviewAction.approve),
+            actor=DEMO_REVIEWER,
+        )
 
 
 def seed_demo(session: Session) -> int:
@@ -26,9 +54,13 @@ def seed_demo(session: Session) -> int:
             ),
         )
         for version in entry["versions"]:
-            service.publish_version(
-                session, entry["name"], VersionCreate(**version), author=DEMO_AUTHOR
+            translations = version.get("translations", {})
+            content = {k: v for k, v in version.items() if k != "translations"}
+            published, _ = service.publish_version(
+                session, entry["name"], VersionCreate(**content), author=DEMO_AUTHOR
             )
+            for locale, translation in translations.items():
+                _translate(session, entry["name"], published.number, locale, translation)
         for label, number, reason in entry["labels"]:
             service.set_label(
                 session,

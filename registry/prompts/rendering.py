@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry.errors import ErrorItem, RenderError
+from registry.i18n.messages import _
 from registry.prompts.schemas import Kind, Message, Resolved, Variable, value_matches
 from registry.templating import render_template
 
@@ -16,35 +17,35 @@ def bind_variables(declared: list[Variable], values: Mapping[str, Any]) -> dict[
     known = {v.name for v in declared}
     for name in values:
         if name not in known:
-            errors.append(
-                ErrorItem(
-                    loc=("variables", name),
-                    message=f"{name!r} is not a declared variable; declared: "
-                    + (", ".join(sorted(known)) or "none"),
+            if known:
+                message = _("{name} is not a declared variable; declared: {declared}").format(
+                    name=repr(name), declared=", ".join(sorted(known))
                 )
-            )
+            else:
+                message = _("{name} is not a declared variable; the prompt declares none").format(
+                    name=repr(name)
+                )
+            errors.append(ErrorItem(loc=("variables", name), message=message))
     bound: dict[str, Any] = {}
     for var in declared:
         if var.name in values and values[var.name] is not None:
             value = values[var.name]
             if not value_matches(var.type, value):
-                errors.append(
-                    ErrorItem(
-                        loc=("variables", var.name),
-                        message=f"{var.name!r} must be of type {var.type.value}, "
-                        f"got {_json_type(value)}",
-                    )
+                # The type names are the API's own vocabulary and stay as they are.
+                message = _("{name} must be of type {expected}, got {actual}").format(
+                    name=repr(var.name), expected=var.type.value, actual=_json_type(value)
                 )
+                errors.append(ErrorItem(loc=("variables", var.name), message=message))
             bound[var.name] = value
         elif var.required:
-            errors.append(
-                ErrorItem(loc=("variables", var.name), message=f"{var.name!r} is required")
-            )
+            message = _("{name} is required").format(name=repr(var.name))
+            errors.append(ErrorItem(loc=("variables", var.name), message=message))
         else:
             bound[var.name] = var.default
     if errors:
+        problems = "; ".join(e.message for e in errors)
         raise RenderError(
-            "the variables do not match the declaration: " + "; ".join(e.message for e in errors),
+            _("the variables do not match the declaration: {problems}").format(problems=problems),
             errors,
         )
     return bound

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from registry.dependencies import ActorDep, SessionDep, SettingsDep
+from registry.i18n.locales import to_bcp47
+from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.prompts import service
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,
@@ -120,6 +122,15 @@ def list_labels(name: PromptName, session: SessionDep) -> list[Label]:
     return service.list_labels(session, name)
 
 
+AcceptLanguage = Annotated[
+    str | None,
+    Header(
+        max_length=1000,
+        description="Locales wanted, with q-values; used when `locale` is not given.",
+    ),
+]
+
+
 @router.get(
     "/{name:path}/-/resolve",
     response_model=Resolved,
@@ -133,18 +144,36 @@ def resolve(
     settings: SettingsDep,
     label: Annotated[str | None, Query(pattern=LABEL_NAME_PATTERN, max_length=64)] = None,
     version: Annotated[int | None, Query(gt=0)] = None,
+    locale: Annotated[
+        str | None, Query(max_length=64, description="BCP 47 or POSIX; else Accept-Language.")
+    ] = None,
+    allow_stale: Annotated[bool, Query(description="Serve stale translations too.")] = False,
+    preview: Annotated[bool, Query(description="Serve draft and in-review text too.")] = False,
+    accept_language: AcceptLanguage = None,
 ) -> Any:
     """Template or messages, variables, config and components of a label or version."""
     resolution = service.resolve(
-        session, name, label=label, version=version, depth_limit=settings.include_depth_limit
+        session,
+        name,
+        label=label,
+        version=version,
+        locales=requested_locales_from(locale, accept_language),
+        allow_stale=allow_stale,
+        preview=preview,
+        depth_limit=settings.include_depth_limit,
     )
-    etag = resolution.resolved.etag
+    resolved = resolution.resolved
     cache_control = "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
-    headers = {"ETag": etag, "Cache-Control": cache_control}
-    if etag in _etags(request.headers.get("if-none-match")):
+    headers = {
+        "ETag": resolved.etag,
+        "Cache-Control": cache_control,
+        "Content-Language": to_bcp47(resolved.locale),
+        "Vary": "Accept-Language",
+    }
+    if resolved.etag in _etags(request.headers.get("if-none-match")):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     response.headers.update(headers)
-    return resolution.resolved
+    return resolved
 
 
 def _etags(header: str | None) -> set[str]:
@@ -155,10 +184,23 @@ def _etags(header: str | None) -> set[str]:
 
 @router.post("/{name:path}/-/render")
 def render(
-    name: PromptName, body: RenderRequest, session: SessionDep, settings: SettingsDep
+    name: PromptName,
+    body: RenderRequest,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    accept_language: AcceptLanguage = None,
 ) -> Rendered:
     """Resolve and render with variable values: final text, or chat messages."""
-    return service.render(session, name, body, depth_limit=settings.include_depth_limit)
+    locales = requested_locales_from(None, accept_language)
+    if body.locale:
+        locales = [parse_locale(body.locale, ("body", "locale"))]
+    rendered = service.render(
+        session, name, body, locales=locales, depth_limit=settings.include_depth_limit
+    )
+    response.headers["Content-Language"] = to_bcp47(rendered.locale)
+    response.headers["Vary"] = "Accept-Language"
+    return rendered
 
 
 @router.post("/{name:path}/-/archive")

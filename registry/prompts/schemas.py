@@ -42,6 +42,14 @@ class Kind(StrEnum):
     chat = "chat"
 
 
+class LocaleMatch(StrEnum):
+    """How the served locale relates to the one asked for."""
+
+    exact = "exact"
+    fallback = "fallback"
+    source = "source"
+
+
 class VariableType(StrEnum):
     string = "string"
     integer = "integer"
@@ -255,7 +263,9 @@ class Component(BaseModel):
     ref: str = Field(description="The reference as written in the include tag.")
     name: str
     version: int
-    template: str
+    template: str = Field(description="In the served locale.")
+    locale: str = Field(description="Locale of this component's text.")
+    locale_match: LocaleMatch
 
 
 class Resolved(BaseModel):
@@ -270,6 +280,12 @@ class Resolved(BaseModel):
     variables: list[Variable]
     config: ModelConfig
     components: list[Component]
+    locale: str = Field(description="Locale served.")
+    requested_locale: str = Field(description="Locale asked for (the source if none).")
+    locale_match: LocaleMatch = Field(description="exact, fallback, or source.")
+    translation_status: str | None = Field(
+        description="Status of the served translation; null when the source is served."
+    )
     etag: str
 
 
@@ -279,6 +295,11 @@ class RenderRequest(BaseModel):
     label: LabelNameStr | None = None
     version: int | None = Field(default=None, gt=0)
     variables: dict[str, Any] = Field(default_factory=dict)
+    locale: str | None = Field(
+        default=None, max_length=64, description="BCP 47 or POSIX; else Accept-Language."
+    )
+    allow_stale: bool = Field(default=False, description="Serve stale translations too.")
+    preview: bool = Field(default=False, description="Serve draft and in-review text too.")
 
 
 class Rendered(BaseModel):
@@ -290,3 +311,6 @@ class Rendered(BaseModel):
     messages: list[Message] | None = Field(description="The final messages of a chat prompt.")
     config: ModelConfig
     components: list[Component]
+    locale: str
+    requested_locale: str
+    locale_match: LocaleMatch

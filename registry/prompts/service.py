@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, or_, select
@@ -15,6 +15,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, InvalidInput, InvalidTemplate, NotFound
+from registry.i18n.serving import (
+    Localized,
+    carry_forward,
+    localize,
+    parse_locale,
+    servable_statuses,
+)
 from registry.prompts import models
 from registry.prompts.diff import diff_versions
 from registry.prompts.rendering import render_resolved
@@ -114,10 +121,11 @@ def create_prompt(session: Session, data: PromptCreate) -> Prompt:
             f"a prompt named {data.name!r} already exists",
             [ErrorItem(loc=("body", "name"), message="choose another name")],
         )
+    source_locale = parse_locale(data.source_locale, ("body", "source_locale"))
     prompt = models.Prompt(
         name=data.name,
         kind=data.kind.value,
-        source_locale=data.source_locale,
+        source_locale=source_locale,
         description=data.description,
         latest_version=0,
         tags=[models.PromptTag(tag=t) for t in dict.fromkeys(data.tags)],
@@ -357,6 +365,7 @@ def publish_version(
         )
 
     digest = canonical_hash(kind, data)
+    newest = None
     if prompt.latest_version:
         newest = _version_by_number(session, prompt, prompt.latest_version)
         if newest.content_hash == digest:
@@ -379,6 +388,9 @@ def publish_version(
     prompt.latest_version = number
     prompt.updated_at = utcnow()
     session.flush()
+    if newest is not None:
+        carry_forward(session, newest, version, author=author)
+        session.flush()
     return version_schema(version), True
 
 
@@ -575,13 +587,10 @@ def resolve_components(
     return found
 
 
-def _etag(version: models.PromptVersion, components: Iterable[_Component]) -> str:
-    parts = [f"{version.prompt.name}@{version.number}:{version.content_hash}"]
-    parts.extend(
-        f"{c.ref}={c.version.prompt.name}@{c.version.number}:{c.version.content_hash}"
-        for c in sorted(components, key=lambda c: c.ref)
-    )
-    return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"'
+def _etag(localized: Localized, version: models.PromptVersion, parts: Iterable[str]) -> str:
+    lines = [f"{version.prompt.name}@{version.number}:{version.content_hash}:{localized.tag}"]
+    lines.extend(sorted(parts))
+    return '"' + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32] + '"'
 
 
 @dataclass(frozen=True)
@@ -596,9 +605,16 @@ def resolve(
     *,
     label: str | None = None,
     version: int | None = None,
+    locales: Sequence[str] = (),
+    allow_stale: bool = False,
+    preview: bool = False,
     depth_limit: int = 10,
 ) -> Resolution:
-    """The template, variables, config and components that a label or version serves."""
+    """The template, variables, config and components a label or version serves in a locale.
+
+    ``locales`` are canonical, in preference order; each is tried through its CLDR
+    fallback chain before the prompt's source locale is served.
+    """
     if label is not None and version is not None:
         raise InvalidInput(
             "give a label or a version, not both",
@@ -608,39 +624,78 @@ def resolve(
         label = PRODUCTION
     row = _find_version(session, name, label=label, number=version)
     components = resolve_components(session, row.includes, root=name, depth_limit=depth_limit)
+    statuses = servable_statuses(allow_stale=allow_stale, preview=preview)
+    localized = localize(session, row, locales, statuses)
     schema = version_schema(row)
+    messages = schema.messages
+    if messages is not None:
+        messages = [
+            Message(role=m.role, content=text)
+            for m, text in zip(messages, localized.texts, strict=False)
+        ]
+    served_components: list[Component] = []
+    etag_parts: list[str] = []
+    for component in components.values():
+        part = localize(session, component.version, locales, statuses)
+        served_components.append(
+            Component(
+                ref=component.ref,
+                name=component.version.prompt.name,
+                version=component.version.number,
+                template=part.texts[0],
+                locale=part.locale,
+                locale_match=part.match,
+            )
+        )
+        etag_parts.append(
+            f"{component.ref}={component.version.prompt.name}@{component.version.number}:"
+            f"{component.version.content_hash}:{part.tag}"
+        )
     resolved = Resolved(
         prompt=name,
         kind=schema.kind,
         version=row.number,
         label=label,
-        template=schema.template,
-        messages=schema.messages,
+        template=localized.texts[0] if schema.template is not None else None,
+        messages=messages,
         variables=schema.variables,
         config=schema.config,
-        components=[
-            Component(
-                ref=c.ref,
-                name=c.version.prompt.name,
-                version=c.version.number,
-                template=c.version.template or "",
-            )
-            for c in components.values()
-        ],
-        etag=_etag(row, components.values()),
+        components=served_components,
+        locale=localized.locale,
+        requested_locale=localized.requested,
+        locale_match=localized.match,
+        translation_status=localized.status,
+        etag=_etag(localized, row, etag_parts),
     )
-    # A pinned version is immutable only if every component is pinned too.
-    immutable = version is not None and all(parse_ref(ref).pinned for ref in components)
+    # Only a pinned version whose components are pinned too, served from approved text
+    # only, can never change; anything a label move or a review can change revalidates.
+    immutable = (
+        version is not None and all(parse_ref(ref).pinned for ref in components) and not locales
+    )
     return Resolution(resolved=resolved, immutable=immutable)
 
 
-def render(session: Session, name: str, data: RenderRequest, *, depth_limit: int = 10) -> Rendered:
-    """Resolve, then render with the caller's values."""
+def render(
+    session: Session,
+    name: str,
+    data: RenderRequest,
+    *,
+    locales: Sequence[str] = (),
+    depth_limit: int = 10,
+) -> Rendered:
+    """Resolve, then render with the caller's values in the served locale."""
     resolution = resolve(
-        session, name, label=data.label, version=data.version, depth_limit=depth_limit
+        session,
+        name,
+        label=data.label,
+        version=data.version,
+        locales=locales,
+        allow_stale=data.allow_stale,
+        preview=data.preview,
+        depth_limit=depth_limit,
     )
     resolved = resolution.resolved
-    output = render_resolved(resolved, data.variables)
+    output = render_resolved(resolved, data.variables, locale=resolved.locale)
     return Rendered(
         prompt=resolved.prompt,
         kind=resolved.kind,
@@ -650,6 +705,9 @@ def render(session: Session, name: str, data: RenderRequest, *, depth_limit: int
         messages=output if isinstance(output, list) else None,
         config=resolved.config,
         components=resolved.components,
+        locale=resolved.locale,
+        requested_locale=resolved.requested_locale,
+        locale_match=resolved.locale_match,
     )
 
 

@@ -28,6 +28,7 @@ from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from registry.errors import ErrorItem, InvalidTemplate, RenderError
+from registry.i18n.messages import N_, _
 from registry.templating.filters import LOCALE_FILTERS, render_locale
 
 NAME_SEGMENT = r"[a-z0-9][a-z0-9._-]*"
@@ -36,6 +37,7 @@ NAME_PATTERN = rf"{NAME_SEGMENT}(?:/{NAME_SEGMENT})*"
 LABEL_PATTERN = r"[a-z0-9_.-]*[a-z_.-][a-z0-9_.-]*"
 _REF_RE = re.compile(rf"^(?P<name>{NAME_PATTERN})(?:@(?P<ref>[0-9]+|{LABEL_PATTERN}))?$")
 _HASH_PREFIX = "sha256:"
+_BAD_REF = N_("include {ref} is not a prompt reference; write 'name', 'name@label' or 'name@3'")
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,7 @@ def parse_ref(ref: str) -> IncludeRef:
     """Split an include reference into prompt name and label or version."""
     match = _REF_RE.match(ref)
     if match is None:
-        raise ValueError(
-            f"include {ref!r} is not a prompt reference; write 'name', 'name@label' or 'name@3'"
-        )
+        raise ValueError(_(_BAD_REF).format(ref=repr(ref)))
     name, tail = match["name"], match["ref"]
     if tail is None:
         return IncludeRef(name=name, label="production", version=None)
@@ -122,19 +122,43 @@ def _make_environment() -> _PromptEnvironment:
 ENVIRONMENT = _make_environment()
 
 _DISALLOWED_TAGS: dict[type[nodes.Node], str] = {
-    nodes.Extends: "extends",
-    nodes.Import: "import",
-    nodes.FromImport: "from … import",
+    nodes.Extends: "{% extends %}",
+    nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from … import %}",
 }
 _QUOTED = re.compile(r"'([^']+)'")
+_UNDEFINED = re.compile(r"'(?P<name>[^']*)' is undefined")
 
 
-def _syntax_error(exc: TemplateSyntaxError, source: str, loc: tuple[str | int, ...]) -> ErrorItem:
+@dataclass(frozen=True)
+class _Fault:
+    """Why a template is refused. The analysis is cached across requests, so the message
+    is kept as a msgid and its values and translated when it is reported."""
+
+    msgid: str
+    params: tuple[tuple[str, str], ...] = ()
+    line: int | None = None
+    column: int | None = None
+    # Jinja's own messages are English text, not msgids.
+    translate: bool = True
+
+    def message(self) -> str:
+        if not self.translate:
+            return self.msgid
+        return _(self.msgid).format(**dict(self.params))
+
+    def item(self, loc: tuple[str | int, ...]) -> ErrorItem:
+        return ErrorItem(loc=loc, message=self.message(), line=self.line, column=self.column)
+
+
+def _syntax_fault(exc: TemplateSyntaxError, source: str) -> _Fault:
     line = exc.lineno or 1
     lines = source.splitlines() or [""]
     text = lines[min(line, len(lines)) - 1]
     column = _guess_column(text, exc.message or "")
-    return ErrorItem(loc=loc, message=exc.message or "syntax error", line=line, column=column)
+    if exc.message:
+        return _Fault(exc.message, line=line, column=column, translate=False)
+    return _Fault(N_("syntax error"), line=line, column=column)
 
 
 def _guess_column(text: str, message: str) -> int:
@@ -150,17 +174,17 @@ def _guess_column(text: str, message: str) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _analyze_cached(source: str) -> TemplateInfo | ErrorItem:
+def _analyze_cached(source: str) -> TemplateInfo | _Fault:
     try:
         tree = ENVIRONMENT.parse(source)
     except TemplateSyntaxError as exc:
-        return _syntax_error(exc, source, ())
+        return _syntax_fault(exc, source)
     for node_type, tag in _DISALLOWED_TAGS.items():
         node = tree.find(node_type)
         if node is not None:
-            return ErrorItem(
-                loc=(),
-                message=f"{{% {tag} %}} is not supported; compose prompts with {{% include %}}",
+            return _Fault(
+                N_("{tag} is not supported; compose prompts with {include}"),
+                (("tag", tag), ("include", "{% include %}")),
                 line=node.lineno,
             )
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
@@ -170,31 +194,28 @@ def _analyze_cached(source: str) -> TemplateInfo | ErrorItem:
         elif isinstance(node, nodes.Getitem):
             attr = _const_str(node.arg)
         if attr is not None and attr.startswith("_"):
-            return ErrorItem(
-                loc=(),
-                message=f"access to the private attribute {attr!r} is not allowed",
+            return _Fault(
+                N_("access to the private attribute {attribute} is not allowed"),
+                (("attribute", repr(attr)),),
                 line=node.lineno,
             )
     includes: list[str] = []
     for node in tree.find_all(nodes.Include):
         name = _const_str(node.template)
         if name is None:
-            return ErrorItem(
-                loc=(),
-                message="an include must name a prompt as a literal string, such as "
-                '{% include "support/tone@production" %}',
+            return _Fault(
+                N_("an include must name a prompt as a literal string, such as {example}"),
+                (("example", '{% include "support/tone@production" %}'),),
                 line=node.lineno,
             )
-        try:
-            parse_ref(name)
-        except ValueError as exc:
-            return ErrorItem(loc=(), message=str(exc), line=node.lineno)
+        if _REF_RE.match(name) is None:
+            return _Fault(_BAD_REF, (("ref", repr(name)),), line=node.lineno)
         if name not in includes:
             includes.append(name)
     try:
         ENVIRONMENT.compile(tree)
     except TemplateSyntaxError as exc:
-        return _syntax_error(exc, source, ())
+        return _syntax_fault(exc, source)
     return TemplateInfo(
         variables=frozenset(find_undeclared_variables(tree)), includes=tuple(includes)
     )
@@ -209,10 +230,15 @@ def _const_str(node: nodes.Node) -> str | None:
 def analyze(source: str, *, loc: tuple[str | int, ...] = ("template",)) -> TemplateInfo:
     """Compile a template and report its variables and includes, or raise InvalidTemplate."""
     result = _analyze_cached(source)
-    if isinstance(result, ErrorItem):
-        item = ErrorItem(loc=loc, message=result.message, line=result.line, column=result.column)
-        where = f" at line {item.line}" if item.line else ""
-        raise InvalidTemplate(f"the template does not compile{where}: {item.message}", [item])
+    if isinstance(result, _Fault):
+        item = result.item(loc)
+        if item.line:
+            detail = _("the template does not compile at line {line}: {error}").format(
+                line=item.line, error=item.message
+            )
+        else:
+            detail = _("the template does not compile: {error}").format(error=item.message)
+        raise InvalidTemplate(detail, [item])
     return result
 
 
@@ -249,12 +275,24 @@ def _render_plain(
         elif text in variables:
             out.append(str(variables[text]))
         else:
-            message = f"{text!r} is undefined"
-            raise RenderError(
-                f"a variable the template uses has no value: {message}",
-                [ErrorItem(loc=(*loc, "variables"), message=message)],
-            )
+            raise _undefined(_("{name} is undefined").format(name=repr(text)), loc)
     return "".join(out)
+
+
+def _undefined(message: str, loc: tuple[str | int, ...]) -> RenderError:
+    return RenderError(
+        _("a variable the template uses has no value: {error}").format(error=message),
+        [ErrorItem(loc=(*loc, "variables"), message=message)],
+    )
+
+
+def _undefined_message(exc: UndefinedError) -> str:
+    # StrictUndefined's commonest message is rephrased as the fast path words it, so both
+    # paths say the same thing in every language; other messages are Jinja's English.
+    match = _UNDEFINED.fullmatch(exc.message or "")
+    if match is None:
+        return exc.message or _("undefined value")
+    return _("{name} is undefined").format(name=repr(match["name"]))
 
 
 @contextmanager
@@ -296,25 +334,27 @@ def render_template(
             return template.render(variables)
         except SecurityError as exc:
             raise RenderError(
-                f"the sandbox refused the template: {exc}",
-                [ErrorItem(loc=loc, message=f"unsafe operation refused: {exc}")],
+                _("the sandbox refused the template: {error}").format(error=exc),
+                [
+                    ErrorItem(
+                        loc=loc, message=_("unsafe operation refused: {error}").format(error=exc)
+                    )
+                ],
             ) from None
         except UndefinedError as exc:
-            raise RenderError(
-                f"a variable the template uses has no value: {exc.message}",
-                [ErrorItem(loc=(*loc, "variables"), message=exc.message or "undefined value")],
-            ) from None
+            raise _undefined(_undefined_message(exc), loc) from None
         except TemplateNotFound as exc:
-            raise RenderError(
-                f"include {exc.name!r} was not resolved",
-                [ErrorItem(loc=loc, message=f"include {exc.name!r} was not resolved")],
-            ) from None
+            message = _("include {ref} was not resolved").format(ref=repr(exc.name))
+            raise RenderError(message, [ErrorItem(loc=loc, message=message)]) from None
         except TemplateSyntaxError as exc:
+            fault = _syntax_fault(exc, source)
             raise InvalidTemplate(
-                f"the template does not compile: {exc.message}", [_syntax_error(exc, source, loc)]
+                _("the template does not compile: {error}").format(error=fault.message()),
+                [fault.item(loc)],
             ) from None
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
             message = str(exc) or type(exc).__name__
             raise RenderError(
-                f"rendering failed: {message}", [ErrorItem(loc=loc, message=message)]
+                _("rendering failed: {error}").format(error=message),
+                [ErrorItem(loc=loc, message=message)],
             ) from None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from factories import unique_name
 from fastapi.testclient import TestClient
+
+from factories import unique_name
 
 
 def create(client: TestClient, name: str, **fields: object) -> dict[str, object]:

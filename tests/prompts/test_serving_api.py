@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from factories import unique_name
 from fastapi.testclient import TestClient
+
+from factories import unique_name
 
 
 def make(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from factories import make_prompt, unique_name
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -13,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from registry.prompts import models
 from registry.prompts.models import ImmutableVersionError
+
+from factories import make_prompt, unique_name
 
 
 def new_prompt(client: TestClient, kind: str = "text") -> str:

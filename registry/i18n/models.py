@@ -1,0 +1,73 @@
+"""Tables for translations of prompt versions, their revisions, and the registry's id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.db import Base, JSONType, NullableJSONType, UTCDateTime, utcnow
+from registry.prompts.models import PromptVersion
+
+
+class Translation(Base):
+    """The current text of one version in one locale.
+
+    ``texts`` holds one entry per translatable unit: the template of a text prompt, or
+    the content of each message of a chat prompt, in order. ``source_texts`` is the
+    source the translation was made from; when it differs from the version's own source,
+    the translation is stale and the difference is what the translator must look at.
+    """
+
+    __tablename__ = "translations"
+    __table_args__ = (
+        UniqueConstraint("version_id", "locale"),
+        Index("ix_translations_prompt_id_locale", "prompt_id", "locale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id"))
+    locale: Mapped[str] = mapped_column(String(35))
+    status: Mapped[str] = mapped_column(String(16))
+    texts: Mapped[list[str]] = mapped_column(JSONType)
+    source_texts: Mapped[list[str]] = mapped_column(JSONType)
+    # The last approved text while a newer one awaits review, so editing a live
+    # translation does not take it offline; cleared when the source changes.
+    approved_texts: Mapped[list[str] | None] = mapped_column(NullableJSONType, default=None)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(255))
+
+    version: Mapped[PromptVersion] = relationship(lazy="joined", innerjoin=True)
+    revisions: Mapped[list[TranslationRevision]] = relationship(
+        back_populates="translation", order_by="TranslationRevision.number.desc()"
+    )
+
+
+class TranslationRevision(Base):
+    """One change of a translation's text or status; never changed afterwards."""
+
+    __tablename__ = "translation_revisions"
+    __table_args__ = (UniqueConstraint("translation_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    translation_id: Mapped[int] = mapped_column(ForeignKey("translations.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    texts: Mapped[list[str]] = mapped_column(JSONType)
+    note: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    translation: Mapped[Translation] = relationship(back_populates="revisions")
+
+
+class RegistryInfo(Base):
+    """One row: this registry's id, written into exported PO files to recognise them."""
+
+    __tablename__ = "registry_info"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

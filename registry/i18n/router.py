@@ -1,0 +1,142 @@
+"""HTTP routes for translations, the translator's queue, and PO export and import."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from registry.dependencies import ActorDep, SessionDep
+from registry.i18n import service
+from registry.i18n.schemas import (
+    ImportResult,
+    Queue,
+    Translation,
+    TranslationReview,
+    TranslationSubmit,
+    TranslationSummary,
+)
+from registry.prompts.router import PromptName
+from registry.prompts.schemas import LABEL_NAME_PATTERN
+
+router = APIRouter(tags=["translations"])
+
+Locale = Annotated[str, Path(max_length=64, description="BCP 47 or POSIX, e.g. `pt-BR`.")]
+VersionQuery = Annotated[int | None, Query(gt=0, description="Default: the newest version.")]
+LocaleQuery = Annotated[str, Query(max_length=64, description="BCP 47 or POSIX, e.g. `fr`.")]
+PrefixQuery = Annotated[str | None, Query(max_length=255, description="Folder, e.g. `support/`.")]
+LabelQuery = Annotated[
+    str | None,
+    Query(
+        pattern=LABEL_NAME_PATTERN,
+        max_length=64,
+        description="Translate the version this label points to instead of the newest.",
+    ),
+]
+PO_MEDIA_TYPE = "text/x-gettext-translation"
+
+
+@router.get("/v1/prompts/{name:path}/-/translations/{locale}")
+def get_translation(
+    name: PromptName, locale: Locale, session: SessionDep, version: VersionQuery = None
+) -> Translation:
+    """One locale's translation, its source, the source diff if stale, and its revisions."""
+    return service.get_translation(session, name, locale, version)
+
+
+@router.put("/v1/prompts/{name:path}/-/translations/{locale}")
+def submit_translation(
+    name: PromptName,
+    locale: Locale,
+    body: TranslationSubmit,
+    response: Response,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Translation:
+    """Submit text for a locale (a draft, or `in_review`); checked against the source."""
+    translation, created = service.submit_translation(session, name, locale, body, author=actor)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return translation
+
+
+@router.post("/v1/prompts/{name:path}/-/translations/{locale}/review")
+def review_translation(
+    name: PromptName,
+    locale: Locale,
+    body: TranslationReview,
+    session: SessionDep,
+    actor: ActorDep,
+) -> Translation:
+    """Submit for review, approve, or reject a translation."""
+    return service.review_translation(session, name, locale, body, actor=actor)
+
+
+@router.get("/v1/prompts/{name:path}/-/translations")
+def list_translations(
+    name: PromptName, session: SessionDep, version: VersionQuery = None
+) -> list[TranslationSummary]:
+    """Every locale a version is translated into, with its status."""
+    return service.list_translations(session, name, version)
+
+
+@router.get("/v1/translations/queue")
+def translation_queue(
+    session: SessionDep,
+    locale: LocaleQuery,
+    prefix: PrefixQuery = None,
+    label: LabelQuery = None,
+) -> Queue:
+    """What is missing, stale or in review for a locale, with completeness per folder."""
+    return service.queue(session, locale, prefix=prefix, label=label)
+
+
+@router.get(
+    "/v1/translations/export",
+    response_class=Response,
+    responses={200: {"content": {PO_MEDIA_TYPE: {}}, "description": "A PO file."}},
+)
+def export_translations(
+    session: SessionDep,
+    locale: LocaleQuery,
+    prefix: PrefixQuery = None,
+    label: LabelQuery = None,
+    include_approved: Annotated[
+        bool, Query(description="Export everything, not only the queue.")
+    ] = False,
+) -> Response:
+    """Download a locale's queue (or everything) as a PO file for any PO editor."""
+    locale_id, data = service.export_po(
+        session, locale, prefix=prefix, label=label, include_approved=include_approved
+    )
+    return Response(
+        data,
+        media_type=PO_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{locale_id}.po"'},
+    )
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(
+    "/v1/translations/import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {PO_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The PO file, as exported and edited.",
+        }
+    },
+)
+def import_translations(
+    session: SessionDep,
+    actor: ActorDep,
+    data: Annotated[bytes, Depends(_raw_body)],
+    locale: Annotated[
+        str | None, Query(max_length=64, description="Default: the file's Language header.")
+    ] = None,
+) -> ImportResult:
+    """Upload a translated PO file: every entry is checked, and it applies all or nothing."""
+    return service.import_po(session, data, locale=locale, author=actor)

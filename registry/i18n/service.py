@@ -1,0 +1,642 @@
+"""Translations: submit, review, the translator's queue, and PO export and import.
+
+Never commits; the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from registry.i18n import checks, po
+from registry.i18n.models import RegistryInfo, Translation
+from registry.i18n.schemas import (
+    Finding,
+    FolderProgress,
+    ImportResult,
+    Queue,
+    QueueItem,
+    QueueState,
+    ReviewAction,
+    Revision,
+    TranslationReview,
+    TranslationStatus,
+    TranslationSubmit,
+    TranslationSummary,
+)
+from registry.i18n.schemas import Translation as TranslationView
+from registry.i18n.serving import add_revision, parse_locale, source_roles, source_texts
+from registry.prompts import models
+from registry.prompts.schemas import Kind, Message
+from registry.prompts.service import get_prompt
+from registry.templating.engine import NAME_PATTERN
+
+# msgctxt of a PO entry: "name@3" for a text prompt, "name@3#0:system" for a chat message.
+_CONTEXT = re.compile(
+    rf"^(?P<name>{NAME_PATTERN})@(?P<number>[0-9]+)(?:#(?P<index>[0-9]+):(?P<role>[a-z]+))?$"
+)
+
+# What a review action may start from, and where it leads.
+_TRANSITIONS: dict[ReviewAction, tuple[set[str], str]] = {
+    ReviewAction.submit: ({"draft", "rejected", "stale"}, TranslationStatus.in_review.value),
+    ReviewAction.approve: ({"draft", "in_review", "stale"}, TranslationStatus.approved.value),
+    ReviewAction.reject: ({"draft", "in_review", "stale"}, TranslationStatus.rejected.value),
+}
+
+
+def registry_id(session: Session) -> str:
+    """This registry's id, written into the PO files it exports."""
+    value: str | None = session.scalar(select(RegistryInfo.id))
+    if value is None:
+        raise RuntimeError("registry_info is empty; run `registry db upgrade`")
+    return value
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def _target_version(
+    session: Session, prompt: models.Prompt, number: int | None
+) -> models.PromptVersion:
+    if not prompt.latest_version:
+        raise NotFound(f"prompt {prompt.name!r} has no versions to translate yet")
+    number = number or prompt.latest_version
+    version = session.scalars(
+        select(models.PromptVersion).where(
+            models.PromptVersion.prompt_id == prompt.id, models.PromptVersion.number == number
+        )
+    ).one_or_none()
+    if version is None:
+        raise NotFound(f"prompt {prompt.name!r} has no version {number}")
+    return version
+
+
+def _target_locale(prompt: models.Prompt, tag: str, loc: tuple[str | int, ...]) -> str:
+    locale = parse_locale(tag, loc)
+    if locale == prompt.source_locale:
+        raise InvalidInput(
+            f"{locale!r} is the source locale of {prompt.name!r}; publish a version instead",
+            [ErrorItem(loc=loc, message="choose a locale other than the source locale")],
+        )
+    return locale
+
+
+def _translation(
+    session: Session, version: models.PromptVersion, locale: str
+) -> Translation | None:
+    return session.scalars(
+        select(Translation).where(
+            Translation.version_id == version.id, Translation.locale == locale
+        )
+    ).one_or_none()
+
+
+def _summary(translation: Translation, prompt_name: str) -> TranslationSummary:
+    return TranslationSummary(
+        prompt=prompt_name,
+        version=translation.version.number,
+        locale=translation.locale,
+        status=TranslationStatus(translation.status),
+        revision=translation.revision,
+        updated_at=translation.updated_at,
+        updated_by=translation.updated_by,
+    )
+
+
+def _as_messages(version: models.PromptVersion, texts: Sequence[str]) -> list[Message] | None:
+    roles = source_roles(version)
+    if roles is None:
+        return None
+    return [
+        Message.model_validate({"role": role, "content": text})
+        for role, text in zip(roles, texts, strict=False)
+    ]
+
+
+def _view(
+    translation: Translation, prompt_name: str, warnings: Sequence[Finding] = ()
+) -> TranslationView:
+    version = translation.version
+    current = source_texts(version)
+    is_text = version.template is not None
+    diff = ""
+    if translation.source_texts != current:
+        diff = "".join(
+            difflib.unified_diff(
+                _lines(translation.source_texts),
+                _lines(current),
+                fromfile="source translated",
+                tofile=f"source of version {version.number}",
+            )
+        )
+    return TranslationView(
+        **_summary(translation, prompt_name).model_dump(),
+        template=translation.texts[0] if is_text else None,
+        messages=_as_messages(version, translation.texts),
+        source_template=current[0] if is_text else None,
+        source_messages=_as_messages(version, current),
+        source_diff=diff,
+        warnings=list(warnings),
+        revisions=[
+            Revision(
+                number=r.number,
+                status=TranslationStatus(r.status),
+                texts=list(r.texts),
+                note=r.note,
+                author=r.author,
+                created_at=r.created_at,
+            )
+            for r in sorted(translation.revisions, key=lambda r: r.number, reverse=True)
+        ],
+    )
+
+
+def _lines(texts: Sequence[str]) -> list[str]:
+    lines: list[str] = []
+    for i, text in enumerate(texts):
+        if len(texts) > 1:
+            lines.append(f"--- message {i + 1} ---\n")
+        lines.extend(line if line.endswith("\n") else line + "\n" for line in text.splitlines())
+    return lines
+
+
+def _findings(found: Sequence[checks.Finding]) -> tuple[list[ErrorItem], list[Finding]]:
+    errors = [ErrorItem(f.loc, f.message, f.line, f.column) for f in found if f.level == "error"]
+    warnings = [
+        Finding(level=f.level, loc=list(f.loc), message=f.message, line=f.line, column=f.column)
+        for f in found
+        if f.level == "warning"
+    ]
+    return errors, warnings
+
+
+# ---------------------------------------------------------------- per prompt
+
+
+def list_translations(session: Session, name: str, number: int | None) -> list[TranslationSummary]:
+    prompt = get_prompt(session, name)
+    version = _target_version(session, prompt, number)
+    rows = session.scalars(
+        select(Translation).where(Translation.version_id == version.id).order_by(Translation.locale)
+    )
+    return [_summary(row, name) for row in rows]
+
+
+def get_translation(
+    session: Session, name: str, locale: str, number: int | None
+) -> TranslationView:
+    prompt = get_prompt(session, name)
+    locale = _target_locale(prompt, locale, ("path", "locale"))
+    version = _target_version(session, prompt, number)
+    translation = _translation(session, version, locale)
+    if translation is None:
+        raise NotFound(f"version {version.number} of {name!r} has no {locale} translation")
+    return _view(translation, name)
+
+
+def submit_translation(
+    session: Session, name: str, locale: str, data: TranslationSubmit, *, author: str
+) -> tuple[TranslationView, bool]:
+    """Store new text for a locale as a draft (or in review); returns it and if it is new."""
+    prompt = get_prompt(session, name, lock=True)
+    locale = _target_locale(prompt, locale, ("path", "locale"))
+    version = _target_version(session, prompt, data.version)
+    kind = Kind(prompt.kind)
+    if (kind is Kind.text) != (data.template is not None):
+        wanted = "template" if kind is Kind.text else "messages"
+        raise Conflict(
+            f"{name!r} is a {kind.value} prompt; send `{wanted}`",
+            [ErrorItem(loc=("body", wanted), message=f"{kind.value} prompts take {wanted}")],
+        )
+    texts = (
+        [data.template] if data.template is not None else [m.content for m in data.messages or []]
+    )
+    roles = [m.role for m in data.messages] if data.messages is not None else None
+    found = checks.check_translation(
+        source_texts(version), texts, source_roles=source_roles(version), roles=roles
+    )
+    errors, warnings = _findings(found)
+    if errors:
+        raise InvalidInput(
+            "the translation does not fit the source: " + "; ".join(e.message for e in errors),
+            errors,
+        )
+    translation = _translation(session, version, locale)
+    created = translation is None
+    if translation is None:
+        translation = Translation(
+            prompt_id=prompt.id,
+            version=version,
+            locale=locale,
+            status=data.status,
+            texts=texts,
+            source_texts=source_texts(version),
+            revision=0,
+            updated_by=author,
+            revisions=[],
+        )
+        session.add(translation)
+    elif translation.texts == texts and translation.status == data.status:
+        return _view(translation, name, warnings), False
+    translation.source_texts = source_texts(version)
+    add_revision(translation, status=data.status, texts=texts, author=author, note=data.note)
+    session.flush()
+    return _view(translation, name, warnings), created
+
+
+def review_translation(
+    session: Session, name: str, locale: str, data: TranslationReview, *, actor: str
+) -> TranslationView:
+    """Move a translation through review: submit, approve or reject."""
+    prompt = get_prompt(session, name, lock=True)
+    locale = _target_locale(prompt, locale, ("path", "locale"))
+    version = _target_version(session, prompt, data.version)
+    translation = _translation(session, version, locale)
+    if translation is None:
+        raise NotFound(f"version {version.number} of {name!r} has no {locale} translation")
+    allowed_from, target = _TRANSITIONS[data.action]
+    if translation.status not in allowed_from:
+        possible = [
+            a.value for a, (froms, _) in _TRANSITIONS.items() if translation.status in froms
+        ]
+        raise Conflict(
+            f"a {translation.status} translation cannot be {data.action.value}ed"
+            + (f"; possible: {', '.join(possible)}" if possible else "; submit new text instead"),
+            [ErrorItem(loc=("body", "action"), message=f"status is {translation.status}")],
+        )
+    warnings: list[Finding] = []
+    if data.action is ReviewAction.approve:
+        # Approving is a promise that the text fits the version's current source.
+        found = checks.check_translation(
+            source_texts(version),
+            translation.texts,
+            source_roles=source_roles(version),
+            roles=source_roles(version),
+        )
+        errors, warnings = _findings(found)
+        if errors:
+            raise InvalidInput(
+                "the translation no longer fits the source; submit corrected text first: "
+                + "; ".join(e.message for e in errors),
+                errors,
+            )
+        translation.source_texts = source_texts(version)
+    add_revision(
+        translation, status=target, texts=list(translation.texts), author=actor, note=data.note
+    )
+    session.flush()
+    return _view(translation, name, warnings)
+
+
+# ---------------------------------------------------------------- queue
+
+
+@dataclass
+class _Entry:
+    prompt: models.Prompt
+    version: models.PromptVersion
+    translation: Translation | None
+
+    @property
+    def state(self) -> QueueState:
+        if self.translation is None:
+            return "missing"
+        return self.translation.status  # type: ignore[return-value]
+
+
+def _scope(session: Session, locale: str, *, prefix: str | None, label: str | None) -> list[_Entry]:
+    """The version to translate of every prompt in scope, with its translation if any."""
+    query = (
+        select(models.PromptVersion)
+        .join(models.Prompt, models.Prompt.id == models.PromptVersion.prompt_id)
+        .where(models.Prompt.archived_at.is_(None), models.Prompt.source_locale != locale)
+    )
+    if label:
+        query = query.join(models.Label, models.Label.version_id == models.PromptVersion.id).where(
+            models.Label.name == label
+        )
+    else:
+        query = query.where(models.PromptVersion.number == models.Prompt.latest_version)
+    if prefix:
+        folder = prefix.rstrip("/")
+        query = query.where(
+            (models.Prompt.name == folder)
+            | models.Prompt.name.startswith(folder + "/", autoescape=True)
+        )
+    versions = list(session.scalars(query.order_by(models.Prompt.name)))
+    translations: dict[int, Translation] = {}
+    if versions:
+        rows = session.scalars(
+            select(Translation).where(
+                Translation.locale == locale,
+                Translation.version_id.in_([v.id for v in versions]),
+            )
+        )
+        translations = {row.version_id: row for row in rows}
+    return [_Entry(v.prompt, v, translations.get(v.id)) for v in versions]
+
+
+def _progress(folder: str, entries: Sequence[_Entry]) -> FolderProgress:
+    counts = Counter(e.state for e in entries)
+    approved = counts.get("approved", 0)
+    return FolderProgress(
+        folder=folder,
+        prompts=len(entries),
+        approved=approved,
+        completeness=round(approved / len(entries), 4) if entries else 1.0,
+        counts=dict(sorted(counts.items())),
+    )
+
+
+def queue(
+    session: Session, locale: str, *, prefix: str | None = None, label: str | None = None
+) -> Queue:
+    """What needs translating into ``locale``, with progress per prompt and per folder."""
+    locale = parse_locale(locale, ("query", "locale"))
+    entries = _scope(session, locale, prefix=prefix, label=label)
+    items = [
+        QueueItem(
+            prompt=e.prompt.name,
+            version=e.version.number,
+            state=e.state,
+            units=len(source_texts(e.version)),
+        )
+        for e in entries
+    ]
+    by_folder: dict[str, list[_Entry]] = defaultdict(list)
+    for entry in entries:
+        parts = entry.prompt.name.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            by_folder["/".join(parts[:depth])].append(entry)
+    return Queue(
+        locale=locale,
+        items=[i for i in items if i.state != "approved"],
+        prompts=items,
+        folders=[_progress(folder, group) for folder, group in sorted(by_folder.items())],
+        total=_progress("", entries),
+    )
+
+
+# ---------------------------------------------------------------- PO files
+
+
+def _contexts(version: models.PromptVersion) -> list[str]:
+    base = f"{version.prompt.name}@{version.number}"
+    roles = source_roles(version)
+    if roles is None:
+        return [base]
+    return [f"{base}#{i}:{role}" for i, role in enumerate(roles)]
+
+
+def export_po(
+    session: Session,
+    locale: str,
+    *,
+    prefix: str | None = None,
+    label: str | None = None,
+    include_approved: bool = False,
+) -> tuple[str, bytes]:
+    """A PO file of the locale's queue (or of everything); returns the locale and the file."""
+    locale = parse_locale(locale, ("query", "locale"))
+    entries: list[po.PoEntry] = []
+    for item in _scope(session, locale, prefix=prefix, label=label):
+        if item.state == "approved" and not include_approved:
+            continue
+        sources = source_texts(item.version)
+        translation = item.translation
+        stale = translation is not None and translation.status == TranslationStatus.stale.value
+        variables = ", ".join(
+            f"{v['name']} ({v.get('type', 'string')})" for v in item.version.variables
+        )
+        for i, context in enumerate(_contexts(item.version)):
+            comments = [item.prompt.description] if item.prompt.description else []
+            if variables:
+                comments.append(f"variables: {variables} (keep their names)")
+            comments.append(f"status: {item.state}")
+            previous = None
+            if stale and translation is not None and len(translation.source_texts) == len(sources):
+                previous = translation.source_texts[i]
+            entries.append(
+                po.PoEntry(
+                    context=context,
+                    source=sources[i],
+                    translation=translation.texts[i] if translation is not None else "",
+                    fuzzy=stale,
+                    previous_source=previous,
+                    comments=tuple(comments),
+                )
+            )
+    return locale, po.write_po(entries, locale=locale, registry_id=registry_id(session))
+
+
+@dataclass
+class _Group:
+    name: str
+    number: int
+    entries: list[tuple[int | None, po.PoEntry]] = field(default_factory=list)
+
+
+def import_po(session: Session, data: bytes, *, locale: str | None, author: str) -> ImportResult:
+    """Apply a translated PO file: every entry checked, all or nothing."""
+    try:
+        parsed = po.read_po(data)
+    except po.PoError as exc:
+        raise InvalidInput(
+            f"the file is not a PO file the registry can read: {exc.message}",
+            [ErrorItem(loc=("body",), message=exc.message, line=exc.line)],
+        ) from None
+    file_locale = parse_locale(parsed.locale, ("body", "Language")) if parsed.locale else None
+    target = parse_locale(locale, ("query", "locale")) if locale else file_locale
+    if target is None:
+        raise InvalidInput(
+            "the file names no language; pass ?locale= or set the Language header",
+            [ErrorItem(loc=("body", "Language"), message="missing Language header")],
+        )
+    if file_locale is not None and file_locale != target:
+        raise InvalidInput(
+            f"the file is for {file_locale}, not {target}",
+            [ErrorItem(loc=("body", "Language"), message=f"expected {target}")],
+        )
+    own_id = registry_id(session)
+    if parsed.registry_id != own_id:
+        raise InvalidInput(
+            "the file was not exported by this registry; export a fresh one here",
+            [ErrorItem(loc=("body", "X-Registry-Id"), message=f"expected {own_id}")],
+        )
+
+    errors: list[ErrorItem] = []
+    groups: dict[tuple[str, int], _Group] = {}
+    for entry in parsed.entries:
+        match = _CONTEXT.match(entry.context)
+        if match is None:
+            errors.append(
+                ErrorItem(
+                    loc=("body", entry.context),
+                    message=f"msgctxt {entry.context!r} does not name a prompt version",
+                    line=entry.lineno,
+                )
+            )
+            continue
+        key = (match["name"], int(match["number"]))
+        index = int(match["index"]) if match["index"] is not None else None
+        groups.setdefault(key, _Group(*key)).entries.append((index, entry))
+
+    changes: list[
+        tuple[models.Prompt, models.PromptVersion, Translation | None, list[str], str]
+    ] = []
+    warnings: list[Finding] = []
+    unchanged = untranslated = 0
+    for (name, number), group in groups.items():
+        first_line = group.entries[0][1].lineno
+        try:
+            prompt = get_prompt(session, name, lock=True)
+            version = _target_version(session, prompt, number)
+        except NotFound as exc:
+            errors.append(
+                ErrorItem(loc=("body", f"{name}@{number}"), message=exc.detail, line=first_line)
+            )
+            continue
+        if target == prompt.source_locale:
+            errors.append(
+                ErrorItem(
+                    loc=("body", f"{name}@{number}"),
+                    message=f"{target} is the source locale of {name!r}",
+                    line=first_line,
+                )
+            )
+            continue
+        sources = source_texts(version)
+        contexts = _contexts(version)
+        translation = _translation(session, version, target)
+        texts: list[str | None] = (
+            list(translation.texts)
+            if translation and len(translation.texts) == len(sources)
+            else [None] * len(sources)
+        )
+        fuzzy = False
+        filled = False
+        bad = False
+        for index, entry in group.entries:
+            position = index if index is not None else 0
+            if position >= len(sources) or entry.context != contexts[position]:
+                errors.append(
+                    ErrorItem(
+                        loc=("body", entry.context),
+                        message=f"{entry.context!r} does not match version {number} of {name!r}",
+                        line=entry.lineno,
+                    )
+                )
+                bad = True
+                continue
+            if entry.source != sources[position]:
+                errors.append(
+                    ErrorItem(
+                        loc=("body", entry.context),
+                        message="the msgid differs from the source text; export a fresh file",
+                        line=entry.lineno,
+                    )
+                )
+                bad = True
+                continue
+            if entry.translation:
+                texts[position] = entry.translation
+                filled = True
+            fuzzy = fuzzy or entry.fuzzy
+        if bad:
+            continue
+        if not filled:
+            untranslated += 1
+            continue
+        if any(t is None for t in texts):
+            missing = [contexts[i] for i, t in enumerate(texts) if t is None]
+            errors.append(
+                ErrorItem(
+                    loc=("body", f"{name}@{number}"),
+                    message="translate every message of a chat prompt; missing: "
+                    + ", ".join(missing),
+                    line=first_line,
+                )
+            )
+            continue
+        new_texts = [t for t in texts if t is not None]
+        status = _imported_status(translation, new_texts, fuzzy=fuzzy)
+        if status is None:
+            unchanged += 1
+            continue
+        found = checks.check_translation(
+            sources, new_texts, source_roles=source_roles(version), roles=source_roles(version)
+        )
+        lines = {i if i is not None else 0: e.lineno for i, e in group.entries}
+        for finding in found:
+            position = (
+                finding.loc[2] if len(finding.loc) > 2 and isinstance(finding.loc[2], int) else 0
+            )
+            context = contexts[position] if position < len(contexts) else contexts[0]
+            item = ErrorItem(
+                loc=("body", context), message=finding.message, line=lines.get(position, first_line)
+            )
+            if finding.level == "error":
+                errors.append(item)
+            else:
+                warnings.append(
+                    Finding(
+                        level="warning", loc=list(item.loc), message=item.message, line=item.line
+                    )
+                )
+        changes.append((prompt, version, translation, new_texts, status))
+
+    if errors:
+        raise InvalidInput(
+            f"the import was refused: {len(errors)} bad entr{'y' if len(errors) == 1 else 'ies'}; "
+            "nothing was changed",
+            errors,
+        )
+    for prompt, version, translation, new_texts, status in changes:
+        if translation is None:
+            translation = Translation(
+                prompt_id=prompt.id,
+                version=version,
+                locale=target,
+                status=status,
+                texts=new_texts,
+                source_texts=source_texts(version),
+                revision=0,
+                updated_by=author,
+                revisions=[],
+            )
+            session.add(translation)
+        elif status != TranslationStatus.stale.value:
+            translation.source_texts = source_texts(version)
+        add_revision(
+            translation, status=status, texts=new_texts, author=author, note="imported from PO"
+        )
+    session.flush()
+    return ImportResult(
+        locale=target,
+        updated=len(changes),
+        unchanged=unchanged,
+        untranslated=untranslated,
+        warnings=warnings,
+    )
+
+
+def _imported_status(
+    translation: Translation | None, texts: list[str], *, fuzzy: bool
+) -> str | None:
+    """The status an imported entry leads to, or None when it changes nothing.
+
+    Fuzzy text is never approved: it stays stale if unchanged, else becomes a draft.
+    Text the translator vouches for (not fuzzy) goes to review.
+    """
+    if translation is not None and translation.texts == texts:
+        if fuzzy or translation.status != TranslationStatus.stale.value:
+            return None
+        return TranslationStatus.in_review.value
+    return TranslationStatus.draft.value if fuzzy else TranslationStatus.in_review.value

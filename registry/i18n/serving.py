@@ -1,0 +1,191 @@
+"""Which text of a version to serve in a locale, and carrying translations to new versions.
+
+Imports only the tables, so the prompts service can call it without a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from registry.errors import ErrorItem, InvalidInput
+from registry.i18n.locales import (
+    LocaleError,
+    canonical_locale,
+    fallback_chain,
+    requested_locales,
+)
+from registry.i18n.models import Translation, TranslationRevision
+from registry.i18n.schemas import TranslationStatus
+from registry.prompts.models import PromptVersion
+from registry.prompts.schemas import LocaleMatch
+
+
+def source_texts(version: PromptVersion) -> list[str]:
+    """The translatable texts of a version: its template, or each message's content."""
+    if version.template is not None:
+        return [version.template]
+    return [m["content"] for m in version.messages or []]
+
+
+def source_roles(version: PromptVersion) -> list[str] | None:
+    """The message roles of a chat version; None for a text version."""
+    if version.messages is None:
+        return None
+    return [m["role"] for m in version.messages]
+
+
+def servable_statuses(*, allow_stale: bool = False, preview: bool = False) -> frozenset[str]:
+    """Statuses a caller may be served: approved, plus stale or unreviewed text on request."""
+    statuses = {TranslationStatus.approved.value}
+    if allow_stale:
+        statuses.add(TranslationStatus.stale.value)
+    if preview:
+        statuses |= {TranslationStatus.draft.value, TranslationStatus.in_review.value}
+    return frozenset(statuses)
+
+
+def candidate_locales(requested: Sequence[str], source_locale: str) -> list[str]:
+    """Every locale worth trying, in order: each requested locale's CLDR chain, then source."""
+    seen: dict[str, None] = {}
+    for locale in requested:
+        for candidate in fallback_chain(locale, source_locale):
+            if candidate != source_locale:
+                seen.setdefault(candidate)
+    seen.setdefault(source_locale)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """The texts served for a version, and which locale they are in."""
+
+    texts: list[str]
+    locale: str
+    requested: str
+    match: LocaleMatch
+    translation: Translation | None
+    status: str | None
+
+    @property
+    def tag(self) -> str:
+        """Identifies exactly what was served, for ETags."""
+        if self.translation is None:
+            return f"{self.locale}:source"
+        return f"{self.locale}:{self.translation.id}.{self.translation.revision}"
+
+
+def localize(
+    session: Session,
+    version: PromptVersion,
+    requested: Sequence[str],
+    statuses: Iterable[str],
+) -> Localized:
+    """The best text of ``version`` for the requested locales, falling back through CLDR."""
+    source = version.prompt.source_locale
+    first = requested[0] if requested else source
+    candidates = candidate_locales(requested, source)
+    found: dict[str, Translation] = {}
+    if len(candidates) > 1:
+        rows = session.scalars(
+            select(Translation).where(
+                Translation.version_id == version.id,
+                Translation.locale.in_(candidates[:-1]),
+                or_(
+                    Translation.status.in_(list(statuses)),
+                    Translation.approved_texts.is_not(None),
+                ),
+            )
+        )
+        found = {row.locale: row for row in rows}
+    for candidate in candidates:
+        if candidate == source:
+            match = LocaleMatch.exact if candidate == first else LocaleMatch.source
+            return Localized(source_texts(version), source, first, match, None, None)
+        row = found.get(candidate)
+        if row is None:
+            continue
+        match = LocaleMatch.exact if candidate == first else LocaleMatch.fallback
+        if row.status in statuses:
+            return Localized(list(row.texts), candidate, first, match, row, row.status)
+        if row.approved_texts is not None and TranslationStatus.approved.value in statuses:
+            approved = TranslationStatus.approved.value
+            return Localized(list(row.approved_texts), candidate, first, match, row, approved)
+    raise AssertionError("candidate_locales always ends with the source locale")
+
+
+def add_revision(
+    translation: Translation, *, status: str, texts: list[str], author: str, note: str
+) -> None:
+    """Record a change of text or status as a new revision and make it current."""
+    number = (translation.revision or 0) + 1
+    translation.revision = number
+    translation.status = status
+    translation.texts = list(texts)
+    translation.updated_by = author
+    if status == TranslationStatus.approved.value:
+        translation.approved_texts = list(texts)
+    translation.revisions.append(
+        TranslationRevision(
+            number=number, status=status, texts=list(texts), note=note, author=author
+        )
+    )
+
+
+def carry_forward(
+    session: Session, previous: PromptVersion, new: PromptVersion, *, author: str
+) -> int:
+    """Copy every translation of ``previous`` to ``new``: stale where the source changed."""
+    changed = source_texts(previous) != source_texts(new) or source_roles(previous) != source_roles(
+        new
+    )
+    rows = session.scalars(select(Translation).where(Translation.version_id == previous.id))
+    count = 0
+    for old in rows:
+        status = TranslationStatus.stale.value if changed else old.status
+        copy = Translation(
+            prompt_id=new.prompt_id,
+            version=new,
+            locale=old.locale,
+            status=status,
+            texts=list(old.texts),
+            source_texts=list(old.source_texts),
+            approved_texts=None if changed else old.approved_texts,
+            revision=0,
+            updated_by=author,
+            revisions=[],
+        )
+        session.add(copy)
+        add_revision(
+            copy,
+            status=status,
+            texts=list(old.texts),
+            author=author,
+            note=f"carried forward from version {previous.number}",
+        )
+        count += 1
+    return count
+
+
+def parse_locale(tag: str, loc: tuple[str | int, ...]) -> str:
+    """The canonical form of a locale the caller named, or a 422 that names it."""
+    try:
+        return canonical_locale(tag)
+    except LocaleError as exc:
+        hint = f"; did you mean {', '.join(exc.suggestions)}?" if exc.suggestions else ""
+        raise InvalidInput(
+            f"unknown locale {tag!r}{hint}",
+            [ErrorItem(loc=loc, message=f"{exc.reason}{hint}")],
+        ) from None
+
+
+def requested_locales_from(locale: str | None, accept_language: str | None) -> list[str]:
+    """The locales a request asks for: an explicit ``locale``, else ``Accept-Language``."""
+    if locale:
+        return [parse_locale(locale, ("query", "locale"))]
+    if accept_language:
+        return requested_locales(accept_language)
+    return []
