@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test tools lint bench clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -19,8 +19,18 @@ serve: $(INSTALLED)
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when
 ## REGISTRY_TEST_DATABASE_URL is set).
-test: $(INSTALLED) lint
+test: $(INSTALLED) tools lint
 	$(BIN)/python -m pytest
+
+## GNU gettext's msgfmt checks the PO files in the tests (Debian's package gettext).
+tools:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
+		else \
+			echo "GNU gettext is needed for the tests: sudo apt-get install gettext" >&2; \
+			exit 1; \
+		fi; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

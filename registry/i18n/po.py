@@ -89,6 +89,8 @@ class PoEntry:
     fuzzy: bool = False
     previous_source: str | None = None
     comments: tuple[str, ...] = ()
+    # Where read_po found the msgid; not part of the entry's value, so a written entry
+    # equals the one read back.
     lineno: int | None = field(default=None, compare=False)
 
 
