@@ -23,7 +23,8 @@ wrong, each time naming the line:
 
 Known limits, all in informational fields: extracted comments are written one per
 ``#.`` line (a comment's newlines split it, surrounding whitespace and consecutive
-repeats are not kept), and a vertical tab or form feed in ``previous_source`` is written
+repeats are not kept, nor backslashes ending a line, which GNU gettext would read as a
+line continuation), and a vertical tab or form feed in ``previous_source`` is written
 as a space, because Babel passes ``#|`` lines through its comment wrapper.
 """
 
@@ -149,7 +150,7 @@ def write_po(
         message = Message(
             entry.source,
             entry.translation,
-            auto_comments=[line for c in entry.comments for line in c.splitlines()],
+            auto_comments=_comment_lines(entry.comments),
             # Babel writes no "#|" line for an empty previous source: it reads back as None.
             previous_id=entry.previous_source or (),
             context=entry.context,
@@ -209,6 +210,13 @@ def _check_entry(entry: PoEntry, contexts: set[str]) -> None:
     for text in (*texts, *entry.comments):
         # Babel would write a lone surrogate as a backslash escape, changing the text.
         text.encode("utf-8")
+
+
+def _comment_lines(comments: Iterable[str]) -> list[str]:
+    """One ``#.`` line per line of each comment."""
+    # GNU gettext reads a backslash at the end of any line, comments included, as a line
+    # continuation, which would swallow the msgctxt that follows.
+    return [line.rstrip().rstrip("\\") for c in comments for line in c.splitlines()]
 
 
 def _entries(messages: list[Message], previous: dict[int, list[str]]) -> list[PoEntry]:

@@ -19,9 +19,13 @@ from registry.i18n.po import PoEntry, PoError, read_po, write_po
 
 MSGFMT = shutil.which("msgfmt")
 MSGCAT = shutil.which("msgcat")
-needs_gettext = pytest.mark.skipif(
-    not (MSGFMT and MSGCAT), reason="GNU gettext missing (apt-get install gettext)"
-)
+# `make test` installs Debian's gettext; without it these tests fail rather than skip.
+needs_gettext = pytest.mark.usefixtures("gettext_tools")
+
+
+@pytest.fixture
+def gettext_tools() -> None:
+    assert MSGFMT and MSGCAT, "GNU gettext is required (apt-get install gettext)"
 
 GREETING = PoEntry(
     context="support/greeting@3",
@@ -75,10 +79,11 @@ texts = st.lists(st.sampled_from(FRAGMENTS) | printable, max_size=12).map("".joi
 non_empty_texts = texts.filter(bool)
 # Babel writes "#|" lines through its comment wrapper, which turns these into spaces.
 previous_texts = non_empty_texts.filter(lambda t: "\x0b" not in t and "\x0c" not in t)
-# One "#." line each: Babel strips comment lines and collapses repeats.
+# One "#." line each: Babel strips comment lines and collapses repeats, and a backslash
+# ending a line is dropped (GNU gettext would join the next line to the comment).
 comments = st.text(
     st.characters(categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=30
-).filter(lambda c: c == c.strip() and bool(c))
+).filter(lambda c: c == c.strip() and bool(c) and not c.endswith("\\"))
 
 
 @st.composite
@@ -203,6 +208,16 @@ class TestMsgfmtCheck:
         result = msgfmt_check(tmp_path, data)
 
         assert (result.returncode, result.stderr) == (0, "")
+
+    def test_comment_ending_in_backslash_does_not_swallow_the_next_line(
+        self, tmp_path: Path
+    ) -> None:
+        entry = PoEntry(context="c@1", source="x", translation="", comments=("C:\\dir\\",))
+        data = write_po([entry], locale="en", registry_id="r")
+
+        result = msgfmt_check(tmp_path, data)
+
+        assert (result.returncode, read_po(data).entries[0].comments) == (0, ("C:\\dir",))
 
     @given(entries=entry_lists())
     @settings(max_examples=40, deadline=None)
