@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound
 from registry.i18n import checks, po
+from registry.i18n.messages import N_, _, _n
 from registry.i18n.models import RegistryInfo, Translation
 from registry.i18n.schemas import (
     Finding,
@@ -49,6 +50,35 @@ _TRANSITIONS: dict[ReviewAction, tuple[set[str], str]] = {
     ReviewAction.approve: ({"draft", "in_review", "stale"}, TranslationStatus.approved.value),
     ReviewAction.reject: ({"draft", "in_review", "stale"}, TranslationStatus.rejected.value),
 }
+# Why a review action is refused: when other actions are possible, and when none is.
+_REFUSED: dict[ReviewAction, tuple[str, str]] = {
+    ReviewAction.submit: (
+        # TRANSLATORS: {status} is a status of the API (draft, in_review, approved, …) and
+        # {actions} a list of review actions of the API (submit, approve, reject); keep them.
+        N_(
+            "a translation with status {status} cannot be submitted for review; possible: {actions}"
+        ),
+        # TRANSLATORS: {status} is a status of the API (draft, in_review, approved, …).
+        N_(
+            "a translation with status {status} cannot be submitted for review; "
+            "submit new text instead"
+        ),
+    ),
+    ReviewAction.approve: (
+        # TRANSLATORS: {status} is a status of the API (draft, in_review, approved, …) and
+        # {actions} a list of review actions of the API (submit, approve, reject); keep them.
+        N_("a translation with status {status} cannot be approved; possible: {actions}"),
+        # TRANSLATORS: {status} is a status of the API (draft, in_review, approved, …).
+        N_("a translation with status {status} cannot be approved; submit new text instead"),
+    ),
+    ReviewAction.reject: (
+        # TRANSLATORS: {status} is a status of the API (draft, in_review, approved, …) and
+        # {actions} a list of review actions of the API (submit, approve, reject); keep them.
+        N_("a translation with status {status} cannot be rejected; possible: {actions}"),
+        # TRANSLATORS: {status} is a status of the API (draft, in_review, approved, …).
+        N_("a translation with status {status} cannot be rejected; submit new text instead"),
+    ),
+}
 
 
 def registry_id(session: Session) -> str:
@@ -66,7 +96,9 @@ def _target_version(
     session: Session, prompt: models.Prompt, number: int | None
 ) -> models.PromptVersion:
     if not prompt.latest_version:
-        raise NotFound(f"prompt {prompt.name!r} has no versions to translate yet")
+        raise NotFound(
+            _("prompt {name} has no versions to translate yet").format(name=repr(prompt.name))
+        )
     number = number or prompt.latest_version
     version = session.scalars(
         select(models.PromptVersion).where(
@@ -74,16 +106,29 @@ def _target_version(
         )
     ).one_or_none()
     if version is None:
-        raise NotFound(f"prompt {prompt.name!r} has no version {number}")
+        raise NotFound(
+            _("prompt {name} has no version {number}").format(name=repr(prompt.name), number=number)
+        )
     return version
+
+
+def _no_translation(version: models.PromptVersion, name: str, locale: str) -> NotFound:
+    return NotFound(
+        # TRANSLATORS: {locale} is a locale identifier such as fr or pt_BR.
+        _("version {number} of {name} has no {locale} translation").format(
+            number=version.number, name=repr(name), locale=locale
+        )
+    )
 
 
 def _target_locale(prompt: models.Prompt, tag: str, loc: tuple[str | int, ...]) -> str:
     locale = parse_locale(tag, loc)
     if locale == prompt.source_locale:
         raise InvalidInput(
-            f"{locale!r} is the source locale of {prompt.name!r}; publish a version instead",
-            [ErrorItem(loc=loc, message="choose a locale other than the source locale")],
+            _("{locale} is the source locale of {name}; publish a version instead").format(
+                locale=repr(locale), name=repr(prompt.name)
+            ),
+            [ErrorItem(loc=loc, message=_("choose a locale other than the source locale"))],
         )
     return locale
 
@@ -197,7 +242,7 @@ def get_translation(
     version = _target_version(session, prompt, number)
     translation = _translation(session, version, locale)
     if translation is None:
-        raise NotFound(f"version {version.number} of {name!r} has no {locale} translation")
+        raise _no_translation(version, name, locale)
     return _view(translation, name)
 
 
@@ -210,11 +255,15 @@ def submit_translation(
     version = _target_version(session, prompt, data.version)
     kind = Kind(prompt.kind)
     if (kind is Kind.text) != (data.template is not None):
-        wanted = "template" if kind is Kind.text else "messages"
-        raise Conflict(
-            f"{name!r} is a {kind.value} prompt; send `{wanted}`",
-            [ErrorItem(loc=("body", wanted), message=f"{kind.value} prompts take {wanted}")],
-        )
+        if kind is Kind.text:
+            # TRANSLATORS: `template` is a field of the API; keep it as it is.
+            detail = _("{name} is a text prompt; send `template`")
+            item = ErrorItem(loc=("body", "template"), message=_("text prompts take a template"))
+        else:
+            # TRANSLATORS: `messages` is a field of the API; keep it as it is.
+            detail = _("{name} is a chat prompt; send `messages`")
+            item = ErrorItem(loc=("body", "messages"), message=_("chat prompts take messages"))
+        raise Conflict(detail.format(name=repr(name)), [item])
     texts = (
         [data.template] if data.template is not None else [m.content for m in data.messages or []]
     )
@@ -224,8 +273,9 @@ def submit_translation(
     )
     errors, warnings = _findings(found)
     if errors:
+        problems = "; ".join(e.message for e in errors)
         raise InvalidInput(
-            "the translation does not fit the source: " + "; ".join(e.message for e in errors),
+            _("the translation does not fit the source: {problems}").format(problems=problems),
             errors,
         )
     translation = _translation(session, version, locale)
@@ -260,16 +310,25 @@ def review_translation(
     version = _target_version(session, prompt, data.version)
     translation = _translation(session, version, locale)
     if translation is None:
-        raise NotFound(f"version {version.number} of {name!r} has no {locale} translation")
+        raise _no_translation(version, name, locale)
     allowed_from, target = _TRANSITIONS[data.action]
     if translation.status not in allowed_from:
         possible = [
-            a.value for a, (froms, _) in _TRANSITIONS.items() if translation.status in froms
+            a.value for a, (froms, _to) in _TRANSITIONS.items() if translation.status in froms
         ]
+        with_actions, without_actions = _REFUSED[data.action]
+        detail = _(with_actions if possible else without_actions).format(
+            status=translation.status, actions=", ".join(possible)
+        )
         raise Conflict(
-            f"a {translation.status} translation cannot be {data.action.value}ed"
-            + (f"; possible: {', '.join(possible)}" if possible else "; submit new text instead"),
-            [ErrorItem(loc=("body", "action"), message=f"status is {translation.status}")],
+            detail,
+            [
+                ErrorItem(
+                    loc=("body", "action"),
+                    # TRANSLATORS: {status} is a status of the API (draft, in_review, …).
+                    message=_("the status is {status}").format(status=translation.status),
+                )
+            ],
         )
     warnings: list[Finding] = []
     if data.action is ReviewAction.approve:
@@ -282,9 +341,12 @@ def review_translation(
         )
         errors, warnings = _findings(found)
         if errors:
+            problems = "; ".join(e.message for e in errors)
             raise InvalidInput(
-                "the translation no longer fits the source; submit corrected text first: "
-                + "; ".join(e.message for e in errors),
+                _(
+                    "the translation no longer fits the source; submit corrected text first: "
+                    "{problems}"
+                ).format(problems=problems),
                 errors,
             )
         translation.source_texts = source_texts(version)
@@ -449,26 +511,31 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
         parsed = po.read_po(data)
     except po.PoError as exc:
         raise InvalidInput(
-            f"the file is not a PO file the registry can read: {exc.message}",
+            _("the file is not a PO file the registry can read: {error}").format(error=exc.message),
             [ErrorItem(loc=("body",), message=exc.message, line=exc.line)],
         ) from None
     file_locale = parse_locale(parsed.locale, ("body", "Language")) if parsed.locale else None
     target = parse_locale(locale, ("query", "locale")) if locale else file_locale
     if target is None:
         raise InvalidInput(
-            "the file names no language; pass ?locale= or set the Language header",
-            [ErrorItem(loc=("body", "Language"), message="missing Language header")],
+            # TRANSLATORS: ?locale= is a query parameter and Language a header of PO files.
+            _("the file names no language; pass ?locale= or set the Language header"),
+            # TRANSLATORS: Language is a header of PO files; keep it as it is.
+            [ErrorItem(loc=("body", "Language"), message=_("missing Language header"))],
         )
     if file_locale is not None and file_locale != target:
         raise InvalidInput(
-            f"the file is for {file_locale}, not {target}",
-            [ErrorItem(loc=("body", "Language"), message=f"expected {target}")],
+            # TRANSLATORS: {file_locale} and {locale} are locale identifiers such as fr.
+            _("the file is for {file_locale}, not {locale}").format(
+                file_locale=file_locale, locale=target
+            ),
+            [ErrorItem(loc=("body", "Language"), message=_expected(target))],
         )
     own_id = registry_id(session)
     if parsed.registry_id != own_id:
         raise InvalidInput(
-            "the file was not exported by this registry; export a fresh one here",
-            [ErrorItem(loc=("body", "X-Registry-Id"), message=f"expected {own_id}")],
+            _("the file was not exported by this registry; export a fresh one here"),
+            [ErrorItem(loc=("body", "X-Registry-Id"), message=_expected(own_id))],
         )
 
     errors: list[ErrorItem] = []
@@ -479,7 +546,10 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
             errors.append(
                 ErrorItem(
                     loc=("body", entry.context),
-                    message=f"msgctxt {entry.context!r} does not name a prompt version",
+                    # TRANSLATORS: msgctxt is a keyword of PO files; keep it as it is.
+                    message=_("msgctxt {context} does not name a prompt version").format(
+                        context=repr(entry.context)
+                    ),
                     line=entry.lineno,
                 )
             )
@@ -507,7 +577,9 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
             errors.append(
                 ErrorItem(
                     loc=("body", f"{name}@{number}"),
-                    message=f"{target} is the source locale of {name!r}",
+                    message=_("{locale} is the source locale of {name}").format(
+                        locale=target, name=repr(name)
+                    ),
                     line=first_line,
                 )
             )
@@ -529,7 +601,9 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
                 errors.append(
                     ErrorItem(
                         loc=("body", entry.context),
-                        message=f"{entry.context!r} does not match version {number} of {name!r}",
+                        message=_("{context} does not match version {number} of {name}").format(
+                            context=repr(entry.context), number=number, name=repr(name)
+                        ),
                         line=entry.lineno,
                     )
                 )
@@ -539,7 +613,8 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
                 errors.append(
                     ErrorItem(
                         loc=("body", entry.context),
-                        message="the msgid differs from the source text; export a fresh file",
+                        # TRANSLATORS: msgid is a keyword of PO files; keep it as it is.
+                        message=_("the msgid differs from the source text; export a fresh file"),
                         line=entry.lineno,
                     )
                 )
@@ -559,8 +634,9 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
             errors.append(
                 ErrorItem(
                     loc=("body", f"{name}@{number}"),
-                    message="translate every message of a chat prompt; missing: "
-                    + ", ".join(missing),
+                    message=_(
+                        "translate every message of a chat prompt; missing: {missing}"
+                    ).format(missing=", ".join(missing)),
                     line=first_line,
                 )
             )
@@ -593,9 +669,13 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
         changes.append((prompt, version, translation, new_texts, status))
 
     if errors:
+        count = len(errors)
         raise InvalidInput(
-            f"the import was refused: {len(errors)} bad entr{'y' if len(errors) == 1 else 'ies'}; "
-            "nothing was changed",
+            _n(
+                "the import was refused: {count} bad entry; nothing was changed",
+                "the import was refused: {count} bad entries; nothing was changed",
+                count,
+            ).format(count=count),
             errors,
         )
     for prompt, version, translation, new_texts, status in changes:
@@ -625,6 +705,10 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
         untranslated=untranslated,
         warnings=warnings,
     )
+
+
+def _expected(value: str) -> str:
+    return _("expected {value}").format(value=value)
 
 
 def _imported_status(

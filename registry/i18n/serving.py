@@ -18,6 +18,7 @@ from registry.i18n.locales import (
     fallback_chain,
     requested_locales,
 )
+from registry.i18n.messages import _
 from registry.i18n.models import Translation, TranslationRevision
 from registry.i18n.schemas import TranslationStatus
 from registry.prompts.models import PromptVersion
@@ -175,11 +176,22 @@ def parse_locale(tag: str, loc: tuple[str | int, ...]) -> str:
     try:
         return canonical_locale(tag)
     except LocaleError as exc:
-        hint = f"; did you mean {', '.join(exc.suggestions)}?" if exc.suggestions else ""
-        raise InvalidInput(
-            f"unknown locale {tag!r}{hint}",
-            [ErrorItem(loc=loc, message=f"{exc.reason}{hint}")],
-        ) from None
+        # The reason is English unless registry.i18n.locales marks it for translation;
+        # gettext("") would be the catalog's header, hence the guard.
+        reason = _(exc.reason) if exc.reason else exc.reason
+        if exc.suggestions:
+            suggestions = ", ".join(exc.suggestions)
+            detail = _("unknown locale {tag}; did you mean {suggestions}?").format(
+                tag=repr(tag), suggestions=suggestions
+            )
+            # TRANSLATORS: {reason} says why a locale tag is refused.
+            message = _("{reason}; did you mean {suggestions}?").format(
+                reason=reason, suggestions=suggestions
+            )
+        else:
+            detail = _("unknown locale {tag}").format(tag=repr(tag))
+            message = reason
+        raise InvalidInput(detail, [ErrorItem(loc=loc, message=message)]) from None
 
 
 def requested_locales_from(locale: str | None, accept_language: str | None) -> list[str]:

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from registry.db import Base, JSONType, UTCDateTime, utcnow
+from registry.i18n.messages import _
 
 
 class Prompt(Base):
@@ -104,14 +105,22 @@ class LabelEvent(Base):
 
 
 class ImmutableVersionError(RuntimeError):
-    """Raised when code tries to change or delete a published version."""
+    """Raised when code tries to change or delete a published version.
+
+    Its message is translated when raised (in a request, into the request's locale); the
+    API reports it as a conflict.
+    """
 
 
 @event.listens_for(Session, "before_flush")
 def _refuse_version_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in session.dirty:
         if isinstance(obj, PromptVersion) and session.is_modified(obj, include_collections=False):
-            raise ImmutableVersionError(f"version {obj.number} is published and cannot change")
+            raise ImmutableVersionError(
+                _("version {number} is published and cannot change").format(number=obj.number)
+            )
     for obj in session.deleted:
         if isinstance(obj, PromptVersion):
-            raise ImmutableVersionError(f"version {obj.number} is published and cannot be deleted")
+            raise ImmutableVersionError(
+                _("version {number} is published and cannot be deleted").format(number=obj.number)
+            )

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from registry.i18n.messages import _, _n
 from registry.templating.engine import LABEL_PATTERN, NAME_PATTERN
 
 PROMPT_NAME_PATTERN = rf"^{NAME_PATTERN}$"
@@ -87,14 +88,21 @@ class Variable(BaseModel):
     default: Any = Field(default=None, description="Used when the caller gives no value.")
     description: str = Field(default="", max_length=2000)
 
+    # Validators run while the request is handled, so their messages are translated into
+    # the request's locale when raised; the API reports them as Pydantic value errors.
     @model_validator(mode="after")
     def _default_fits(self) -> Variable:
         if self.default is not None:
             if not value_matches(self.type, self.default):
-                raise ValueError(f"default of {self.name!r} is not of type {self.type.value}")
+                # TRANSLATORS: {type} is a type name of the API (string, integer, …).
+                message = _("default of {name} is not of type {type}")
+                raise ValueError(message.format(name=repr(self.name), type=self.type.value))
             if self.required:
                 raise ValueError(
-                    f"{self.name!r} has a default, so it cannot be required; set required to false"
+                    # TRANSLATORS: `required` and `false` are the API's field and value.
+                    _(
+                        "{name} has a default, so it cannot be required; set required to false"
+                    ).format(name=repr(self.name))
                 )
         return self
 
@@ -121,7 +129,10 @@ class ModelConfig(BaseModel):
     @classmethod
     def _format_has_type(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and value.get("type") not in ("text", "json_object", "json_schema"):
-            raise ValueError("response_format.type must be text, json_object or json_schema")
+            raise ValueError(
+                # TRANSLATORS: the field name and the three values are the API's; keep them.
+                _("response_format.type must be text, json_object or json_schema")
+            )
         return value
 
 
@@ -185,11 +196,19 @@ class VersionCreate(BaseModel):
     @model_validator(mode="after")
     def _one_body(self) -> VersionCreate:
         if (self.template is None) == (self.messages is None):
-            raise ValueError("give either template (text prompt) or messages (chat prompt)")
+            raise ValueError(
+                # TRANSLATORS: `template` and `messages` are fields of the API; keep them.
+                _("give either template (text prompt) or messages (chat prompt)")
+            )
         names = [v.name for v in self.variables]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"variables declared twice: {', '.join(duplicates)}")
+            message = _n(
+                "variable declared twice: {names}",
+                "variables declared twice: {names}",
+                len(duplicates),
+            )
+            raise ValueError(message.format(names=", ".join(duplicates)))
         return self
 
 

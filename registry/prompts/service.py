@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, InvalidInput, InvalidTemplate, NotFound
+from registry.i18n.messages import _, _n
 from registry.i18n.serving import (
     Localized,
     carry_forward,
@@ -101,7 +102,7 @@ def get_prompt(session: Session, name: str, *, lock: bool = False) -> models.Pro
         query = query.with_for_update().execution_options(populate_existing=True)
     prompt = session.scalars(query).one_or_none()
     if prompt is None:
-        raise NotFound(f"no prompt is named {name!r}")
+        raise NotFound(_("no prompt is named {name}").format(name=repr(name)))
     return prompt
 
 
@@ -111,15 +112,15 @@ def read_prompt(session: Session, name: str) -> Prompt:
     )
     prompt = session.scalars(query).one_or_none()
     if prompt is None:
-        raise NotFound(f"no prompt is named {name!r}")
+        raise NotFound(_("no prompt is named {name}").format(name=repr(name)))
     return prompt_schema(prompt)
 
 
 def create_prompt(session: Session, data: PromptCreate) -> Prompt:
     if session.scalar(select(models.Prompt.id).where(models.Prompt.name == data.name)):
         raise Conflict(
-            f"a prompt named {data.name!r} already exists",
-            [ErrorItem(loc=("body", "name"), message="choose another name")],
+            _("a prompt named {name} already exists").format(name=repr(data.name)),
+            [ErrorItem(loc=("body", "name"), message=_("choose another name"))],
         )
     source_locale = parse_locale(data.source_locale, ("body", "source_locale"))
     prompt = models.Prompt(
@@ -171,11 +172,21 @@ def _decode_cursor(cursor: str) -> str | int:
     except (ValueError, binascii.Error):
         value = None
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise InvalidInput(
-            "the cursor is not one this registry issued",
-            [ErrorItem(loc=("query", "cursor"), message="pass next_cursor from a previous page")],
-        )
+        raise _bad_cursor()
     return value
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        _("the cursor is not one this registry issued"),
+        [
+            ErrorItem(
+                loc=("query", "cursor"),
+                # TRANSLATORS: next_cursor is a field of the API's answer; keep it as it is.
+                message=_("pass next_cursor from a previous page"),
+            )
+        ],
+    )
 
 
 def list_prompts(
@@ -238,10 +249,15 @@ def _version_by_number(
         )
     ).one_or_none()
     if version is None:
-        raise NotFound(
-            f"prompt {prompt.name!r} has no version {number}"
-            + (f"; its newest is {prompt.latest_version}" if prompt.latest_version else "")
-        )
+        if prompt.latest_version:
+            message = _("prompt {name} has no version {number}; its newest is {newest}").format(
+                name=repr(prompt.name), number=number, newest=prompt.latest_version
+            )
+        else:
+            message = _("prompt {name} has no version {number}").format(
+                name=repr(prompt.name), number=number
+            )
+        raise NotFound(message)
     return version
 
 
@@ -257,14 +273,7 @@ def list_versions(
     if cursor:
         before = _decode_cursor(cursor)
         if not isinstance(before, int):
-            raise InvalidInput(
-                "the cursor is not one this registry issued",
-                [
-                    ErrorItem(
-                        loc=("query", "cursor"), message="pass next_cursor from a previous page"
-                    )
-                ],
-            )
+            raise _bad_cursor()
         query = query.where(models.PromptVersion.number < before)
     rows = list(
         session.scalars(query.order_by(models.PromptVersion.number.desc()).limit(limit + 1))
@@ -306,13 +315,15 @@ def publish_version(
     kind = Kind(prompt.kind)
     if kind is Kind.text and data.template is None:
         raise Conflict(
-            f"{name!r} is a text prompt; send `template`, not `messages`",
-            [ErrorItem(loc=("body", "messages"), message="text prompts take a template")],
+            # TRANSLATORS: `template` and `messages` are fields of the API; keep them as they are.
+            _("{name} is a text prompt; send `template`, not `messages`").format(name=repr(name)),
+            [ErrorItem(loc=("body", "messages"), message=_("text prompts take a template"))],
         )
     if kind is Kind.chat and data.messages is None:
         raise Conflict(
-            f"{name!r} is a chat prompt; send `messages`, not `template`",
-            [ErrorItem(loc=("body", "template"), message="chat prompts take messages")],
+            # TRANSLATORS: `template` and `messages` are fields of the API; keep them as they are.
+            _("{name} is a chat prompt; send `messages`, not `template`").format(name=repr(name)),
+            [ErrorItem(loc=("body", "template"), message=_("chat prompts take messages"))],
         )
 
     errors: list[ErrorItem] = []
@@ -327,13 +338,15 @@ def publish_version(
         used |= info.variables
         includes.extend(ref for ref in info.includes if ref not in includes)
     if errors:
-        raise InvalidTemplate("the template does not compile: " + errors[0].message, errors)
+        raise InvalidTemplate(
+            _("the template does not compile: {error}").format(error=errors[0].message), errors
+        )
 
     try:
         components = resolve_components(session, includes, root=name, depth_limit=depth_limit)
     except (NotFound, Conflict) as exc:
         raise InvalidTemplate(
-            f"an include cannot be resolved: {exc.detail}",
+            _("an include cannot be resolved: {error}").format(error=exc.detail),
             [ErrorItem(loc=("body", "template"), message=exc.detail)],
         ) from None
     # A component's declared variables come from the including prompt's values.
@@ -342,25 +355,31 @@ def publish_version(
         needed |= {v["name"] for v in component.version.variables}
     declared = {v.name for v in data.variables}
     for missing in sorted(needed - declared):
-        where = "an included prompt" if missing not in used else "the template"
-        errors.append(
-            ErrorItem(
-                loc=("body", "variables"),
-                message=f"{missing!r} is used in {where} but not declared; add it to variables",
+        if missing in used:
+            message = _("{name} is used in the template but not declared; add it to variables")
+        else:
+            message = _(
+                "{name} is used in an included prompt but not declared; add it to variables"
             )
+        errors.append(
+            ErrorItem(loc=("body", "variables"), message=message.format(name=repr(missing)))
         )
     for i, var in enumerate(data.variables):
         if var.name not in needed:
             errors.append(
                 ErrorItem(
                     loc=("body", "variables", i),
-                    message=f"{var.name!r} is declared but the template never uses it",
+                    message=_("{name} is declared but the template never uses it").format(
+                        name=repr(var.name)
+                    ),
                 )
             )
     if errors:
+        problems = "; ".join(e.message for e in errors)
         raise InvalidInput(
-            "the declared variables do not match the template: "
-            + "; ".join(e.message for e in errors),
+            _("the declared variables do not match the template: {problems}").format(
+                problems=problems
+            ),
             errors,
         )
 
@@ -449,7 +468,9 @@ def get_label(session: Session, name: str, label_name: str) -> Label:
         )
     ).one_or_none()
     if label is None:
-        raise NotFound(f"prompt {name!r} has no label {label_name!r}")
+        raise NotFound(
+            _("prompt {name} has no label {label}").format(name=repr(name), label=repr(label_name))
+        )
     return _label_schema(label, _label_events(session, prompt.id, label_name))
 
 
@@ -465,8 +486,10 @@ def set_label(
     """Point a label at a version, recording the move."""
     if label_name == LATEST:
         raise InvalidInput(
-            "the label 'latest' always means the newest version and cannot be set",
-            [ErrorItem(loc=("path", "label"), message="choose another label name")],
+            _("the label {latest} always means the newest version and cannot be set").format(
+                latest=repr(LATEST)
+            ),
+            [ErrorItem(loc=("path", "label"), message=_("choose another label name"))],
         )
     prompt = get_prompt(session, name, lock=True)
     try:
@@ -539,15 +562,23 @@ def _find_version(
         if number is not None:
             _version_by_number(session, prompt, number)  # raises the precise NotFound
         if not prompt.latest_version:
-            raise NotFound(f"prompt {name!r} has no versions yet")
+            raise NotFound(_("prompt {name} has no versions yet").format(name=repr(name)))
         raise NotFound(
-            f"prompt {name!r} has no label {label!r}; set it with "
-            f"PUT /v1/prompts/{name}/-/labels/{label}"
+            # TRANSLATORS: {request} is an HTTP request line, such as
+            # "PUT /v1/prompts/support/greeting/-/labels/production".
+            _("prompt {name} has no label {label}; set it with {request}").format(
+                name=repr(name),
+                label=repr(label),
+                request=f"PUT /v1/prompts/{name}/-/labels/{label}",
+            )
         )
     if number is None and version.prompt.archived_at is not None:
         raise Conflict(
-            f"prompt {name!r} is archived; only a pinned version can be resolved",
-            [ErrorItem(loc=("query", "version"), message="pass version=<number>")],
+            _("prompt {name} is archived; only a pinned version can be resolved").format(
+                name=repr(name)
+            ),
+            # TRANSLATORS: version=<number> is a query parameter; keep it as it is.
+            [ErrorItem(loc=("query", "version"), message=_("pass version=<number>"))],
         )
     return version
 
@@ -567,10 +598,14 @@ def resolve_components(
             target = parse_ref(ref)
             if target.name in path:
                 cycle = " → ".join((*path, target.name))
-                raise Conflict(f"include cycle: {cycle}")
+                raise Conflict(_("include cycle: {cycle}").format(cycle=cycle))
             if len(path) > depth_limit:
                 raise Conflict(
-                    f"includes nest deeper than {depth_limit} levels: {' → '.join(path)}"
+                    _n(
+                        "includes nest deeper than {limit} level: {path}",
+                        "includes nest deeper than {limit} levels: {path}",
+                        depth_limit,
+                    ).format(limit=depth_limit, path=" → ".join(path))
                 )
             if ref in found:
                 visit(found[ref].version.includes, (*path, target.name))
@@ -578,7 +613,9 @@ def resolve_components(
             version = _find_version(session, target.name, label=target.label, number=target.version)
             if version.prompt.kind != Kind.text.value:
                 raise Conflict(
-                    f"{target.name!r} is a chat prompt; only text prompts can be included"
+                    _("{name} is a chat prompt; only text prompts can be included").format(
+                        name=repr(target.name)
+                    )
                 )
             found[ref] = _Component(ref=ref, version=version)
             visit(version.includes, (*path, target.name))
@@ -617,8 +654,8 @@ def resolve(
     """
     if label is not None and version is not None:
         raise InvalidInput(
-            "give a label or a version, not both",
-            [ErrorItem(loc=("query", "label"), message="remove label or version")],
+            _("give a label or a version, not both"),
+            [ErrorItem(loc=("query", "label"), message=_("remove label or version"))],
         )
     if version is None and label is None:
         label = PRODUCTION

@@ -323,10 +323,6 @@ class TestServedMessages:
         body = problem(response, 404, "de")
         assert body["title"] == "Nicht gefunden"
 
-    @pytest.mark.xfail(
-        reason="registry/prompts/service.py does not mark its messages with _() yet",
-        strict=False,
-    )
     def test_unknown_prompt_detail_in_german(self, client: TestClient) -> None:
         response = client.get("/v1/prompts/no/such-prompt", headers={"Accept-Language": "de"})
         body = problem(response, 404, "de")
@@ -459,6 +455,94 @@ class TestServedMessages:
             "{% extends %} はサポートされていません。"
             "プロンプトの組み立てには {% include %} を使用してください"
         )
+
+    def test_translation_check_failure_in_german(
+        self, client: TestClient, session: Session
+    ) -> None:
+        name = make_prompt(session, template="Hello {{ who }},\nwelcome to our shop.")
+        response = client.put(
+            f"/v1/prompts/{name}/-/translations/fr",
+            json={"template": "Bonjour, bienvenue chez nous."},
+            headers={"Accept-Language": "de"},
+        )
+        body = problem(response, 422, "de")
+        assert body["title"] == "Ungültige Eingabe"
+        assert body["errors"] == [
+            {"loc": ["body", "template"], "message": "in der Übersetzung fehlende Variable: who"},
+            {
+                "loc": ["body", "template"],
+                "message": "der Ausgangstext hat 1 Zeilenumbruch, die Übersetzung 0",
+            },
+        ]
+        assert body["detail"] == (
+            "die Übersetzung passt nicht zum Ausgangstext: "
+            "in der Übersetzung fehlende Variable: who; "
+            "der Ausgangstext hat 1 Zeilenumbruch, die Übersetzung 0"
+        )
+
+    def test_variables_mismatch_on_publish_in_japanese(
+        self, client: TestClient, session: Session
+    ) -> None:
+        name = make_prompt(session)
+        response = client.post(
+            f"/v1/prompts/{name}/-/versions",
+            json={
+                "template": "Hello {{ who }} from {{ shop }}",
+                "variables": [{"name": "who"}, {"name": "unused"}],
+            },
+            headers={"Accept-Language": "ja"},
+        )
+        body = problem(response, 422, "ja")
+        assert body["title"] == "無効な入力"
+        used = (
+            "変数 'shop' はテンプレートで使用されていますが、宣言されていません。"
+            "variables に追加してください"
+        )
+        unused = "変数 'unused' は宣言されていますが、テンプレートで使用されていません"
+        assert body["errors"] == [
+            {"loc": ["body", "variables"], "message": used},
+            {"loc": ["body", "variables", 1], "message": unused},
+        ]
+        assert body["detail"] == f"宣言された変数がテンプレートと一致しません：{used}; {unused}"
+
+    def test_validator_message_in_french(self, client: TestClient, session: Session) -> None:
+        # Pydantic runs the validators inside the request, in the request's locale.
+        name = make_prompt(session)
+        response = client.post(
+            f"/v1/prompts/{name}/-/versions",
+            json={"template": "{{ who }}", "variables": [{"name": "who"}, {"name": "who"}]},
+            headers={"Accept-Language": "fr"},
+        )
+        errors = problem(response, 422, "fr")["errors"]
+        assert errors == [
+            {
+                "loc": ["body"],
+                "message": "valeur non valide\u00a0: variable déclarée deux fois\u00a0: who",
+            }
+        ]
+
+    def test_po_import_refusal_in_spanish(self, client: TestClient, session: Session) -> None:
+        name = make_prompt(session, template="Hello {{ who }}, welcome to our shop.")
+        exported = client.get("/v1/translations/export", params={"locale": "es", "prefix": name})
+        assert exported.status_code == 200, exported.text
+        # The translator dropped the variable: the file's only entry is refused.
+        head, empty, tail = exported.text.rpartition('msgstr ""')
+        assert empty, exported.text
+        edited = f'{head}msgstr "Hola, bienvenido a nuestra tienda."{tail}'
+        response = client.post(
+            "/v1/translations/import",
+            content=edited.encode(),
+            headers={"content-type": "text/x-gettext-translation", "Accept-Language": "es"},
+        )
+        body = problem(response, 422, "es")
+        assert body["title"] == "Entrada no válida"
+        assert body["detail"] == (
+            "se ha rechazado la importación: 1 entrada incorrecta; no se ha cambiado nada"
+        )
+        errors = body["errors"]
+        assert isinstance(errors, list)
+        assert [e["message"] for e in errors] == ["variable que falta en la traducción: who"]
+        assert client.get(f"/v1/prompts/{name}/-/translations/es").status_code == 404
 
     def test_unexpected_errors(self, settings: Settings, database: Database) -> None:
         # The handler of unexpected errors runs outside the middleware, in Starlette's

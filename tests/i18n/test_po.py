@@ -27,6 +27,7 @@ needs_gettext = pytest.mark.usefixtures("gettext_tools")
 def gettext_tools() -> None:
     assert MSGFMT and MSGCAT, "GNU gettext is required (apt-get install gettext)"
 
+
 GREETING = PoEntry(
     context="support/greeting@3",
     source="Hello {{ name }}!\n\n{% if vip %}Welcome back.{% endif %}\n",

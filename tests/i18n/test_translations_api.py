@@ -158,7 +158,7 @@ class TestChecks:
         url = f"/v1/prompts/{name}/-/translations/fr"
         one = client.put(url, json={"messages": messages[:1]})
         assert one.status_code == 422
-        assert "2 message(s)" in one.json()["detail"]
+        assert "the source has 2 messages, the translation 1" in one.json()["detail"]
         swapped = client.put(
             url,
             json={
