@@ -51,6 +51,15 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(f"[green]database at {revision}[/green]: {_safe(url)}")
 
 
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision the database is at, and the newest one available."""
+    url = get_settings().database_url
+    current, head = migrate.current(url)
+    state = "[green]up to date[/green]" if current == head else "[yellow]needs upgrade[/yellow]"
+    console.print(f"database at {current or 'base (empty)'}; newest {head}: {state}")
+
+
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (`base` removes every table)."""

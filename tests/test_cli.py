@@ -23,8 +23,10 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_db_upgrade_and_seed(sqlite_url: str) -> None:
     runner = CliRunner()
+    assert "needs upgrade" in runner.invoke(app, ["db", "current"]).output
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
+    assert "up to date" in runner.invoke(app, ["db", "current"]).output
     engine = create_engine(sqlite_url)
     assert "prompt_versions" in inspect(engine).get_table_names()
     result = runner.invoke(app, ["seed-demo"])
