@@ -7,12 +7,53 @@ from typing import Any
 
 from registry.errors import ErrorItem, RenderError
 from registry.i18n.messages import _
-from registry.prompts.schemas import Kind, Message, Resolved, Variable, value_matches
+from registry.prompts.schemas import (
+    Kind,
+    Message,
+    Resolved,
+    Variable,
+    VariableType,
+    value_matches,
+)
 from registry.templating import render_template
+
+
+_PYTHON_TYPES: dict[VariableType, type | tuple[type, ...]] = {
+    VariableType.string: str,
+    VariableType.integer: int,
+    VariableType.number: (int, float),
+    VariableType.boolean: bool,
+    VariableType.list: list,
+    VariableType.object: dict,
+}
 
 
 def bind_variables(declared: list[Variable], values: Mapping[str, Any]) -> dict[str, Any]:
     """Check values against the declaration and fill in defaults, or raise RenderError."""
+    # The common case, every value present and of its type, without building messages:
+    # this runs on every render in the SDK's hot path.
+    bound: dict[str, Any] = {}
+    for var in declared:
+        value = values.get(var.name)
+        if value is None:
+            if var.required:
+                return _bind_reporting(declared, values)
+            bound[var.name] = var.default
+        elif type(value) is bool:
+            if var.type is not VariableType.boolean:
+                return _bind_reporting(declared, values)
+            bound[var.name] = value
+        elif isinstance(value, _PYTHON_TYPES[var.type]):
+            bound[var.name] = value
+        else:
+            return _bind_reporting(declared, values)
+    if len(values) > len(bound) or not values.keys() <= bound.keys():
+        return _bind_reporting(declared, values)
+    return bound
+
+
+def _bind_reporting(declared: list[Variable], values: Mapping[str, Any]) -> dict[str, Any]:
+    """bind_variables, naming every problem."""
     errors: list[ErrorItem] = []
     known = {v.name for v in declared}
     for name in values:

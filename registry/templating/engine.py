@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, nodes
+from jinja2 import BaseLoader, StrictUndefined, Template, TemplateNotFound, nodes
 from jinja2.exceptions import (
     SecurityError,
     TemplateError,
@@ -74,8 +73,9 @@ def parse_ref(ref: str) -> IncludeRef:
     return IncludeRef(name=name, label=tail, version=None)
 
 
+@lru_cache(maxsize=8192)
 def content_hash(source: str) -> str:
-    """The cache key of a template's source."""
+    """The cache key of a template's source (memoized: a render needs it every time)."""
     return hashlib.sha256(source.encode()).hexdigest()
 
 
@@ -295,17 +295,28 @@ def _undefined_message(exc: UndefinedError) -> str:
     return _("{name} is undefined").format(name=repr(match["name"]))
 
 
-@contextmanager
-def _render_scope(
-    sources: Mapping[str, str], refs: Mapping[str, str], locale: str
-) -> Iterator[None]:
-    tokens = (_sources.set(sources), _refs.set(refs), render_locale.set(locale))
+def _scope_sources(
+    source: str, components: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The sources by hash name, and each include reference's hash, for one render."""
+    sources = {_HASH_PREFIX + content_hash(source): source}
+    refs: dict[str, str] = {}
+    for ref, text in components.items():
+        digest = content_hash(text)
+        refs[ref] = digest
+        sources[_HASH_PREFIX + digest] = text
+    return sources, refs
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str) -> Template:
+    """The compiled template of a source; compiled once, whatever it includes."""
+    name = _HASH_PREFIX + content_hash(source)
+    token = _sources.set({**_sources.get({}), name: source})
     try:
-        yield
+        return ENVIRONMENT.get_template(name)
     finally:
-        render_locale.reset(tokens[2])
-        _refs.reset(tokens[1])
-        _sources.reset(tokens[0])
+        _sources.reset(token)
 
 
 def render_template(
@@ -320,41 +331,37 @@ def render_template(
     plain = _plain_parts(source)
     if plain is not None:
         return _render_plain(plain, variables, loc)
-    components = components or {}
-    top = content_hash(source)
-    sources = {_HASH_PREFIX + top: source}
-    refs: dict[str, str] = {}
-    for ref, text in components.items():
-        digest = content_hash(text)
-        refs[ref] = digest
-        sources[_HASH_PREFIX + digest] = text
-    with _render_scope(sources, refs, locale):
-        try:
-            template = ENVIRONMENT.get_template(_HASH_PREFIX + top)
-            return template.render(variables)
-        except SecurityError as exc:
-            raise RenderError(
-                _("the sandbox refused the template: {error}").format(error=exc),
-                [
-                    ErrorItem(
-                        loc=loc, message=_("unsafe operation refused: {error}").format(error=exc)
-                    )
-                ],
-            ) from None
-        except UndefinedError as exc:
-            raise _undefined(_undefined_message(exc), loc) from None
-        except TemplateNotFound as exc:
-            message = _("include {ref} was not resolved").format(ref=repr(exc.name))
-            raise RenderError(message, [ErrorItem(loc=loc, message=message)]) from None
-        except TemplateSyntaxError as exc:
-            fault = _syntax_fault(exc, source)
-            raise InvalidTemplate(
-                _("the template does not compile: {error}").format(error=fault.message()),
-                [fault.item(loc)],
-            ) from None
-        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
-            message = str(exc) or type(exc).__name__
-            raise RenderError(
-                _("rendering failed: {error}").format(error=message),
-                [ErrorItem(loc=loc, message=message)],
-            ) from None
+    locale_token = render_locale.set(locale)
+    scope_tokens = None
+    if components:
+        sources, refs = _scope_sources(source, components)
+        scope_tokens = (_sources.set(sources), _refs.set(refs))
+    try:
+        return _compiled(source).render(variables)
+    except SecurityError as exc:
+        raise RenderError(
+            _("the sandbox refused the template: {error}").format(error=exc),
+            [ErrorItem(loc=loc, message=_("unsafe operation refused: {error}").format(error=exc))],
+        ) from None
+    except UndefinedError as exc:
+        raise _undefined(_undefined_message(exc), loc) from None
+    except TemplateNotFound as exc:
+        message = _("include {ref} was not resolved").format(ref=repr(exc.name))
+        raise RenderError(message, [ErrorItem(loc=loc, message=message)]) from None
+    except TemplateSyntaxError as exc:
+        fault = _syntax_fault(exc, source)
+        raise InvalidTemplate(
+            _("the template does not compile: {error}").format(error=fault.message()),
+            [fault.item(loc)],
+        ) from None
+    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        message = str(exc) or type(exc).__name__
+        raise RenderError(
+            _("rendering failed: {error}").format(error=message),
+            [ErrorItem(loc=loc, message=message)],
+        ) from None
+    finally:
+        if scope_tokens is not None:
+            _refs.reset(scope_tokens[1])
+            _sources.reset(scope_tokens[0])
+        render_locale.reset(locale_token)
