@@ -10,7 +10,7 @@ $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
 	@touch $(INSTALLED)
 
 ## Start the registry on SQLite with the demo library (migrates and seeds as needed).
@@ -63,3 +63,16 @@ messages: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## Extract the style guides' messages (marked in registry/style and written in the shipped
+## guide's YAML) into locales/style.pot and merge them into each style.po catalog; then
+## translate every new or fuzzy entry (tests/style/test_style_catalogs.py fails until then).
+.PHONY: style-messages
+STYLE_LOCALES := fr de es ja
+style-messages: $(INSTALLED)
+	$(BIN)/python -m registry.style.catalog locales/style.pot
+	@for lang in $(STYLE_LOCALES); do \
+		$(BIN)/pybabel -q update -D style -i locales/style.pot -d locales -l $$lang \
+			--init-missing --previous --ignore-obsolete --ignore-pot-creation-date \
+			--width 100 || exit 1; \
+	done

@@ -1,6 +1,7 @@
 """Run every benchmark in this folder and print its figures."""
 
-from bench import render
+from bench import render, sdk
 
 if __name__ == "__main__":
     render.main()
+    sdk.main()

@@ -1,0 +1,190 @@
+"""The prompt an application renders: a resolved answer of the registry, rendered locally."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from registry import errors as engine_errors
+from registry.client import errors
+from registry.prompts.rendering import render_resolved
+from registry.prompts.schemas import (
+    Component,
+    Kind,
+    LocaleMatch,
+    Message,
+    ModelConfig,
+    Resolved,
+    Variable,
+)
+from registry.templating import render_template
+
+__all__ = ["Origin", "Prompt", "Rendered"]
+
+Origin = Literal["registry", "bundle", "fallback"]
+# What ``Prompt.render`` returns: the text, or OpenAI-style chat messages.
+Rendered = str | list[dict[str, str]]
+
+
+class Prompt:
+    """A resolved prompt: its metadata, and ``render(**variables)`` with no network call.
+
+    Rendering runs the server's own code (``registry.prompts.rendering``), so the output
+    is byte-identical to the server's ``render``. Instances are shared by every caller of
+    a cached prompt: treat them and their attributes as read-only.
+    """
+
+    __slots__ = ("_resolved", "origin")
+
+    def __init__(self, resolved: Resolved, *, origin: Origin = "registry") -> None:
+        self._resolved = resolved
+        # Where the content came from: the registry (possibly through the cache), an
+        # offline bundle, or the application's own fallback text.
+        self.origin: Origin = origin
+
+    def render(self, /, **variables: Any) -> Rendered:
+        """The final text, or for a chat prompt a list of ``{"role", "content"}`` dicts."""
+        resolved = self._resolved
+        try:
+            if self.origin == "fallback":
+                output = _render_undeclared(resolved, variables)
+            else:
+                output = render_resolved(resolved, variables, locale=resolved.locale)
+        except engine_errors.RegistryError as exc:
+            # The same error, with the same problem fields, as the server's render.
+            raise errors.from_problem(exc.status, exc.problem()) from None
+        if isinstance(output, str):
+            return output
+        return [{"role": m.role, "content": m.content} for m in output]
+
+    @property
+    def name(self) -> str:
+        """The prompt's name, e.g. ``support/greeting``."""
+        return self._resolved.prompt
+
+    @property
+    def kind(self) -> Kind:
+        """``text`` or ``chat``."""
+        return self._resolved.kind
+
+    @property
+    def version(self) -> int:
+        """The version number served (0 for an application-supplied fallback)."""
+        return self._resolved.version
+
+    @property
+    def label(self) -> str | None:
+        """The label asked for, if the prompt was asked for by label."""
+        return self._resolved.label
+
+    @property
+    def locale(self) -> str:
+        """The locale served (a canonical identifier such as ``fr`` or ``pt_BR``)."""
+        return self._resolved.locale
+
+    @property
+    def requested_locale(self) -> str:
+        """The locale asked for (the prompt's source locale when none was)."""
+        return self._resolved.requested_locale
+
+    @property
+    def locale_match(self) -> LocaleMatch:
+        """How the served locale relates to the one asked for: exact, fallback or source."""
+        return self._resolved.locale_match
+
+    @property
+    def config(self) -> ModelConfig:
+        """Model parameters stored with the version."""
+        return self._resolved.config
+
+    @property
+    def variables(self) -> list[Variable]:
+        """The declared variables."""
+        return self._resolved.variables
+
+    @property
+    def components(self) -> list[Component]:
+        """The included prompts, with the version and locale of each."""
+        return self._resolved.components
+
+    @property
+    def template(self) -> str | None:
+        """The template of a text prompt, in the served locale."""
+        return self._resolved.template
+
+    @property
+    def messages(self) -> list[Message] | None:
+        """The message templates of a chat prompt, in the served locale."""
+        return self._resolved.messages
+
+    @property
+    def translation_status(self) -> str | None:
+        """Status of the served translation; None when the source text is served."""
+        return self._resolved.translation_status
+
+    @property
+    def etag(self) -> str:
+        """The registry's entity tag for this answer ("" for a fallback)."""
+        return self._resolved.etag
+
+    @property
+    def is_fallback(self) -> bool:
+        """Whether this is the application's ``fallback=`` text, not the registry's."""
+        return self.origin == "fallback"
+
+    @property
+    def resolved(self) -> Resolved:
+        """The registry's answer this prompt was made from."""
+        return self._resolved
+
+    def __repr__(self) -> str:
+        where = self.label or f"v{self.version}"
+        return f"<Prompt {self.name}@{where} {self.locale} ({self.origin})>"
+
+
+def fallback_prompt(
+    name: str,
+    fallback: str | Sequence[Message | Mapping[str, str]],
+    *,
+    label: str | None,
+    locale: str,
+) -> Prompt:
+    """A prompt made of the application's own template string or messages."""
+    if isinstance(fallback, str):
+        kind, template, messages = Kind.text, fallback, None
+    else:
+        kind, template = Kind.chat, None
+        messages = [Message.model_validate(m) for m in fallback]
+    resolved = Resolved(
+        prompt=name,
+        kind=kind,
+        version=0,
+        label=label,
+        template=template,
+        messages=messages,
+        variables=[],
+        config=ModelConfig(),
+        components=[],
+        locale=locale,
+        requested_locale=locale,
+        locale_match=LocaleMatch.exact,
+        translation_status=None,
+        etag="",
+    )
+    return Prompt(resolved, origin="fallback")
+
+
+def _render_undeclared(resolved: Resolved, values: Mapping[str, Any]) -> str | list[Message]:
+    # A fallback declares no variables, so the values are not checked against a
+    # declaration; the engine still refuses a variable the text uses but was not given.
+    if resolved.template is not None:
+        return render_template(resolved.template, values, locale=resolved.locale)
+    return [
+        Message(
+            role=m.role,
+            content=render_template(
+                m.content, values, locale=resolved.locale, loc=("messages", i, "content")
+            ),
+        )
+        for i, m in enumerate(resolved.messages or ())
+    ]

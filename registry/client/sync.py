@@ -1,0 +1,418 @@
+"""The blocking client: one instance is shared by every thread of an application."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+import httpx
+
+from registry.client import errors
+from registry.client._base import (
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_CACHE_TTL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    CacheKey,
+    Call,
+    Fallback,
+    Locales,
+    error_from_response,
+    transport_error,
+)
+from registry.client.bundle import Bundle
+from registry.client.cache import Entry
+from registry.client.prompt import Prompt, Rendered
+from registry.i18n.schemas import (
+    ImportResult,
+    Queue,
+    ReviewAction,
+    Translation,
+    TranslationSummary,
+)
+from registry.prompts.schemas import (
+    Diff,
+    Kind,
+    Label,
+    Message,
+    ModelConfig,
+    PromptPage,
+    Resolved,
+    Variable,
+    Version,
+    VersionPage,
+)
+from registry.prompts.schemas import Prompt as PromptInfo
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+
+
+class Client(BaseClient):
+    """The registry's Python client: cached prompts rendered locally, and management calls.
+
+    ``base_url`` defaults to ``$REGISTRY_URL`` and ``api_key`` to ``$REGISTRY_API_KEY``.
+    ``timeout`` (seconds) defaults to 10, or to the injected ``http_client``'s own.
+    ``cache_ttl`` is how long a label lookup stays fresh (60 s), ``cache_size`` how many
+    prompts the cache holds (1024), ``max_retries`` how often a failure is retried (2).
+    ``bundle`` is an offline bundle file: served with no registry at all, or when the
+    registry is unreachable. ``author`` (``$REGISTRY_AUTHOR``) is recorded with writes.
+    ``clock`` and ``sleep`` are for tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        cache_ttl: float = DEFAULT_CACHE_TTL,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        http_client: httpx.Client | None = None,
+        bundle: str | os.PathLike[str] | Bundle | None = None,
+        author: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        injected = str(http_client.base_url) if http_client is not None else None
+        super().__init__(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=max_retries,
+            cache_ttl=cache_ttl,
+            cache_size=cache_size,
+            bundle=bundle,
+            author=author,
+            clock=clock,
+            injected_base_url=injected or None,
+        )
+        self._sleep = sleep
+        self._timeout: float | httpx.Timeout | None = timeout
+        self._owns_http = http_client is None and self.networked
+        self._http: httpx.Client | None = http_client
+        if self._owns_http:
+            self._http = httpx.Client(timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+
+    # Serving.
+
+    def get(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locale: Locales = None,
+        allow_stale: bool = False,
+        preview: bool = False,
+        fallback: Fallback | None = None,
+    ) -> Prompt:
+        """The prompt for a label (default ``production``) or version, in a locale; cached."""
+        # cache_key(), inlined: this is the hot path.
+        key: CacheKey = (
+            name,
+            label,
+            version,
+            locale if locale is None or isinstance(locale, str) else tuple(locale),
+            allow_stale,
+            preview,
+        )
+        prompt, stale = self._cached(key)
+        if prompt is not None:
+            if stale is not None:
+                self._start_refresh(key, stale)
+            return prompt
+        if not self.networked:
+            return self._offline_get(key, fallback)
+        try:
+            resolution = self._send(self._resolve_call(key), retries=self._fetch_retries())
+        except errors.RegistryError as exc:
+            return self._unreachable(key, exc, fallback)
+        return self._store(key, resolution)
+
+    def render(
+        self,
+        name: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locale: Locales = None,
+        allow_stale: bool = False,
+        preview: bool = False,
+        fallback: Fallback | None = None,
+    ) -> Rendered:
+        """``get(...).render(**variables)``: the final text, or chat messages."""
+        prompt = self.get(
+            name,
+            label=label,
+            version=version,
+            locale=locale,
+            allow_stale=allow_stale,
+            preview=preview,
+            fallback=fallback,
+        )
+        return prompt.render(**(variables or {}))
+
+    def preload(
+        self,
+        names: Iterable[str],
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locales: Iterable[str | None] = (None,),
+        allow_stale: bool = False,
+        preview: bool = False,
+    ) -> list[Prompt]:
+        """Warm the cache at start-up with every name in every locale (None: the source)."""
+        wanted = list(locales)
+        return [
+            self.get(
+                name,
+                label=label,
+                version=version,
+                locale=locale,
+                allow_stale=allow_stale,
+                preview=preview,
+            )
+            for name in names
+            for locale in wanted
+        ]
+
+    def invalidate(self, name: str | None = None) -> int:
+        """Forget cached prompts: all, or ``name`` and those including it; returns how many."""
+        return self._cache.invalidate(name)
+
+    def resolve(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locale: Locales = None,
+        allow_stale: bool = False,
+        preview: bool = False,
+    ) -> Resolved:
+        """The registry's resolve answer, fetched now; bypasses the cache."""
+        return self._send(self._resolve_direct(name, label, version, locale, allow_stale, preview))
+
+    def _start_refresh(self, key: CacheKey, entry: Entry) -> None:
+        thread = threading.Thread(
+            target=self._refresh, args=(key, entry), name="registry-refresh", daemon=True
+        )
+        thread.start()
+
+    def _refresh(self, key: CacheKey, entry: Entry) -> None:
+        try:
+            resolution = self._send(self._resolve_call(key, entry.etag))
+        except errors.RegistryError as exc:
+            self._refresh_failed(key, entry, exc)
+        except Exception:
+            self._refresh_crashed(entry)
+        else:
+            self._refreshed(key, entry, resolution)
+
+    # I/O.
+
+    def _send(self, call: Call[T], *, retries: int | None = None) -> T:
+        """Send ``call``, retrying connection errors, 429 and 5xx with backoff."""
+        http = self._http
+        if http is None:
+            raise errors.ConnectionError("this client serves a bundle only; it has no registry")
+        retries = self.max_retries if retries is None else retries
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if not self._owns_http and self._timeout is not None:
+            timeout = self._timeout
+        url = self._url(call.path)
+        attempt = 0
+        while True:
+            error: errors.RegistryError
+            try:
+                response = http.request(
+                    call.method,
+                    url,
+                    params=call.params,
+                    json=call.json,
+                    content=call.content,
+                    headers=self._request_headers(call),
+                    timeout=timeout,
+                )
+            except httpx.TransportError as exc:
+                error = transport_error(exc, self.base_url or str(http.base_url))
+            else:
+                if response.status_code < 400:
+                    result = call.parse(response)
+                    self._after(call)
+                    return result
+                error = error_from_response(response)
+            delay = self._retry_delay(error, attempt, retries)
+            if delay is None:
+                raise error
+            self._sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the HTTP connections this client opened (not an injected client's)."""
+        self._closed = True
+        if self._owns_http and self._http is not None:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Management.
+
+    def create_prompt(
+        self,
+        name: str,
+        *,
+        kind: Kind | Literal["text", "chat"] = Kind.text,
+        source_locale: str = "en",
+        description: str = "",
+        tags: Sequence[str] = (),
+    ) -> PromptInfo:
+        """Create a prompt; publish versions to it next."""
+        return self._send(self._create_prompt(name, kind, source_locale, description, tags))
+
+    def read_prompt(self, name: str) -> PromptInfo:
+        """A prompt's metadata and where its labels point."""
+        return self._send(self._read_prompt(name))
+
+    def update_prompt(
+        self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None
+    ) -> PromptInfo:
+        """Change a prompt's description or tags."""
+        return self._send(self._update_prompt(name, description, tags))
+
+    def list_prompts(
+        self,
+        *,
+        prefix: str | None = None,
+        tag: str | None = None,
+        query: str | None = None,
+        include_archived: bool = False,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> PromptPage:
+        """One page of prompts by name, filtered by folder, tag or text."""
+        return self._send(self._list_prompts(prefix, tag, query, include_archived, cursor, limit))
+
+    def archive(self, name: str) -> PromptInfo:
+        """Archive a prompt: kept, resolvable only by pinned version."""
+        return self._send(self._set_archived(name, True))
+
+    def restore(self, name: str) -> PromptInfo:
+        """Undo an archive."""
+        return self._send(self._set_archived(name, False))
+
+    def publish(
+        self,
+        name: str,
+        *,
+        template: str | None = None,
+        messages: Sequence[Message | Mapping[str, str]] | None = None,
+        variables: Sequence[Variable | Mapping[str, Any]] = (),
+        config: ModelConfig | Mapping[str, Any] | None = None,
+        message: str = "",
+    ) -> Version:
+        """Publish a version; content equal to the newest version returns that version."""
+        return self._send(self._publish(name, template, messages, variables, config, message))
+
+    def get_version(self, name: str, number: int) -> Version:
+        """One published version."""
+        return self._send(self._get_version(name, number))
+
+    def list_versions(
+        self, name: str, *, cursor: str | None = None, limit: int = 50
+    ) -> VersionPage:
+        """One page of a prompt's versions, newest first."""
+        return self._send(self._list_versions(name, cursor, limit))
+
+    def diff(self, name: str, from_version: int, to_version: int) -> Diff:
+        """Unified diff of the content, and changes of variables and config."""
+        return self._send(self._diff(name, from_version, to_version))
+
+    def set_label(self, name: str, label: str, version: int, *, reason: str = "") -> Label:
+        """Point a label at a version (rollback is moving it back)."""
+        return self._send(self._set_label(name, label, version, reason))
+
+    def get_label(self, name: str, label: str) -> Label:
+        """One label, with the history of its moves."""
+        return self._send(self._get_label(name, label))
+
+    def list_labels(self, name: str) -> list[Label]:
+        """Every label of a prompt, with its history."""
+        return self._send(self._list_labels(name))
+
+    def get_translation(self, name: str, locale: str, *, version: int | None = None) -> Translation:
+        """One locale's translation with its source, source diff and revisions."""
+        return self._send(self._get_translation(name, locale, version))
+
+    def submit_translation(
+        self,
+        name: str,
+        locale: str,
+        *,
+        template: str | None = None,
+        messages: Sequence[Message | Mapping[str, str]] | None = None,
+        version: int | None = None,
+        status: Literal["draft", "in_review"] = "draft",
+        note: str = "",
+    ) -> Translation:
+        """Submit a locale's text, as a draft or for review."""
+        return self._send(
+            self._submit_translation(name, locale, template, messages, version, status, note)
+        )
+
+    def review_translation(
+        self,
+        name: str,
+        locale: str,
+        action: ReviewAction | Literal["submit", "approve", "reject"],
+        *,
+        version: int | None = None,
+        note: str = "",
+    ) -> Translation:
+        """Submit for review, approve, or reject a translation."""
+        return self._send(self._review_translation(name, locale, action, version, note))
+
+    def list_translations(
+        self, name: str, *, version: int | None = None
+    ) -> list[TranslationSummary]:
+        """Every locale a version is translated into, with its status."""
+        return self._send(self._list_translations(name, version))
+
+    def translation_queue(
+        self, locale: str, *, prefix: str | None = None, label: str | None = None
+    ) -> Queue:
+        """What is missing, stale or in review for a locale."""
+        return self._send(self._translation_queue(locale, prefix, label))
+
+    def export_translations(
+        self,
+        locale: str,
+        *,
+        prefix: str | None = None,
+        label: str | None = None,
+        include_approved: bool = False,
+    ) -> bytes:
+        """A locale's queue (or everything) as PO file bytes."""
+        return self._send(self._export_translations(locale, prefix, label, include_approved))
+
+    def import_translations(self, data: bytes, *, locale: str | None = None) -> ImportResult:
+        """Upload a translated PO file; it applies all or nothing."""
+        return self._send(self._import_translations(data, locale))
