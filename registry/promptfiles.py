@@ -138,6 +138,12 @@ def _split(text: str, path: str) -> tuple[dict[str, Any], str, int]:
     return data, body, header.count("\n") + 3
 
 
+def body_line(text: str) -> int:
+    """The 1-based line of the file where the body (template or messages) starts."""
+    end = text.find("\n" + _FENCE, len(_FENCE) - 1)
+    return text[: end + 1].count("\n") + 2 if end >= 0 else 1
+
+
 def _check_keys(data: dict[str, Any], allowed: tuple[str, ...], path: str) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:

@@ -1,0 +1,107 @@
+"""The Typer application and what its commands share: the client, output, errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from registry.client import Client
+from registry.client.errors import RegistryError as ClientError
+from registry.promptfiles import PromptFileError
+
+app = typer.Typer(
+    help="Prompt registry: versioned, style-checked, localized prompts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option(help="Registry URL (default: $REGISTRY_URL or localhost:8000).")
+    ] = None,
+) -> None:
+    """Prompt registry: versioned, style-checked, localized prompts."""
+    if url is not None:
+        ctx.meta["registry_url"] = url
+
+
+def client(ctx: typer.Context) -> Client:
+    """The SDK client for this invocation (tests pass one as the context object)."""
+    if isinstance(ctx.obj, Client):
+        return ctx.obj
+    url = ctx.meta.get("registry_url") or os.environ.get("REGISTRY_URL") or DEFAULT_URL
+    made = Client(url, cache_ttl=0)
+    ctx.obj = made
+    ctx.call_on_close(made.close)
+    return made
+
+
+def fail(message: str, details: list[str] | None = None) -> typer.Exit:
+    """Print a one-line error (and its details) and return the exit to raise."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    for detail in details or []:
+        err_console.print(f"  {detail}", highlight=False)
+    return typer.Exit(1)
+
+
+def user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a user can cause into one clear line and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ClientError as exc:
+            details = []
+            for item in exc.errors:
+                where = ".".join(str(part) for part in item.loc)
+                at = f" (line {item.line})" if item.line else ""
+                details.append(f"{where}{at}: {item.message}")
+            title = f"{exc.title}: " if exc.title else ""
+            raise fail(f"{title}{exc.detail}", details) from None
+        except PromptFileError as exc:
+            raise fail(str(exc)) from None
+        except OSError as exc:
+            raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+
+    return wrapper
+
+
+def print_json(value: Any) -> None:
+    """Machine-readable output for scripts."""
+    data: Any
+    if isinstance(value, BaseModel):
+        data = value.model_dump(mode="json")
+    elif isinstance(value, list):
+        data = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+    else:
+        data = value
+    console.print_json(json.dumps(data, ensure_ascii=False))
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _register() -> None:
+    # Importing the command modules attaches their commands to `app`.
+    from registry.cli import prompts, server, translations  # noqa: F401
+
+
+_register()

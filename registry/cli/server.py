@@ -1,0 +1,122 @@
+"""Server commands: serve the API, manage the database schema, seed the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from registry.cli.app import app, console, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# The server's packages (the `server` extra) are imported inside the commands, so the
+# client-side commands work with the SDK's install alone.
+
+db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction against the configured database, committed at the end."""
+    from registry.config import get_settings
+    from registry.db import Database
+    from registry.errors import RegistryError
+
+    db = Database.from_url(get_settings().database_url)
+    try:
+        with db.session() as session:
+            yield session
+    except RegistryError as exc:
+        details = [f"{'.'.join(map(str, e.loc))}: {e.message}" for e in exc.errors]
+        raise fail(exc.detail, details) from None
+    finally:
+        db.dispose()
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from registry import migrate
+    from registry.config import get_settings
+
+    url = get_settings().database_url
+    migrate.upgrade(url, revision)
+    console.print(f"[green]database at {revision}[/green]: {_safe(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision the database is at, and the newest one available."""
+    from registry import migrate
+    from registry.config import get_settings
+
+    url = get_settings().database_url
+    current, head = migrate.current(url)
+    state = "[green]up to date[/green]" if current == head else "[yellow]needs upgrade[/yellow]"
+    console.print(f"database at {current or 'base (empty)'}; newest {head}: {state}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` removes every table)."""
+    from registry import migrate
+    from registry.config import get_settings
+
+    url = get_settings().database_url
+    migrate.downgrade(url, revision)
+    console.print(f"[yellow]database at {revision}[/yellow]: {_safe(url)}")
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo library into an empty registry."""
+    from registry.demo import seed_demo
+
+    with session_scope() as session:
+        created = seed_demo(session)
+    if created:
+        console.print(f"[green]seeded {created} demo prompts[/green]")
+    else:
+        console.print("registry is not empty; demo not seeded")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000 or REGISTRY_PORT).")] = None,
+    demo: Annotated[bool, typer.Option(help="Seed the demo library if empty.")] = False,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before serving.")
+    ] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the REST API."""
+    import uvicorn
+
+    from registry import migrate
+    from registry.config import get_settings
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if migrate_first:
+        migrate.upgrade(settings.database_url)
+    if demo:
+        seed_demo_command()
+    console.print(
+        f"registry on [bold]http://{host}:{port}[/bold] · store {_safe(settings.database_url)}"
+    )
+    console.print(f"OpenAPI docs: http://{host}:{port}/docs")
+    console.print("API keys are not required yet: every request is accepted.")
+    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
