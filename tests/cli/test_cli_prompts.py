@@ -208,9 +208,8 @@ class TestReads:
         moved = run("label", "set", "cli/tone", "production", "2", "--reason", "kinder")  # type: ignore[operator]
         assert moved.exit_code == 0, moved.output
         history = json.loads(run("label", "history", "cli/tone", "production", "--json").stdout)  # type: ignore[operator]
-        assert [(h["from_version"], h["to_version"], h["reason"]) for h in history["history"]][
-            0
-        ] == (1, 2, "kinder")
+        newest = history["history"][0]
+        assert (newest["from_version"], newest["to_version"], newest["reason"]) == (1, 2, "kinder")
 
     def test_user_errors_are_one_line(self, run: object) -> None:
         result = run("get", "cli/missing")  # type: ignore[operator]
