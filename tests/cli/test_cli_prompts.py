@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from click.testing import Result
 from typer.testing import CliRunner
 
 from registry.cli import app
 from registry.client import Client
 from registry.i18n import po
+
+Invoke = Callable[..., Result]
 
 GREETING = """\
 ---
@@ -82,10 +85,10 @@ def sdk(client: TestClient) -> Iterator[Client]:
 
 
 @pytest.fixture
-def run(sdk: Client) -> Iterator[object]:
+def run(sdk: Client) -> Iterator[Invoke]:
     runner = CliRunner()
 
-    def invoke(*args: str) -> object:
+    def invoke(*args: str) -> Result:
         return runner.invoke(app, list(args), obj=sdk)
 
     yield invoke
@@ -114,32 +117,32 @@ def repo(tmp_path: Path) -> Path:
 
 
 class TestPushPull:
-    def test_push_creates_then_changes_nothing(self, run: object, repo: Path, sdk: Client) -> None:
-        first = run("push", str(repo), "--label", "production", "--json")  # type: ignore[operator]
+    def test_push_creates_then_changes_nothing(self, run: Invoke, repo: Path, sdk: Client) -> None:
+        first = run("push", str(repo), "--label", "production", "--json")
         assert first.exit_code == 0, first.output
         results = {r["prompt"]: r["result"] for r in json.loads(first.stdout)["results"]}
         assert results["cli/tone"].startswith("created")
         assert results["cli/greeting [fr]"] == "submitted (in_review)"
         assert sdk.read_prompt("cli/greeting").labels == {"production": 1}
-        second = run("push", str(repo), "--label", "production", "--json")  # type: ignore[operator]
+        second = run("push", str(repo), "--label", "production", "--json")
         assert second.exit_code == 0, second.output
         results = {r["prompt"]: r["result"] for r in json.loads(second.stdout)["results"]}
         assert set(results.values()) == {"unchanged"}
 
-    def test_changed_file_publishes_a_version(self, run: object, repo: Path, sdk: Client) -> None:
-        run("push", str(repo), "--label", "production")  # type: ignore[operator]
+    def test_changed_file_publishes_a_version(self, run: Invoke, repo: Path, sdk: Client) -> None:
+        run("push", str(repo), "--label", "production")
         (repo / "cli/tone.prompt").write_text(TONE.replace("warm", "kind"))
-        result = run("push", str(repo), "--json")  # type: ignore[operator]
+        result = run("push", str(repo), "--json")
         results = {
             r["prompt"]: (r["result"], r["version"]) for r in json.loads(result.stdout)["results"]
         }
         assert results["cli/tone"] == ("published", 2)
         assert results["cli/greeting"] == ("unchanged", 1)
 
-    def test_pull_round_trips_byte_for_byte(self, run: object, repo: Path, tmp_path: Path) -> None:
-        assert run("push", str(repo), "--label", "production").exit_code == 0  # type: ignore[operator]
+    def test_pull_round_trips_byte_for_byte(self, run: Invoke, repo: Path, tmp_path: Path) -> None:
+        assert run("push", str(repo), "--label", "production").exit_code == 0
         pulled = tmp_path / "pulled"
-        result = run("pull", str(pulled), "--prefix", "cli")  # type: ignore[operator]
+        result = run("pull", str(pulled), "--prefix", "cli")
         assert result.exit_code == 0, result.output
         for name in (
             "cli/greeting.prompt",
@@ -149,7 +152,7 @@ class TestPushPull:
         ):
             assert (pulled / name).read_bytes() == (repo / name).read_bytes(), name
 
-    def test_refused_files_are_listed_and_exit_non_zero(self, run: object, tmp_path: Path) -> None:
+    def test_refused_files_are_listed_and_exit_non_zero(self, run: Invoke, tmp_path: Path) -> None:
         root = tmp_path / "bad"
         write(
             root,
@@ -158,22 +161,22 @@ class TestPushPull:
                 "bad/ok.prompt": "---\nkind: text\n---\nHello",
             },
         )
-        result = run("push", str(root))  # type: ignore[operator]
+        result = run("push", str(root))
         assert result.exit_code == 1
         assert "'who' is used in the template but not declared" in result.output
         assert "Traceback" not in result.output
 
-    def test_unreadable_file_is_named(self, run: object, tmp_path: Path) -> None:
+    def test_unreadable_file_is_named(self, run: Invoke, tmp_path: Path) -> None:
         root = tmp_path / "broken"
         write(root, {"x/broken.prompt": "no front matter"})
-        result = run("push", str(root))  # type: ignore[operator]
+        result = run("push", str(root))
         assert result.exit_code == 1
         assert "broken.prompt:1" in result.output
 
-    def test_bundle(self, run: object, repo: Path, tmp_path: Path) -> None:
-        run("push", str(repo), "--label", "production")  # type: ignore[operator]
+    def test_bundle(self, run: Invoke, repo: Path, tmp_path: Path) -> None:
+        run("push", str(repo), "--label", "production")
         target = tmp_path / "prompts.json"
-        result = run("pull", str(tmp_path), "--bundle", str(target), "--prefix", "cli")  # type: ignore[operator]
+        result = run("pull", str(tmp_path), "--bundle", str(target), "--prefix", "cli")
         assert result.exit_code == 0, result.output
         offline = Client(bundle=target)
         assert (
@@ -185,49 +188,49 @@ class TestPushPull:
 
 class TestReads:
     @pytest.fixture(autouse=True)
-    def pushed(self, run: object, repo: Path) -> None:
-        assert run("push", str(repo), "--label", "production").exit_code == 0  # type: ignore[operator]
+    def pushed(self, run: Invoke, repo: Path) -> None:
+        assert run("push", str(repo), "--label", "production").exit_code == 0
         (repo / "cli/tone.prompt").write_text(TONE.replace("warm", "kind"))
-        assert run("push", str(repo)).exit_code == 0  # type: ignore[operator]
+        assert run("push", str(repo)).exit_code == 0
 
-    def test_get_render_diff_log(self, run: object) -> None:
-        got = run("get", "cli/greeting", "--json")  # type: ignore[operator]
+    def test_get_render_diff_log(self, run: Invoke) -> None:
+        got = run("get", "cli/greeting", "--json")
         assert json.loads(got.stdout)["version"] == 1
-        rendered = run("render", "cli/greeting", "-v", "customer_name=Ann")  # type: ignore[operator]
+        rendered = run("render", "cli/greeting", "-v", "customer_name=Ann")
         assert "Hello Ann, welcome!" in rendered.output
-        values = run("render", "cli/greeting", "--vars", '{"customer_name": "Bo"}', "--json")  # type: ignore[operator]
+        values = run("render", "cli/greeting", "--vars", '{"customer_name": "Bo"}', "--json")
         assert "Hello Bo" in json.loads(values.stdout)["output"]
-        diff = run("diff", "cli/tone", "1", "2", "--json")  # type: ignore[operator]
+        diff = run("diff", "cli/tone", "1", "2", "--json")
         assert (
             "+You speak for {{ brand }}. Be kind and brief." in json.loads(diff.stdout)["content"]
         )
-        log = run("log", "cli/tone", "--json")  # type: ignore[operator]
+        log = run("log", "cli/tone", "--json")
         assert [v["number"] for v in json.loads(log.stdout)] == [2, 1]
 
-    def test_labels(self, run: object) -> None:
-        moved = run("label", "set", "cli/tone", "production", "2", "--reason", "kinder")  # type: ignore[operator]
+    def test_labels(self, run: Invoke) -> None:
+        moved = run("label", "set", "cli/tone", "production", "2", "--reason", "kinder")
         assert moved.exit_code == 0, moved.output
-        history = json.loads(run("label", "history", "cli/tone", "production", "--json").stdout)  # type: ignore[operator]
+        history = json.loads(run("label", "history", "cli/tone", "production", "--json").stdout)
         newest = history["history"][0]
         assert (newest["from_version"], newest["to_version"], newest["reason"]) == (1, 2, "kinder")
 
-    def test_user_errors_are_one_line(self, run: object) -> None:
-        result = run("get", "cli/missing")  # type: ignore[operator]
+    def test_user_errors_are_one_line(self, run: Invoke) -> None:
+        result = run("get", "cli/missing")
         assert result.exit_code == 1
         assert "no prompt is named 'cli/missing'" in result.output
         assert "Traceback" not in result.output
-        bad = run("render", "cli/greeting", "-v", "nonsense")  # type: ignore[operator]
+        bad = run("render", "cli/greeting", "-v", "nonsense")
         assert bad.exit_code == 1
 
 
-def test_translations_status_export_import(run: object, repo: Path, tmp_path: Path) -> None:
-    run("push", str(repo), "--label", "production")  # type: ignore[operator]
-    status = run("translations", "status", "--locale", "de", "--prefix", "cli", "--json")  # type: ignore[operator]
+def test_translations_status_export_import(run: Invoke, repo: Path, tmp_path: Path) -> None:
+    run("push", str(repo), "--label", "production")
+    status = run("translations", "status", "--locale", "de", "--prefix", "cli", "--json")
     assert {i["state"] for i in json.loads(status.stdout)["items"]} == {"missing"}
     target = tmp_path / "de.po"
     exported = run(
         "translations", "export", "--locale", "de", "--prefix", "cli/tone", "-o", str(target)
-    )  # type: ignore[operator]
+    )
     assert exported.exit_code == 0, exported.output
     parsed = po.read_po(target.read_bytes())
     entry = parsed.entries[0]
@@ -245,11 +248,11 @@ def test_translations_status_export_import(run: object, repo: Path, tmp_path: Pa
             registry_id=parsed.registry_id,
         )
     )
-    imported = run("translations", "import", str(target))  # type: ignore[operator]
+    imported = run("translations", "import", str(target))
     assert imported.exit_code == 0, imported.output
     assert "1 updated" in imported.output
     bad = tmp_path / "bad.po"
     bad.write_text("not a po file\n")
-    refused = run("translations", "import", str(bad), "--locale", "de")  # type: ignore[operator]
+    refused = run("translations", "import", str(bad), "--locale", "de")
     assert refused.exit_code == 1
     assert "Traceback" not in refused.output
