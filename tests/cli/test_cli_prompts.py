@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from click.testing import Result
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from registry.cli import app
