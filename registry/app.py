@@ -35,6 +35,7 @@ from registry.i18n.middleware import LocaleMiddleware, language_headers
 from registry.i18n.router import router as translations_router
 from registry.prompts.models import ImmutableVersionError
 from registry.prompts.router import router as prompts_router
+from registry.style.router import router as style_router
 
 log = logging.getLogger("registry")
 
@@ -346,6 +347,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Before the prompts router: its catch-all `/v1/prompts/{name}` would shadow these.
     app.include_router(translations_router)
     app.include_router(prompts_router)
+    app.include_router(style_router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz(session: SessionDep) -> dict[str, Any]:

@@ -6,7 +6,8 @@ RegistryError
 ├── PayloadTooLarge       413  request body over the configured limit
 ├── InvalidInput          422  a field, template or variable value is wrong
 │   ├── InvalidTemplate   422  a template does not compile or breaks the sandbox
-│   └── RenderError       422  variables do not fit the declaration, or rendering failed
+│   ├── RenderError       422  variables do not fit the declaration, or rendering failed
+│   └── StyleViolation    422  the style guide finds errors; `findings` lists them all
 └── Unavailable           503  the store is busy; retry after a moment
 """
 
@@ -49,6 +50,8 @@ class RegistryError(Exception):
     detail: str
     errors: list[ErrorItem] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    # RFC 9457 extension members, e.g. the full style findings of a refused publish.
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal-error"
@@ -65,6 +68,7 @@ class RegistryError(Exception):
             "status": self.status,
             "detail": self.detail,
             "errors": [e.as_dict() for e in self.errors],
+            **self.extensions,
         }
 
 
@@ -100,6 +104,11 @@ class InvalidTemplate(InvalidInput):
 class RenderError(InvalidInput):
     code = "render-failed"
     title = N_("Render failed")
+
+
+class StyleViolation(InvalidInput):
+    code = "style-violation"
+    title = N_("The style guide refuses this text")
 
 
 class Unavailable(RegistryError):

@@ -4,4 +4,5 @@
 def load_all() -> None:
     """Register every table on ``registry.db.Base.metadata``."""
     import registry.i18n.models
-    import registry.prompts.models  # noqa: F401
+    import registry.prompts.models
+    import registry.style.models  # noqa: F401

@@ -29,7 +29,7 @@ RATIO_MIN_SOURCE_LENGTH = 20
 class Finding:
     """One problem found in a translation; errors block it, warnings are reported."""
 
-    level: Literal["error", "warning"]
+    level: Literal["error", "warning", "suggestion"]
     loc: tuple[str | int, ...]
     message: str
     line: int | None = None

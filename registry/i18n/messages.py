@@ -24,6 +24,11 @@ message into ``locales/messages.pot`` and merges it into each ``.po``), then tra
 the new and fuzzy entries of every ``.po`` and remove their ``fuzzy`` flags.
 ``tests/i18n/test_messages.py`` fails until every catalog is complete. A comment
 starting with ``TRANSLATORS:`` just above a marked message reaches the translators.
+
+The style guides' findings (``registry.style``) use a second domain, ``style``
+(``locales/style.pot``, ``<lang>/LC_MESSAGES/style.po``), through :func:`style_gettext`
+and :func:`style_ngettext`: their messages come from the shipped guide's YAML files as
+well as from code, so ``make style-messages`` extracts them, not ``make messages``.
 """
 
 from __future__ import annotations
@@ -51,12 +56,15 @@ __all__ = [
     "LOCALES_DIR",
     "N_",
     "SOURCE_LOCALE",
+    "STYLE_DOMAIN",
     "_",
     "_n",
     "available_locales",
     "current_locale",
     "load_catalogs",
     "request_locale",
+    "style_gettext",
+    "style_ngettext",
     "use_locale",
 ]
 
@@ -66,11 +74,14 @@ log = logging.getLogger(__name__)
 # migrations do (see registry.migrate).
 LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
 DOMAIN = "messages"
+# The style guides' findings have their own catalogs (``style.po``, made by
+# `make style-messages`): their msgids come from guide files as well as from code.
+STYLE_DOMAIN = "style"
 # The language the messages are written in: no catalog, every message is its own text.
 SOURCE_LOCALE = "en"
 
 _locale: ContextVar[str] = ContextVar("registry_messages_locale", default=SOURCE_LOCALE)
-_translations: dict[str, gettext.NullTranslations] = {}
+_translations: dict[tuple[str, str], gettext.NullTranslations] = {}
 _lock = threading.Lock()
 
 
@@ -82,6 +93,16 @@ def _(message: str) -> str:
 def _n(singular: str, plural: str, count: int) -> str:
     """Translate the form of a message that fits ``count`` (CLDR plural rules of the locale)."""
     return _catalog(_locale.get()).ngettext(singular, plural, count)
+
+
+def style_gettext(message: str) -> str:
+    """Translate a style-guide message (domain ``style``) into the current locale now."""
+    return _catalog(_locale.get(), STYLE_DOMAIN).gettext(message)
+
+
+def style_ngettext(singular: str, plural: str, count: int) -> str:
+    """Translate the form of a style-guide message (domain ``style``) that fits ``count``."""
+    return _catalog(_locale.get(), STYLE_DOMAIN).ngettext(singular, plural, count)
 
 
 def N_(message: str) -> str:
@@ -129,31 +150,32 @@ def load_catalogs() -> None:
     """Compile and load every catalog now (at start-up) rather than at its first message."""
     for locale in available_locales():
         _catalog(locale)
+        _catalog(locale, STYLE_DOMAIN)
 
 
-def _catalog(locale: str) -> gettext.NullTranslations:
+def _catalog(locale: str, domain: str = DOMAIN) -> gettext.NullTranslations:
     """The translations of a canonical locale, falling back along its CLDR chain to English."""
-    translations = _translations.get(locale)
+    translations = _translations.get((domain, locale))
     if translations is not None:
         return translations
     with _lock:
-        translations = _translations.get(locale)
+        translations = _translations.get((domain, locale))
         if translations is None:
-            translations = _load(locale)
-            _translations[locale] = translations
+            translations = _load(locale, domain)
+            _translations[(domain, locale)] = translations
     return translations
 
 
-def _load(locale: str) -> gettext.NullTranslations:
+def _load(locale: str, domain: str = DOMAIN) -> gettext.NullTranslations:
     # fr_CA reads fr_CA, then fr, then the English source; the chain never reaches a
     # language of another script (see fallback_chain).
     chain: list[gettext.NullTranslations] = []
     for candidate in fallback_chain(locale, SOURCE_LOCALE):
         if candidate == SOURCE_LOCALE:
             break
-        po = LOCALES_DIR / candidate / "LC_MESSAGES" / f"{DOMAIN}.po"
+        po = LOCALES_DIR / candidate / "LC_MESSAGES" / f"{domain}.po"
         if po.is_file():
-            chain.append(Translations(BytesIO(_compiled(po)), domain=DOMAIN))
+            chain.append(Translations(BytesIO(_compiled(po, domain)), domain=domain))
     if not chain:
         return gettext.NullTranslations()
     for translations in chain[1:]:
@@ -161,7 +183,7 @@ def _load(locale: str) -> gettext.NullTranslations:
     return chain[0]
 
 
-def _compiled(po: Path) -> bytes:
+def _compiled(po: Path, domain: str = DOMAIN) -> bytes:
     """The ``.mo`` bytes of a catalog, compiling the ``.po`` when the ``.mo`` is out of date."""
     mo = po.with_suffix(".mo")
     try:
@@ -170,7 +192,7 @@ def _compiled(po: Path) -> bytes:
     except FileNotFoundError:
         pass
     with po.open("rb") as source:
-        catalog = read_po(source, locale=po.parent.parent.name, domain=DOMAIN)
+        catalog = read_po(source, locale=po.parent.parent.name, domain=domain)
     buffer = BytesIO()
     # Fuzzy entries are not compiled: an unchecked translation is worse than English.
     write_mo(buffer, catalog)

@@ -56,7 +56,7 @@ class TranslationReview(BaseModel):
 
 
 class Finding(BaseModel):
-    level: Literal["error", "warning"]
+    level: Literal["error", "warning", "suggestion"]
     loc: list[str | int]
     message: str
     line: int | None = None

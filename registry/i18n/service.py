@@ -37,6 +37,7 @@ from registry.i18n.serving import add_revision, parse_locale, source_roles, sour
 from registry.prompts import models
 from registry.prompts.schemas import Kind, Message
 from registry.prompts.service import get_prompt
+from registry.style import service as style
 from registry.templating.engine import NAME_PATTERN
 
 # msgctxt of a PO entry: "name@3" for a text prompt, "name@3#0:system" for a chat message.
@@ -217,9 +218,40 @@ def _findings(found: Sequence[checks.Finding]) -> tuple[list[ErrorItem], list[Fi
     warnings = [
         Finding(level=f.level, loc=list(f.loc), message=f.message, line=f.line, column=f.column)
         for f in found
-        if f.level == "warning"
+        if f.level != "error"
     ]
     return errors, warnings
+
+
+def _style_findings(
+    session: Session,
+    prompt: models.Prompt,
+    version: models.PromptVersion,
+    locale: str,
+    texts: Sequence[str],
+) -> list[checks.Finding]:
+    """The prompt's style guide, with its rules for ``locale``, run over translated text."""
+    roles = source_roles(version)
+    if roles is not None and len(roles) != len(texts):
+        return []  # the structural checks already refuse a different number of messages
+    report = style.run_lint(
+        style.choose_guide(session, prompt=prompt.name),
+        template=texts[0] if roles is None else None,
+        messages=list(zip(roles, texts, strict=True)) if roles is not None else None,
+        variables=list(version.variables),
+        locale=locale,
+        localized=True,
+    )
+    return [
+        checks.Finding(
+            f.level,
+            ("body", "template") if f.unit is None else ("body", "messages", f.unit, "content"),
+            f"{f.rule}: {f.message}",
+            f.line,
+            f.column,
+        )
+        for f in report.findings
+    ]
 
 
 # ---------------------------------------------------------------- per prompt
@@ -271,6 +303,8 @@ def submit_translation(
     found = checks.check_translation(
         source_texts(version), texts, source_roles=source_roles(version), roles=roles
     )
+    if not any(f.level == "error" for f in found):
+        found += _style_findings(session, prompt, version, locale, texts)
     errors, warnings = _findings(found)
     if errors:
         problems = "; ".join(e.message for e in errors)
@@ -339,6 +373,8 @@ def review_translation(
             source_roles=source_roles(version),
             roles=source_roles(version),
         )
+        if not any(f.level == "error" for f in found):
+            found += _style_findings(session, prompt, version, locale, translation.texts)
         errors, warnings = _findings(found)
         if errors:
             problems = "; ".join(e.message for e in errors)
@@ -649,6 +685,8 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
         found = checks.check_translation(
             sources, new_texts, source_roles=source_roles(version), roles=source_roles(version)
         )
+        if not any(f.level == "error" for f in found):
+            found += _style_findings(session, prompt, version, target, new_texts)
         lines = {i if i is not None else 0: e.lineno for i, e in group.entries}
         for finding in found:
             position = (

@@ -17,7 +17,6 @@ from registry.prompts.schemas import (
 )
 from registry.templating import render_template
 
-
 _PYTHON_TYPES: dict[VariableType, type | tuple[type, ...]] = {
     VariableType.string: str,
     VariableType.integer: int,

@@ -212,6 +212,31 @@ class VersionCreate(BaseModel):
         return self
 
 
+class StyleFinding(BaseModel):
+    """One style finding, positioned in the template source of its unit."""
+
+    rule: str
+    level: Literal["suggestion", "warning", "error"]
+    message: str
+    line: int
+    column: int = Field(description="1-based, in Unicode code points.")
+    end_line: int
+    end_column: int = Field(description="Exclusive.")
+    match: str
+    fix: str | None = None
+    link: str | None = None
+    unit: int | None = Field(default=None, description="Message index of a chat prompt.")
+    role: str | None = None
+
+
+class StyleReport(BaseModel):
+    """The findings a version was published with, and the guide that produced them."""
+
+    guide: str
+    guide_version: int | None = Field(description="Null for the guide shipped with the registry.")
+    findings: list[StyleFinding]
+
+
 class Version(BaseModel):
     """One immutable published version."""
 
@@ -227,6 +252,9 @@ class Version(BaseModel):
     author: str
     content_hash: str
     created_at: datetime
+    style: StyleReport | None = Field(
+        default=None, description="Warnings and suggestions of the guide it was published under."
+    )
 
 
 class VersionPage(BaseModel):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, InvalidInput, InvalidTemplate, NotFound
 from registry.i18n.messages import _, _n
+from registry.i18n.models import Translation
 from registry.i18n.serving import (
     Localized,
     carry_forward,
@@ -42,11 +43,13 @@ from registry.prompts.schemas import (
     Rendered,
     RenderRequest,
     Resolved,
+    StyleReport,
     Variable,
     Version,
     VersionCreate,
     VersionPage,
 )
+from registry.style import service as style
 from registry.templating import analyze, parse_ref
 
 LATEST = "latest"
@@ -262,7 +265,8 @@ def _version_by_number(
 
 
 def get_version(session: Session, name: str, number: int) -> Version:
-    return version_schema(_version_by_number(session, get_prompt(session, name), number))
+    row = _version_by_number(session, get_prompt(session, name), number)
+    return _with_style(session, version_schema(row), row.id)
 
 
 def list_versions(
@@ -281,7 +285,7 @@ def list_versions(
     more = len(rows) > limit
     rows = rows[:limit]
     return VersionPage(
-        items=[version_schema(v) for v in rows],
+        items=[_with_style(session, version_schema(v), v.id) for v in rows],
         next_cursor=_encode_cursor(rows[-1].number) if more else None,
     )
 
@@ -383,12 +387,15 @@ def publish_version(
             errors,
         )
 
+    report = _style_report(session, prompt, data)
+    style.refuse_errors(report)
+
     digest = canonical_hash(kind, data)
     newest = None
     if prompt.latest_version:
         newest = _version_by_number(session, prompt, prompt.latest_version)
         if newest.content_hash == digest:
-            return version_schema(newest), False
+            return _with_style(session, version_schema(newest), newest.id), False
 
     number = prompt.latest_version + 1
     version = models.PromptVersion(
@@ -407,10 +414,32 @@ def publish_version(
     prompt.latest_version = number
     prompt.updated_at = utcnow()
     session.flush()
+    style.store_report(session, version.id, report)
     if newest is not None:
         carry_forward(session, newest, version, author=author)
-        session.flush()
-    return version_schema(version), True
+    session.flush()
+    return _with_style(session, version_schema(version), version.id), True
+
+
+def _style_report(session: Session, prompt: models.Prompt, data: VersionCreate) -> StyleReport:
+    """The findings of the guide the prompt's folder selects, in its source locale."""
+    chosen = style.choose_guide(session, prompt=prompt.name)
+    localized = session.scalar(
+        select(Translation.id).where(Translation.prompt_id == prompt.id).limit(1)
+    )
+    return style.run_lint(
+        chosen,
+        template=data.template,
+        messages=[(m.role, m.content) for m in data.messages] if data.messages else None,
+        variables=[v.model_dump(mode="json") for v in data.variables],
+        locale=prompt.source_locale,
+        localized=localized is not None,
+    )
+
+
+def _with_style(session: Session, version: Version, version_id: int) -> Version:
+    version.style = style.load_report(session, version_id)
+    return version
 
 
 def diff(session: Session, name: str, old: int, new: int) -> Diff:

@@ -1,0 +1,929 @@
+"""Prompt-specific checks, used in a guide as ``kind: builtin`` with ``check: <name>``.
+
+=====================  ===================================================================
+``variables``          declared but unused, and used but undeclared variables
+``size``               characters and tokens per prompt and per message, against budgets
+``secrets``            API keys, private keys, passwords in assignments, high-entropy text
+``invisible``          zero-width, bidirectional-control, tag and control characters
+``user-input``         a variable that carries user input inside a system message
+``contradictions``     "always X" and "never X" in one prompt
+``duplicates``         the same instruction twice
+``generic-pronouns``   "he"/"she" for a person whose gender the prompt does not know
+``language``           the prose is not in the language of the declared locale
+=====================  ===================================================================
+
+Their parameters go under ``params`` and can be changed by a guide that extends
+another: ``overrides: {prompt.size: {params: {max_tokens: 16000}}}``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_percent
+
+from registry.errors import InvalidTemplate
+from registry.i18n.messages import current_locale
+from registry.style.document import Document
+from registry.style.i18n import Message, mark, mark_plural
+from registry.style.language import detect_language, same_language
+from registry.style.model import Level
+from registry.style.rules import (
+    E_NEEDS,
+    Hit,
+    Matcher,
+    Rule,
+    Spec,
+    fixed_matcher,
+    keep_case,
+    matcher,
+    number,
+    words_pattern,
+)
+from registry.style.text import MASK, JinjaSpan, Unit
+from registry.templating.engine import ENVIRONMENT
+
+__all__ = ["BUILTINS", "Builtin", "variable_spans"]
+
+E_PARAMS = mark("must be a mapping of parameter names to values")
+E_CODEPOINT = mark("write a character as U+ and its hexadecimal code, such as U+200D")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Builtin(Rule):
+    """A prompt-specific check; ``params`` keeps what the guide wrote, for overrides."""
+
+    params: Mapping[str, Any]
+
+    kind = "builtin"
+    fields = ("match", "fix")
+    keys = ("params",)
+    check_name: ClassVar[str] = ""
+    param_keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        raw = spec.data.get("params", {})
+        if not isinstance(raw, Mapping):
+            spec.error("params", _t(E_PARAMS))
+            return None
+        params = Spec(raw, spec.at("params"), spec.errors)
+        params.only(cls.param_keys)
+        before = len(spec.errors)
+        own = cls.parse_params(params)
+        if own is None or len(spec.errors) > before:
+            return None
+        return {"params": dict(raw), **own}
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        """The check's settings from its ``params``."""
+        return {}
+
+
+def _t(msgid: str) -> str:
+    return Message(msgid).render({})
+
+
+def _lower(level: Level) -> Level:
+    return "warning" if level == "error" else "suggestion"
+
+
+# ------------------------------------------------------------------ variables
+
+M_UNUSED = mark('the variable "{match}" is declared but the prompt never uses it')
+M_UNDECLARED = mark('the variable "{match}" is used but not declared; add it to the variables')
+
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def variable_spans(unit: Unit, name: str) -> list[tuple[int, int]]:
+    """Where a name is read in a unit's Jinja expressions and statements (not in strings)."""
+    pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+    spans: list[tuple[int, int]] = []
+    for span in unit.jinja:
+        if span.kind == "comment":
+            continue
+        code = _STRING_LITERAL.sub(lambda m: " " * len(m.group()), _inner(unit, span))
+        offset = span.start + 2
+        spans.extend((offset + m.start(), offset + m.end()) for m in pattern.finditer(code))
+    return spans
+
+
+def _inner(unit: Unit, span: JinjaSpan) -> str:
+    return unit.source[span.start + 2 : max(span.start + 2, span.end - 2)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Variables(Builtin):
+    """Declared but unused, and used but undeclared variables."""
+
+    check_name: ClassVar[str] = "variables"
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        used: dict[str, Unit] = {}
+        complete = True
+        for unit in units:
+            info = doc.analysis(unit)
+            if isinstance(info, InvalidTemplate):
+                complete = False  # the engine reports it; what it uses is unknown
+                continue
+            if info.includes:
+                complete = False  # an included prompt may read any declared variable
+            for name in sorted(info.variables):
+                if name not in ENVIRONMENT.globals:
+                    used.setdefault(name, unit)
+                    if name not in doc.declared:
+                        spans = variable_spans(unit, name) or [(0, 0)]
+                        yield Hit(
+                            unit, spans[0][0], spans[0][1], name, message=Message(M_UNDECLARED)
+                        )
+        if complete and len(units) == len(doc.units):
+            for name in doc.declared:
+                if name not in used:
+                    yield Hit(units[0], 0, 0, name, message=Message(M_UNUSED))
+
+
+# ------------------------------------------------------------------ size
+
+M_PROMPT_CHARS_OVER = mark("the prompt has {count} characters; the limit is {limit}")
+M_PROMPT_CHARS_NEAR = mark("the prompt has {count} characters, {percent} of its limit of {limit}")
+M_PROMPT_TOKENS_OVER = mark("the prompt has about {count} tokens; the limit is {limit}")
+M_PROMPT_TOKENS_NEAR = mark(
+    "the prompt has about {count} tokens, {percent} of its limit of {limit}"
+)
+M_MESSAGE_CHARS_OVER = mark("this message has {count} characters; the limit is {limit}")
+M_MESSAGE_CHARS_NEAR = mark(
+    "this message has {count} characters, {percent} of its limit of {limit}"
+)
+M_MESSAGE_TOKENS_OVER = mark("this message has about {count} tokens; the limit is {limit}")
+M_MESSAGE_TOKENS_NEAR = mark(
+    "this message has about {count} tokens, {percent} of its limit of {limit}"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Size(Builtin):
+    """Character and token budgets per prompt and per chat message."""
+
+    max_chars: int | None
+    max_tokens: int | None
+    max_message_chars: int | None
+    max_message_tokens: int | None
+    warn_at: float
+
+    check_name: ClassVar[str] = "size"
+    param_keys = ("max_chars", "max_tokens", "max_message_chars", "max_message_tokens", "warn_at")
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        return {
+            "max_chars": params.integer("max_chars", 32_000, 1),
+            "max_tokens": params.integer("max_tokens", 8_000, 1),
+            "max_message_chars": params.integer("max_message_chars", None, 1),
+            "max_message_tokens": params.integer("max_message_tokens", None, 1),
+            "warn_at": params.fraction("warn_at", 0.8),
+        }
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        chars = [len(unit.source) for unit in units]
+        tokens = [doc.tokens(unit) for unit in units]
+        yield from self._budget(
+            units, chars, self.max_chars, (M_PROMPT_CHARS_OVER, M_PROMPT_CHARS_NEAR)
+        )
+        yield from self._budget(
+            units, tokens, self.max_tokens, (M_PROMPT_TOKENS_OVER, M_PROMPT_TOKENS_NEAR)
+        )
+        if units[0].role is None:
+            return  # a text prompt is one message: the prompt's budget is its budget
+        for unit, n_chars, n_tokens in zip(units, chars, tokens, strict=True):
+            yield from self._budget(
+                [unit],
+                [n_chars],
+                self.max_message_chars,
+                (M_MESSAGE_CHARS_OVER, M_MESSAGE_CHARS_NEAR),
+            )
+            yield from self._budget(
+                [unit],
+                [n_tokens],
+                self.max_message_tokens,
+                (M_MESSAGE_TOKENS_OVER, M_MESSAGE_TOKENS_NEAR),
+            )
+
+    def _budget(
+        self,
+        units: Sequence[Unit],
+        sizes: Sequence[int],
+        limit: int | None,
+        messages: tuple[str, str],
+    ) -> Iterator[Hit]:
+        total = sum(sizes)
+        if limit is None or total < limit * self.warn_at:
+            return
+        params = {
+            "count": number(total),
+            "limit": number(limit),
+            # Rounded down: 99.6% of a budget must not read as 100%.
+            "percent": format_percent(total * 100 // limit / 100, locale=current_locale()),
+        }
+        if total <= limit:
+            yield Hit(
+                units[0],
+                0,
+                0,
+                "",
+                params=params,
+                message=Message(messages[1]),
+                level=_lower(self.level),
+            )
+            return
+        # Point at where the budget runs out, to the end of that unit.
+        before = 0
+        for unit, size in zip(units, sizes, strict=True):
+            if before + size > limit:
+                offset = int(len(unit.source) * (limit - before) / size) if size else 0
+                yield Hit(
+                    unit, offset, len(unit.source), "", params=params, message=Message(messages[0])
+                )
+                return
+            before += size
+
+
+# ------------------------------------------------------------------ secrets
+
+K_OPENAI = mark("an OpenAI API key")
+K_ANTHROPIC = mark("an Anthropic API key")
+K_AWS = mark("an AWS access key ID")
+K_GITHUB = mark("a GitHub token")
+K_SLACK = mark("a Slack token")
+K_STRIPE = mark("a Stripe secret key")
+K_GOOGLE = mark("a Google API key")
+K_PRIVATE_KEY = mark("a private key")
+K_JWT = mark("a JSON Web Token")
+K_SLACK_WEBHOOK = mark("a Slack webhook URL")
+K_PASSWORD = mark("a password or secret in an assignment")
+K_ENTROPY = mark("a random-looking string that may be a secret")
+M_SECRET = mark("{kind} in the prompt ({match}): remove it, and revoke it if it was real")
+
+_PROVIDERS: tuple[tuple[str, str], ...] = (
+    (K_ANTHROPIC, r"sk-ant-(?:api|admin|oat)?\d{0,2}-?[A-Za-z0-9_-]{20,}"),
+    (K_OPENAI, r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}"),
+    (K_AWS, r"(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[0-9A-Z]{16}"),
+    (K_GITHUB, r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"),
+    (K_SLACK, r"xox[abeoprs]-[A-Za-z0-9-]{10,}"),
+    (K_SLACK_WEBHOOK, r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"),
+    (K_STRIPE, r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
+    (K_GOOGLE, r"AIza[0-9A-Za-z_-]{35}"),
+    (K_JWT, r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+)
+_PROVIDER = re.compile(
+    "|".join(f"(?P<p{i}>{p})" for i, (_, p) in enumerate(_PROVIDERS)) + "(?![A-Za-z0-9_-])"
+)
+# Every key shape starts with one of these: a cheap scan finds the few places to try.
+_PROVIDER_START = re.compile(
+    r"sk-|[sr]k_|A(?:KIA|SIA|BIA|CCA|IDA|ROA|Iza)|gh[pousr]_|github_pat_|xox|https://hooks|eyJ"
+)
+_KEY_CHARACTER = re.compile(r"[A-Za-z0-9_-]")
+_SECRET_WORD = re.compile(
+    r"pass(?:word|wd|phrase)|pwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token|"
+    r"access[_-]?token|client[_-]?secret|private[_-]?key"
+)
+_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PRIVATE_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+# `password = hunter2`, `"api_key": "…"`, `client_secret: 'x'`. A bare `word: value` in
+# prose ("your password: never share it") counts only when the value is quoted or has
+# a digit or a symbol in it, as a real password would.
+_ASSIGNMENT = re.compile(
+    r"(?P<key>\b(?:[A-Za-z_]*_)?(?:password|passwd|passphrase|pwd|secret|api[_-]?key|"
+    r"access[_-]?key|auth[_-]?token|access[_-]?token|secret[_-]?key|client[_-]?secret|"
+    r"private[_-]?key)\b[\"']?)"
+    r"(?P<sep>\s*(?::=|=|:)\s*)"
+    r"(?P<value>\"[^\"\n]{4,}\"|'[^'\n]{4,}'|[^\s\"',;]{4,})",
+    re.IGNORECASE,
+)
+_PLACEHOLDER = re.compile(
+    r"^[\"']?(?:\{\{.*|\{.*\}|<.*>|\$\{?\w+\}?|%\(?\w+\)?s?|\*+|x+|\.+|"
+    r"(?:your|my|the|some|example|dummy|placeholder|redacted|changeme|secret|password|"
+    r"none|null|true|false|env|os\.environ)\b.*)[\"']?$",
+    re.IGNORECASE,
+)
+_CANDIDATE = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{20,}(?![A-Za-z0-9+/=_-])")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character of a string's character distribution."""
+    counts = Counter(text)
+    size = len(text)
+    return -sum(n / size * math.log2(n / size) for n in counts.values())
+
+
+def _redact(secret: str) -> str:
+    # Findings are stored and printed by CI: they must never copy the secret itself.
+    shown = min(6, len(secret) // 4)
+    return f"{secret[:shown]}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secrets(Builtin):
+    """API keys, private keys, passwords in assignments and random-looking strings."""
+
+    entropy: float
+    entropy_min_length: int
+    hex_entropy: float
+    hex_min_length: int
+    allow: re.Pattern[str] | None
+
+    check_name: ClassVar[str] = "secrets"
+    param_keys = ("entropy", "entropy_min_length", "hex_entropy", "hex_min_length", "allow")
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        allow = params.strings("allow")
+        compiled = None
+        if allow and all(params.regex(f"allow[{i}]", p) for i, p in enumerate(allow)):
+            compiled = params.regex("allow", "|".join(f"(?:{p})" for p in allow))
+        return {
+            "entropy": params.fraction("entropy", 4.0, 0.0, 8.0),
+            "entropy_min_length": params.integer("entropy_min_length", 20, 8) or 20,
+            "hex_entropy": params.fraction("hex_entropy", 3.0, 0.0, 4.0),
+            "hex_min_length": params.integer("hex_min_length", 32, 8) or 32,
+            "allow": compiled,
+        }
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            yield from self._scan(unit)
+
+    def _scan(self, unit: Unit) -> Iterator[Hit]:
+        # The raw source: a key in a Jinja string or comment leaks all the same.
+        source = unit.source
+        # Disjoint spans already reported, sorted: a later pattern must not report them.
+        taken: list[tuple[int, int]] = []
+
+        def free(start: int, end: int) -> bool:
+            index = bisect.bisect_left(taken, (start, end))
+            before = index == 0 or taken[index - 1][1] <= start
+            after = index == len(taken) or taken[index][0] >= end
+            return before and after
+
+        def hit(kind: str, start: int, end: int, shown: str) -> Hit:
+            bisect.insort(taken, (start, end))
+            return Hit(
+                unit,
+                start,
+                end,
+                shown,
+                params={"kind": _t(kind), "match": shown},
+                message=Message(M_SECRET),
+            )
+
+        ends = [m.end() for m in _PRIVATE_KEY_END.finditer(source)]
+        for found in _PRIVATE_KEY.finditer(source):
+            # The block runs to the END line after it, when there is one.
+            after = bisect.bisect_left(ends, found.end())
+            end = ends[after] if after < len(ends) else found.end()
+            if free(found.start(), end):
+                yield hit(K_PRIVATE_KEY, found.start(), end, found.group()[:31] + "…")
+        for start in _PROVIDER_START.finditer(source):
+            at = start.start()
+            if at and _KEY_CHARACTER.match(source, at - 1):
+                continue
+            key = _PROVIDER.match(source, at)
+            if key is None or self._allowed(key.group()) or not free(at, key.end()):
+                continue
+            index = int((key.lastgroup or "p0")[1:])
+            yield hit(_PROVIDERS[index][0], at, key.end(), _redact(key.group()))
+        for found in self._assignments(source):
+            value = found["value"]
+            if _PLACEHOLDER.match(value) or self._allowed(value):
+                continue
+            quoted = value[0] in "\"'"
+            if found["sep"].strip() == ":" and not quoted and not re.search(r"[\d\W_]", value):
+                continue
+            if free(found.start("value"), found.end("value")):
+                shown = f"{found['key']}{found['sep']}…"
+                yield hit(K_PASSWORD, found.start(), found.end(), shown)
+        for found in _CANDIDATE.finditer(source):
+            text = found.group()
+            if not free(found.start(), found.end()) or self._allowed(text):
+                continue
+            if self._random(text):
+                yield hit(K_ENTROPY, found.start(), found.end(), _redact(text))
+
+    def _allowed(self, text: str) -> bool:
+        return self.allow is not None and self.allow.search(text) is not None
+
+    @staticmethod
+    def _assignments(source: str) -> Iterator[re.Match[str]]:
+        folded = source.lower()
+        if len(folded) != len(source):
+            yield from _ASSIGNMENT.finditer(source)
+            return
+        end = 0
+        for word in _SECRET_WORD.finditer(folded):
+            start = word.start()
+            while start > 0 and (folded[start - 1].isalpha() or folded[start - 1] == "_"):
+                start -= 1
+            if start < end:
+                continue
+            found = _ASSIGNMENT.match(source, start)
+            if found is not None:
+                end = found.end()
+                yield found
+
+    def _random(self, text: str) -> bool:
+        # Identifiers and words have letters only, or letters and underscores in runs;
+        # a secret mixes letters and digits.
+        if not (re.search(r"\d", text) and re.search(r"[A-Za-z]", text)):
+            return False
+        if _HEX.fullmatch(text):
+            return len(text) >= self.hex_min_length and shannon_entropy(text) >= self.hex_entropy
+        return len(text) >= self.entropy_min_length and shannon_entropy(text) >= self.entropy
+
+
+# ------------------------------------------------------------------ invisible characters
+
+M_INVISIBLE = mark_plural(
+    "invisible or control character {codes}: remove it",
+    "{count} invisible or control characters ({codes}): remove them",
+)
+_JOINERS = "\u200c\u200d"
+_INVISIBLE = re.compile(
+    "["
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control characters (not tab, line feed, CR)
+    "\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"  # zero-width and bidi controls
+    "\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\U000e0000-\U000e007f"  # tag characters: invisible ASCII, used to smuggle text
+    "]+"
+)
+
+
+def _code(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invisible(Builtin):
+    """Zero-width, bidirectional-control, tag and control characters."""
+
+    allow: frozenset[str]
+
+    check_name: ClassVar[str] = "invisible"
+    param_keys = ("allow",)
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        allowed = set()
+        for i, text in enumerate(params.strings("allow")):
+            found = re.fullmatch(r"U\+([0-9A-Fa-f]{4,6})", text.strip())
+            if found is None:
+                params.error(f"allow[{i}]", _t(E_CODEPOINT))
+            else:
+                allowed.add(chr(int(found[1], 16)))
+        return {"allow": frozenset(allowed)}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            source = unit.source
+            for found in _INVISIBLE.finditer(source):
+                start, end = found.start(), found.end()
+                run = found.group()
+                if all(c in self.allow for c in run):
+                    continue
+                if run in _JOINERS and self._joins_letters(source, start, end):
+                    continue
+                codes = list(dict.fromkeys(_code(c) for c in run))
+                shown = ", ".join(codes[:3]) + (", …" if len(codes) > 3 else "")
+                singular, plural = M_INVISIBLE
+                yield Hit(
+                    unit,
+                    start,
+                    end,
+                    run,
+                    fix="",
+                    params={"codes": shown, "count": number(len(run))},
+                    message=Message(singular, plural, len(run)),
+                )
+
+    @staticmethod
+    def _joins_letters(source: str, start: int, end: int) -> bool:
+        # A single ZWJ or ZWNJ between two non-ASCII characters is part of the writing:
+        # emoji sequences, Persian and Indic scripts.
+        if start == 0 or end >= len(source):
+            return False
+        before, after = source[start - 1], source[end]
+        return not (before.isascii() or after.isascii() or before.isspace() or after.isspace())
+
+
+# ------------------------------------------------------------------ user input in system
+
+M_USER_INPUT = mark(
+    '"{match}" looks like user input inside a system message: pass it in a user message, '
+    "or fence it and tell the model to treat it as data"
+)
+_USER_NAMES = (
+    r"user_?input",
+    r"input",
+    r"query",
+    r"question",
+    r"message",
+    r"request",
+    r"text",
+    r"content",
+    r"comment",
+    r"feedback",
+    r"review",
+    r"search",
+    r"utterance",
+    r"conversation",
+    r"chat_history",
+    r"user_\w+",
+    r"\w+_(?:input|query|question|message|request|text|comment|feedback)",
+)
+_USER_DESCRIPTIONS = (
+    r"\buser(?:'s)?[- ](?:input|provided|supplied|written|typed|entered|message|question|"
+    r"query|text)\b",
+    r"\b(?:from|by|of) the (?:end[- ])?(?:user|customer|visitor|caller|client)\b",
+    r"\b(?:untrusted|user input|free text|free-form)\b",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserInput(Builtin):
+    """A variable that carries user input inside a system message."""
+
+    names: re.Pattern[str] | None
+    descriptions: re.Pattern[str] | None
+    trusted: frozenset[str]
+
+    check_name: ClassVar[str] = "user-input"
+    param_keys = ("names", "descriptions", "trusted")
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        names = params.strings("names") if "names" in params.data else list(_USER_NAMES)
+        descriptions = (
+            params.strings("descriptions")
+            if "descriptions" in params.data
+            else list(_USER_DESCRIPTIONS)
+        )
+        compiled_names = _alternatives(params, "names", names, 0, whole=True)
+        compiled_descriptions = _alternatives(
+            params, "descriptions", descriptions, re.IGNORECASE, whole=False
+        )
+        return {
+            "names": compiled_names,
+            "descriptions": compiled_descriptions,
+            "trusted": frozenset(params.strings("trusted")),
+        }
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            if unit.role is None:
+                continue  # a text prompt has no system message
+            info = doc.analysis(unit)
+            if isinstance(info, InvalidTemplate):
+                continue
+            for name in sorted(info.variables):
+                if self._user_input(name, doc.declared.get(name)):
+                    for start, end in variable_spans(unit, name):
+                        yield Hit(unit, start, end, name, message=Message(M_USER_INPUT))
+
+    def _user_input(self, name: str, declared: Mapping[str, object] | None) -> bool:
+        if name in self.trusted:
+            return False
+        if declared is not None and declared.get("type", "string") not in ("string", None):
+            return False  # a number or a flag cannot carry instructions
+        if self.names is not None and self.names.fullmatch(name.lower()):
+            return True
+        description = str(declared.get("description") or "") if declared else ""
+        return self.descriptions is not None and bool(self.descriptions.search(description))
+
+
+def _alternatives(
+    params: Spec, key: str, patterns: Sequence[str], flags: int, *, whole: bool
+) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    if not all(params.regex(f"{key}[{i}]", p, flags) for i, p in enumerate(patterns)):
+        return None
+    return params.regex(key, "|".join(f"(?:{p})" for p in patterns), flags)
+
+
+# ------------------------------------------------------------------ contradictions
+
+M_CONTRADICTION = mark('"{match}" contradicts "{other}" earlier in the prompt')
+M_DUPLICATE = mark('"{match}" repeats an earlier instruction')
+_ARTICLES = frozenset({"a", "an", "the", "please", "you", "to"})
+_CLAUSE_END = fixed_matcher(
+    "[.!?;:,\u2026\u3002\uff01\uff1f\n]|"
+    + words_pattern(
+        ("and", "but", "or", "unless", "except", "und", "aber", "oder"),
+        nonword=False,
+        ignorecase=True,
+    )
+)
+_WORDS = re.compile("[^\\W_]+(?:['\u2019][^\\W_]+)*")
+
+
+def _normalized(text: str, start: int, end: int, limit: int) -> tuple[str, ...]:
+    """The words of a clause, lower-cased, without articles; empty past ``limit`` words."""
+    words: list[str] = []
+    for found in _WORDS.finditer(text, start, end):
+        word = found.group().lower()
+        if word not in _ARTICLES:
+            words.append(word)
+            if len(words) > limit:
+                return ()
+    return tuple(words)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contradictions(Builtin):
+    """Contradictory instructions: "always X" and "never X" (or "do not X") in one prompt."""
+
+    positive: Matcher
+    negative: Matcher
+    max_words: int
+
+    check_name: ClassVar[str] = "contradictions"
+    param_keys = ("always", "never", "max_words")
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        always = params.strings("always") or ["always", "you must", "make sure to"]
+        never = params.strings("never") or ["never", "do not", "don't", "you must not"]
+        positive = _marker(params, "always", always)
+        negative = _marker(params, "never", never)
+        if positive is None or negative is None:
+            return None
+        return {
+            "positive": positive,
+            "negative": negative,
+            "max_words": params.integer("max_words", 8, 1) or 8,
+        }
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        seen: dict[tuple[str, ...], tuple[bool, str]] = {}
+        for unit in units:
+            markers = [(m, True) for m in self.positive.finditer(unit)]
+            markers += [(m, False) for m in self.negative.finditer(unit)]
+            markers.sort(key=lambda pair: pair[0].start())
+            searched, clause_end = _CLAUSE_END.text_and_pattern(unit)
+            for found, positive in markers:
+                # A clause longer than this has more words than max_words anyway.
+                window = min(len(unit.prose), found.end() + 40 * self.max_words)
+                end_match = clause_end.search(searched, found.end(), window)
+                end = end_match.start() if end_match else window
+                what = _normalized(unit.prose, found.end(), end, self.max_words)
+                if not what:
+                    continue
+                text = unit.source[found.start() : end].strip()
+                earlier = seen.get(what)
+                if earlier is None:
+                    seen[what] = (positive, text)
+                elif earlier[0] != positive:
+                    yield Hit(
+                        unit,
+                        found.start(),
+                        found.start() + len(text),
+                        text,
+                        params={"other": earlier[1]},
+                        message=Message(M_CONTRADICTION),
+                    )
+
+
+def _marker(params: Spec, key: str, words: Sequence[str]) -> Matcher | None:
+    pattern = words_pattern([re.escape(w) for w in words], nonword=False, ignorecase=True)
+    return matcher(params, key, pattern, re.IGNORECASE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Duplicates(Builtin):
+    """The same instruction (sentence) twice."""
+
+    min_words: int
+
+    check_name: ClassVar[str] = "duplicates"
+    param_keys = ("min_words",)
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        return {"min_words": params.integer("min_words", 4, 1) or 4}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        seen: set[tuple[str, ...]] = set()
+        for unit in units:
+            # The source, Jinja included: "Greet {{ a }}." and "Greet {{ b }}." differ.
+            folded = unit.source.lower()
+            if len(folded) != len(unit.source):
+                folded = unit.source
+            for start, end in unit.sentences:
+                words = tuple(_WORDS.findall(folded, start, end))
+                if len(words) < self.min_words:
+                    continue
+                if words in seen:
+                    text = unit.source[start:end]
+                    short = text if len(text) <= 60 else text[:59] + "…"
+                    yield Hit(
+                        unit,
+                        start,
+                        end,
+                        text,
+                        params={"match": short},
+                        message=Message(M_DUPLICATE),
+                    )
+                seen.add(words)
+
+
+# ------------------------------------------------------------------ generic pronouns
+
+M_PRONOUN = mark(
+    'use "{fix}" instead of "{match}" for a person whose gender the prompt does not know'
+)
+_NEUTRAL = {
+    "he": "they",
+    "she": "they",
+    "him": "them",
+    "his": "their",
+    "her": "their",
+    "hers": "theirs",
+    "himself": "themselves",
+    "herself": "themselves",
+}
+_PRONOUNS = ("he", "she", "him", "his", "her", "hers", "himself", "herself")
+_PRONOUN = fixed_matcher(words_pattern(_PRONOUNS, nonword=False, ignorecase=True))
+_PAIRED = re.compile(
+    r"\b(?:he|she|him|her|his|hers|himself|herself)\s*(?:/|\bor\b)\s*"
+    r"(?:he|she|him|her|his|hers|himself|herself)\b",
+    re.IGNORECASE,
+)
+_PREDICATE = re.compile(r"\b(?:is|was|are|were|as|be|becomes|became)\s+\Z")
+_NAMED = re.compile(r",?[ \t]+(?!(?:He|She|His|Her|Him)\b)[A-Z][a-z]+")
+# "her" is an object ("tell her.") before these, a possessive ("her account") otherwise.
+_AFTER_OBJECT = re.compile(
+    r"\s*(?:$|[^\w\s]|\b(?:a|an|the|to|that|about|and|or|if|when|with|for|in|on|at|"
+    r"know|what|how|why|again|back|up|first)\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenericPronouns(Builtin):
+    """A gendered pronoun for a person the prompt does not know."""
+
+    nouns: Matcher
+    window: int
+
+    check_name: ClassVar[str] = "generic-pronouns"
+    param_keys = ("nouns", "window")
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        nouns = params.strings("nouns")
+        if not nouns:
+            params.error(None, _t(E_NEEDS).format(what="nouns"))
+            return None
+        determiners = ("a", "an", "the", "each", "every", "any", "your", "our", "this", "that")
+        phrases = [f"{d} {n}" for d in determiners for n in nouns]
+        phrases += [f"{d} {n}s" for d in ("the", "any", "your", "our") for n in nouns]
+        pattern = matcher(
+            params,
+            "nouns",
+            words_pattern([re.escape(p) for p in phrases], nonword=False, ignorecase=True),
+            re.IGNORECASE,
+        )
+        if pattern is None:
+            return None
+        return {"nouns": pattern, "window": params.integer("window", 150, 10) or 150}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            prose = unit.prose
+            nouns = list(self.nouns.finditer(unit))
+            if not nouns:
+                continue
+            pronouns = list(_PRONOUN.finditer(unit))
+            if not pronouns:
+                continue
+            starts = [m.start() for m in pronouns]
+            paired = [(m.start(), m.end()) for m in _PAIRED.finditer(prose)]
+            reported: set[int] = set()
+            for noun in nouns:
+                if _PREDICATE.search(prose, max(0, noun.start() - 12), noun.start()) or (
+                    _NAMED.match(prose, noun.end())
+                ):
+                    continue  # "Maria is the manager", "the user Tom": a known person
+                limit = noun.end() + self.window
+                blank = prose.find("\n\n", noun.end(), limit)
+                limit = blank if blank >= 0 else limit
+                first = bisect.bisect_left(starts, noun.end())
+                for found in pronouns[first : bisect.bisect_left(starts, limit)]:
+                    start = found.start()
+                    if start in reported or any(s <= start < e for s, e in paired):
+                        continue
+                    reported.add(start)
+                    word = unit.source[start : found.end()]
+                    neutral = _NEUTRAL[word.lower()]
+                    if word.lower() == "her" and _AFTER_OBJECT.match(prose, found.end()):
+                        neutral = "them"
+                    fix = keep_case(word, neutral)
+                    yield Hit(
+                        unit,
+                        start,
+                        found.end(),
+                        word,
+                        fix=fix,
+                        params={"fix": fix},
+                        message=Message(M_PRONOUN),
+                    )
+
+
+# ------------------------------------------------------------------ language
+
+M_LANGUAGE = mark("the text looks like {language}, but its locale is {locale}")
+# "No linguistic content" (keys, numbers, code) and "undetermined".
+_UNDETERMINED = frozenset({"zxx", "und"})
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _language_name(code: str) -> str:
+    try:
+        name = Locale.parse(code).get_display_name(current_locale())
+    except (UnknownLocaleError, ValueError):
+        return code
+    return name or code
+
+
+@dataclass(frozen=True, kw_only=True)
+class Language(Builtin):
+    """The prose is in the language of the declared locale."""
+
+    min_words: int
+    confidence: float
+
+    check_name: ClassVar[str] = "language"
+    param_keys = ("min_words", "confidence")
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        return {
+            "min_words": params.integer("min_words", 8, 1) or 8,
+            "confidence": params.fraction("confidence", 0.9),
+        }
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        words = sum(unit.words for unit in units)
+        cjk = sum(len(_CJK.findall(unit.prose)) for unit in units)
+        # Chinese and Japanese have no spaces: two characters count as a word.
+        if words + cjk // 2 < self.min_words:
+            return  # too short to judge
+        language = doc.locale.replace("-", "_").split("_")[0].lower()
+        if not re.fullmatch("[a-z]{2,3}", language):
+            return  # no language to compare with
+        prose = "\n".join(unit.prose.replace(MASK, " ") for unit in units)
+        detected = detect_language(prose)
+        if (
+            detected.language in _UNDETERMINED
+            or detected.confidence < self.confidence
+            or same_language(detected.language, language)
+        ):
+            return
+        yield Hit(
+            units[0],
+            0,
+            0,
+            detected.language,
+            params={
+                "language": _language_name(detected.language),
+                "locale": _language_name(doc.locale.replace("-", "_")),
+            },
+            message=Message(M_LANGUAGE),
+        )
+
+
+BUILTINS: dict[str, type[Rule]] = {
+    cls.check_name: cls
+    for cls in (
+        Variables,
+        Size,
+        Secrets,
+        Invisible,
+        UserInput,
+        Contradictions,
+        Duplicates,
+        GenericPronouns,
+        Language,
+    )
+}

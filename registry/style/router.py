@@ -1,0 +1,81 @@
+"""HTTP routes for style guides, folder bindings, and linting without publishing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from registry.dependencies import ActorDep, SessionDep
+from registry.style import service
+from registry.style.schemas import (
+    GUIDE_NAME_PATTERN,
+    Binding,
+    BindingSet,
+    Guide,
+    GuidePublish,
+    GuideVersion,
+    LintRequest,
+    LintResult,
+)
+
+router = APIRouter(tags=["style"])
+
+GuideName = Annotated[str, Path(pattern=GUIDE_NAME_PATTERN, max_length=100)]
+Folder = Annotated[
+    str,
+    Path(
+        max_length=255,
+        pattern=r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$|^-$",
+        description="A prompt folder such as `support`, or `-` for every prompt.",
+    ),
+]
+
+
+@router.post("/v1/lint")
+def lint(body: LintRequest, session: SessionDep) -> LintResult:
+    """Check a template or chat messages against a style guide; nothing is stored."""
+    return service.lint_request(session, body)
+
+
+@router.get("/v1/style-guides")
+def list_guides(session: SessionDep) -> list[Guide]:
+    """Style guides stored in the registry (`default` ships with it and is not listed)."""
+    return service.list_guides(session)
+
+
+@router.put("/v1/style-guides/{name}")
+def publish_guide(
+    name: GuideName, body: GuidePublish, session: SessionDep, actor: ActorDep
+) -> GuideVersion:
+    """Publish a new version of a guide (YAML); versions are immutable."""
+    return service.publish_guide(session, name, body, author=actor)
+
+
+@router.get("/v1/style-guides/{name}")
+def get_guide(
+    name: GuideName,
+    session: SessionDep,
+    version: Annotated[int | None, Query(gt=0, description="Default: the newest.")] = None,
+) -> GuideVersion:
+    """A guide's text, newest version or the one asked for."""
+    return service.get_guide_version(session, name, version)
+
+
+@router.get("/v1/style-bindings")
+def list_bindings(session: SessionDep) -> list[Binding]:
+    """Which folders use which guide; the longest matching folder wins."""
+    return service.list_bindings(session)
+
+
+@router.put("/v1/style-bindings/{folder:path}")
+def set_binding(folder: Folder, body: BindingSet, session: SessionDep, actor: ActorDep) -> Binding:
+    """Make the prompts of a folder (`-` for all) use a guide."""
+    return service.set_binding(session, "" if folder == "-" else folder, body.guide, actor=actor)
+
+
+@router.delete("/v1/style-bindings/{folder:path}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_binding(folder: Folder, session: SessionDep) -> Response:
+    """Stop a folder choosing a guide; it falls back to its parent's, then `default`."""
+    service.delete_binding(session, "" if folder == "-" else folder)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

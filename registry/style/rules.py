@@ -1,0 +1,1118 @@
+"""The rule kinds of a style guide (after Vale's), compiled once from their YAML form.
+
+Every rule has an ``id``, a ``level``, a ``message`` (``{match}`` and the kind's other
+fields are filled in), an optional ``link``, a ``scope`` (chat roles, or ``text`` for a
+text prompt) and, with ``when: localized``, runs only for prompts meant to be
+translated. The kinds:
+
+========================  ==============================================================
+``existence``             ``tokens`` (word-bounded) or ``raw`` (a regex) must not appear
+``substitution``          ``swap: {wrong: right}``; the fix is the right form
+``occurrence``            ``token`` appears at least ``min`` / at most ``max`` times
+``repetition``            the same word twice in a row
+``consistency``           ``either: {a: b}``: one form or the other in a prompt, not both
+``conditional``           if ``first`` matches then ``second`` must define it
+``capitalization``        Markdown headings (or ``tokens``) in ``title``/``sentence``/
+                          ``lower``/``upper`` case, or matching a regex
+``metric``                ``formula`` over words, sentences, characters, paragraphs,
+                          lines and tokens, e.g. ``words / sentences > 25``
+``builtin``               a prompt-specific check (:mod:`registry.style.builtin`)
+========================  ==============================================================
+
+Tokens are regular expressions as in Vale, matched case-sensitively unless
+``ignorecase: true``, bounded by non-word characters unless ``nonword: true``; a space
+in a token matches any whitespace, line breaks included. ``exceptions`` are regexes
+that a match must not equal. Wording rules read the prose, never Jinja.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from babel.numbers import format_decimal
+
+from registry.i18n.messages import current_locale
+from registry.style.document import Document
+from registry.style.i18n import Message, fields, mark, mark_plural
+from registry.style.model import LEVELS, Level
+from registry.style.text import MASK, Unit
+
+__all__ = [
+    "KINDS",
+    "SCOPES",
+    "Hit",
+    "Matcher",
+    "Rule",
+    "Spec",
+    "compile_rule",
+    "fixed_matcher",
+    "matcher",
+    "number",
+    "words_pattern",
+]
+
+SCOPES = ("any", "text", "system", "developer", "user", "assistant")
+RULE_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+COMMON_KEYS = ("kind", "level", "message", "link", "scope", "when", "description")
+
+# Messages of the guide checks themselves, shown to whoever writes a guide.
+E_UNKNOWN_KEY = mark("unknown key {key}; use one of: {keys}")
+E_STRING = mark("must be a string")
+E_STRINGS = mark("must be a list of strings")
+E_BOOL = mark("must be true or false")
+E_INT = mark("must be a whole number of at least {min}")
+E_NUMBER = mark("must be a number between {min} and {max}")
+E_MAPPING = mark("must be a mapping of names to values")
+E_SWAP = mark("must map each text to its replacement (both strings)")
+E_LEVEL = mark("must be one of: suggestion, warning, error")
+E_KIND = mark("unknown rule kind {kind}; use one of: {kinds}")
+E_SCOPE = mark("unknown scope {scope}; use one of: {scopes}")
+E_REGEX = mark("not a valid regular expression: {error}")
+E_FIELD = mark("the message uses {field}, which this rule does not fill; use: {fields}")
+E_BAD_MESSAGE = mark("not a valid message: write fields as {example}")
+E_RULE_ID = mark("a rule id is lower-case letters, digits, '.', '_' and '-': {rule}")
+E_NEEDS = mark("give {what}")
+E_NEEDS_ONE = mark("give at least one of: {what}")
+E_MIN_MAX = mark("min must not be greater than max")
+E_WHEN = mark("the only condition is: localized")
+E_FORMULA = mark("not a formula: {error}")
+E_FORMULA_NAME = mark("unknown name {name}; use: {names}")
+E_FORMULA_NODE = mark("only numbers, names, + - * / % ( ), comparisons, and, or, not")
+E_FORMULA_TEST = mark("the formula compares nothing; add a comparison, such as > 25")
+E_PER = mark("must be prompt or message")
+
+# The default message of each kind, used when a rule gives none.
+M_EXISTENCE = mark('avoid "{match}"')
+M_SUBSTITUTION = mark('use "{fix}" instead of "{match}"')
+M_OCCURRENCE_MAX = mark_plural(
+    '"{match}" appears {count} time; the limit is {max}',
+    '"{match}" appears {count} times; the limit is {max}',
+)
+M_OCCURRENCE_MIN = mark_plural(
+    '"{match}" appears {count} time; the minimum is {min}',
+    '"{match}" appears {count} times; the minimum is {min}',
+)
+M_REPETITION = mark('"{match}" is repeated')
+M_CONSISTENCY = mark('use either "{match}" or "{other}" in one prompt, not both')
+M_CONDITIONAL = mark('"{match}" is used but never defined in the prompt')
+M_CAPITALIZATION = mark('write "{match}" as "{fix}"')
+M_CAPITALIZATION_PATTERN = mark('"{match}" is not capitalized as this guide asks')
+M_METRIC = mark("{formula}: the value is {value}")
+
+
+class Spec:
+    """Reads one mapping of a guide, collecting every error with its path."""
+
+    def __init__(self, data: Mapping[str, Any], path: str, errors: list[tuple[str, str]]):
+        self.data = data
+        self.path = path
+        self.errors = errors
+
+    def at(self, key: str | int) -> str:
+        """The path of a key below this mapping."""
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str | int | None, message: str) -> None:
+        """Record an error at a key (or at this mapping)."""
+        self.errors.append((self.path if key is None else self.at(key), message))
+
+    def only(self, allowed: Iterable[str]) -> None:
+        """Report every key that is not allowed."""
+        keys = list(allowed)
+        for key in self.data:
+            if key not in keys:
+                self.error(
+                    str(key),
+                    _t(E_UNKNOWN_KEY).format(key=repr(key), keys=", ".join(sorted(keys))),
+                )
+
+    def string(self, key: str, default: str | None = None) -> str | None:
+        """A string value (or the default)."""
+        value = self.data.get(key, default)
+        if value is None or isinstance(value, str):
+            return value
+        self.error(key, _t(E_STRING))
+        return default
+
+    def strings(self, key: str) -> list[str]:
+        """A string or a list of strings, as a list."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        self.error(key, _t(E_STRINGS))
+        return []
+
+    def boolean(self, key: str, default: bool) -> bool:
+        """A true/false value (or the default)."""
+        value = self.data.get(key, default)
+        if isinstance(value, bool):
+            return value
+        self.error(key, _t(E_BOOL))
+        return default
+
+    def integer(self, key: str, default: int | None, minimum: int = 0) -> int | None:
+        """A whole number of at least ``minimum`` (or the default)."""
+        value = self.data.get(key, default)
+        if value is None or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        ):
+            return value
+        self.error(key, _t(E_INT).format(min=minimum))
+        return default
+
+    def fraction(self, key: str, default: float, low: float = 0.0, high: float = 1.0) -> float:
+        """A number between ``low`` and ``high`` (or the default)."""
+        value = self.data.get(key, default)
+        if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
+            return float(value)
+        self.error(key, _t(E_NUMBER).format(min=low, max=high))
+        return default
+
+    def mapping(self, key: str) -> dict[str, str]:
+        """A mapping of strings to strings."""
+        value = self.data.get(key)
+        if value is None:
+            return {}
+        if isinstance(value, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            return dict(value)
+        self.error(key, _t(E_SWAP))
+        return {}
+
+    def regex(self, key: str | int, pattern: str, flags: int = 0) -> re.Pattern[str] | None:
+        """The compiled pattern, or None after recording why it does not compile."""
+        try:
+            return re.compile(pattern, flags)
+        except re.error as exc:
+            self.error(key, _t(E_REGEX).format(error=str(exc)))
+            return None
+
+
+def _t(msgid: str) -> str:
+    return Message(msgid).render({})
+
+
+def number(value: float) -> str:
+    """A count or measure written for the current locale (1,234 / 1.234 / 12.5)."""
+    if isinstance(value, float) and not value.is_integer():
+        return format_decimal(round(value, 1), format="#,##0.#", locale=current_locale())
+    return format_decimal(int(value), locale=current_locale())
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule found, before it becomes a Finding: offsets in a unit's source."""
+
+    unit: Unit
+    start: int
+    end: int
+    match: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
+    fix: str | None = None
+    message: Message | None = None
+    level: Level | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """A compiled rule: immutable, shared by every lint that uses its guide."""
+
+    id: str
+    level: Level
+    message: Message | None
+    link: str | None = None
+    scope: frozenset[str] = frozenset()
+    localized_only: bool = False
+
+    kind: ClassVar[str] = ""
+    default_message: ClassVar[str | None] = None
+    # The fields a message of this kind may use.
+    fields: ClassVar[tuple[str, ...]] = ("match",)
+    keys: ClassVar[tuple[str, ...]] = ()
+
+    def applies_to(self, unit: Unit) -> bool:
+        """Whether this rule reads a unit (its role is in the rule's scope)."""
+        return not self.scope or not self.scope.isdisjoint(unit.scopes)
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        """Every problem of this rule in the units it applies to."""
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        """The kind's own fields from its YAML form; None when they have errors."""
+        raise NotImplementedError
+
+
+_LITERAL = re.compile(r"(?:[^\\\[\](){}.*+?^$|]|\\[^A-Za-z0-9])+")
+_ESCAPE = re.compile(r"\\(.)")
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A compiled pattern that finds offsets in a unit's prose.
+
+    A case-insensitive pattern runs, when it can, case-sensitively over the lower-cased
+    prose: Python's ``re`` is several times slower with IGNORECASE on long alternations.
+    """
+
+    pattern: re.Pattern[str]
+    folded: re.Pattern[str] | None = None
+
+    def finditer(self, unit: Unit) -> Iterator[re.Match[str]]:
+        """The matches in a unit's prose; read the text from the prose by offsets."""
+        if self.folded is not None:
+            folded = unit.folded
+            if folded is not None:
+                return self.folded.finditer(folded)
+        return self.pattern.finditer(unit.prose)
+
+    def text_and_pattern(self, unit: Unit) -> tuple[str, re.Pattern[str]]:
+        """The text to search and the pattern to search it with, for searches by hand."""
+        if self.folded is not None and unit.folded is not None:
+            return unit.folded, self.folded
+        return unit.prose, self.pattern
+
+
+def matcher(spec: Spec, key: str | int, pattern: str, flags: int = 0) -> Matcher | None:
+    """Compile a pattern (and its lower-cased twin when it ignores case), or record why not."""
+    compiled = spec.regex(key, pattern, flags)
+    if compiled is None:
+        return None
+    folded = None
+    if flags & re.IGNORECASE:
+        try:
+            folded = re.compile(_lower_regex(pattern), flags & ~re.IGNORECASE)
+        except re.error:
+            folded = None  # e.g. \N{NAME}: run the pattern as written
+    return Matcher(compiled, folded)
+
+
+def fixed_matcher(pattern: str) -> Matcher:
+    """A case-insensitive matcher for a pattern written in code (it must compile)."""
+    return Matcher(re.compile(pattern, re.IGNORECASE), re.compile(_lower_regex(pattern)))
+
+
+def _lower_regex(pattern: str) -> str:
+    # Lower-case everything but the character after a backslash (\S is not \s).
+    out = []
+    escaped = False
+    for char in pattern:
+        out.append(char if escaped else char.lower())
+        escaped = not escaped and char == "\\"
+    return "".join(out)
+
+
+def words_pattern(tokens: Sequence[str], nonword: bool, ignorecase: bool) -> str:
+    """One regex for a list of tokens: literal ones as a trie, then the others."""
+    literals: list[str] = []
+    others: list[str] = []
+    for token in tokens:
+        if _LITERAL.fullmatch(token):
+            text = _ESCAPE.sub(r"\1", token)
+            literals.append(text.lower() if ignorecase else text)
+        else:
+            if "[" not in token:
+                token = re.sub(r"(?<!\\) +", r"\\s+", token)
+            others.append(token)
+    # Longest first, so "best man for the job" wins over "man" at the same position.
+    others.sort(key=len, reverse=True)
+    if nonword:
+        return "|".join([*(f"(?:{t})" for t in others), *([_trie(literals)] if literals else [])])
+    branches = []
+    if others:
+        branches.append(r"(?<!\w)(?:" + "|".join(f"(?:{t})" for t in others) + ")")
+    if literals:
+        # The word boundary is checked after the first character, so that the pattern
+        # starts with a literal and `re` can skip ahead to the characters that can start
+        # a match: several times faster than a leading lookbehind.
+        branches.append(_trie(literals, bounded=True))
+    return "(?:" + "|".join(branches) + r")(?!\w)"
+
+
+def _trie(words: Iterable[str], *, bounded: bool = False) -> str:
+    # A regex shaped like a trie tries each character once per position, where an
+    # alternation of forty phrases tries forty.
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in re.sub(r"\s+", " ", word.strip()):
+            node = node.setdefault(char, {})
+        node[""] = {}
+    if not bounded:
+        return _trie_node(root)
+    branches = []
+    for char in sorted(k for k in root if k):
+        rest = _trie_node(root[char])
+        head = r"\s+" if char == " " else re.escape(char)
+        branches.append(head + r"(?<!\w.)" + rest)
+    return "(?:" + "|".join(branches) + ")"
+
+
+def _trie_node(node: dict[str, Any]) -> str:
+    branches: list[str] = []
+    single: list[str] = []
+    for char in sorted(k for k in node if k):
+        rest = _trie_node(node[char])
+        if char == " ":
+            branches.append(r"\s+" + rest)
+        elif rest:
+            branches.append(re.escape(char) + rest)
+        else:
+            single.append(re.escape(char))
+    if single:
+        branches.append(single[0] if len(single) == 1 else "[" + "".join(single) + "]")
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if "" in node:
+        # Longer first: the optional rest is tried before stopping here.
+        body = f"(?:{body})?"
+    return body
+
+
+def _compile_tokens(
+    spec: Spec, key: str, tokens: Sequence[str], flags: int, nonword: bool
+) -> Matcher | None:
+    ok = all(spec.regex(f"{key}[{i}]", token, flags) for i, token in enumerate(tokens))
+    if not ok:
+        return None
+    pattern = words_pattern(tokens, nonword, bool(flags & re.IGNORECASE))
+    return matcher(spec, key, pattern, flags)
+
+
+def _flags(spec: Spec) -> int:
+    return re.IGNORECASE if spec.boolean("ignorecase", False) else 0
+
+
+def _exceptions(spec: Spec, flags: int) -> re.Pattern[str] | None:
+    patterns = spec.strings("exceptions")
+    if not patterns:
+        return None
+    if not all(spec.regex(f"exceptions[{i}]", p, flags) for i, p in enumerate(patterns)):
+        return None
+    return spec.regex("exceptions", "|".join(f"(?:{p})" for p in patterns), flags)
+
+
+def _excepted(exceptions: re.Pattern[str] | None, text: str) -> bool:
+    return exceptions is not None and exceptions.fullmatch(text) is not None
+
+
+def keep_case(match: str, replacement: str) -> str:
+    """The replacement in the case of the text it replaces, unless it has capitals itself."""
+    if not replacement or any(c.isupper() for c in replacement):
+        return replacement
+    if len(match) > 1 and match.isupper():
+        return replacement.upper()
+    if match[:1].isupper():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
+
+
+def _text(unit: Unit, found: re.Match[str]) -> str:
+    return unit.source[found.start() : found.end()]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Existence(Rule):
+    """Tokens or a pattern that should not appear."""
+
+    pattern: Matcher
+    exceptions: re.Pattern[str] | None = None
+    fix: str | None = None
+
+    kind = "existence"
+    default_message = M_EXISTENCE
+    keys = ("tokens", "raw", "ignorecase", "nonword", "exceptions", "fix")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        flags = _flags(spec)
+        tokens, raw = spec.strings("tokens"), spec.strings("raw")
+        nonword = spec.boolean("nonword", False)
+        exceptions = _exceptions(spec, flags)
+        fix = spec.string("fix")
+        if not tokens and not raw:
+            spec.error(None, _t(E_NEEDS_ONE).format(what="tokens, raw"))
+            return None
+        parts = []
+        if tokens:
+            if not all(spec.regex(f"tokens[{i}]", t, flags) for i, t in enumerate(tokens)):
+                return None
+            parts.append(words_pattern(tokens, nonword, bool(flags & re.IGNORECASE)))
+        if raw:
+            # As in Vale, the pieces of a raw list are one regex, written in pieces.
+            if spec.regex("raw", "".join(raw), flags) is None:
+                return None
+            parts.append("".join(raw))
+        pattern = matcher(
+            spec, "raw" if raw else "tokens", "|".join(f"(?:{p})" for p in parts), flags
+        )
+        if pattern is None:
+            return None
+        return {"pattern": pattern, "exceptions": exceptions, "fix": fix}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            for found in self.pattern.finditer(unit):
+                text = _text(unit, found)
+                if text and not _excepted(self.exceptions, text):
+                    yield Hit(unit, found.start(), found.end(), text, fix=self.fix)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Substitution(Rule):
+    """Use one form instead of another; the fix is the preferred form."""
+
+    pattern: Matcher
+    literal: Mapping[str, str]
+    others: tuple[tuple[re.Pattern[str], str], ...]
+    ignorecase: bool
+    exceptions: re.Pattern[str] | None = None
+
+    kind = "substitution"
+    default_message = M_SUBSTITUTION
+    fields = ("match", "fix")
+    keys = ("swap", "ignorecase", "nonword", "exceptions")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        flags = _flags(spec)
+        ignorecase = bool(flags & re.IGNORECASE)
+        swap = spec.mapping("swap")
+        nonword = spec.boolean("nonword", False)
+        exceptions = _exceptions(spec, flags)
+        if not swap:
+            if "swap" not in spec.data:
+                spec.error(None, _t(E_NEEDS).format(what="swap"))
+            return None
+        others: list[tuple[re.Pattern[str], str]] = []
+        literal: dict[str, str] = {}
+        for wrong, right in swap.items():
+            compiled = spec.regex(f"swap.{wrong}", wrong, flags)
+            if compiled is None:
+                return None
+            if _LITERAL.fullmatch(wrong):
+                key = _normal(_ESCAPE.sub(r"\1", wrong), ignorecase)
+                literal[key] = right
+            else:
+                others.append((compiled, right))
+        pattern = _compile_tokens(spec, "swap", list(swap), flags, nonword)
+        if pattern is None:
+            return None
+        return {
+            "pattern": pattern,
+            "literal": literal,
+            "others": tuple(others),
+            "ignorecase": ignorecase,
+            "exceptions": exceptions,
+        }
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            for found in self.pattern.finditer(unit):
+                text = _text(unit, found)
+                if not text or _excepted(self.exceptions, text):
+                    continue
+                right = self._replacement(text)
+                if right is None:
+                    continue
+                fix = keep_case(text, right)
+                if fix != text:
+                    yield Hit(unit, found.start(), found.end(), text, fix=fix, params={"fix": fix})
+
+    def _replacement(self, text: str) -> str | None:
+        right = self.literal.get(_normal(text, self.ignorecase))
+        if right is not None:
+            return right
+        # A regex key: the one that matches the whole text, as the combined pattern did.
+        return next((r for pattern, r in self.others if pattern.fullmatch(text)), None)
+
+
+def _normal(text: str, ignorecase: bool) -> str:
+    text = re.sub(r"\s+", " ", text.strip())
+    return text.lower() if ignorecase else text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Occurrence(Rule):
+    """A token that must appear at least ``min`` or at most ``max`` times in the prompt."""
+
+    pattern: Matcher
+    token: str
+    minimum: int | None
+    maximum: int | None
+
+    kind = "occurrence"
+    fields = ("match", "count", "min", "max")
+    keys = ("token", "ignorecase", "nonword", "min", "max")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        flags = _flags(spec)
+        token = spec.string("token")
+        nonword = spec.boolean("nonword", False)
+        minimum = spec.integer("min", None, 1)
+        maximum = spec.integer("max", None, 0)
+        if token is None:
+            spec.error(None, _t(E_NEEDS).format(what="token"))
+            return None
+        if minimum is None and maximum is None:
+            spec.error(None, _t(E_NEEDS_ONE).format(what="min, max"))
+        if minimum is not None and maximum is not None and minimum > maximum:
+            spec.error("min", _t(E_MIN_MAX))
+        pattern = _compile_tokens(spec, "token", [token], flags, nonword)
+        if pattern is None:
+            return None
+        return {"pattern": pattern, "token": token, "minimum": minimum, "maximum": maximum}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        found = [(unit, m) for unit in units for m in self.pattern.finditer(unit)]
+        count = len(found)
+        params = {"count": number(count), "min": self.minimum, "max": self.maximum}
+        if self.maximum is not None and count > self.maximum:
+            unit, over = found[self.maximum]
+            singular, plural = M_OCCURRENCE_MAX
+            message = self.message or Message(singular, plural, count)
+            yield Hit(
+                unit, over.start(), over.end(), _text(unit, over), params=params, message=message
+            )
+        if self.minimum is not None and count < self.minimum:
+            singular, plural = M_OCCURRENCE_MIN
+            message = self.message or Message(singular, plural, count)
+            match = _text(*found[0]) if found else self.token
+            yield Hit(units[0], 0, 0, match, params=params, message=message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Repetition(Rule):
+    """The same word twice in a row."""
+
+    pattern: Matcher
+    exceptions: re.Pattern[str] | None = None
+
+    kind = "repetition"
+    default_message = M_REPETITION
+    keys = ("tokens", "ignorecase", "exceptions")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        flags = re.IGNORECASE if spec.boolean("ignorecase", True) else 0
+        tokens = spec.strings("tokens") or [r"[^\W\d_]+"]
+        if not all(spec.regex(f"tokens[{i}]", t, flags) for i, t in enumerate(tokens)):
+            return None
+        body = "|".join(f"(?:{t})" for t in tokens)
+        pattern = matcher(spec, "tokens", rf"(?<!\w)(?P<word>{body})\s+(?P=word)(?!\w)", flags)
+        if pattern is None:
+            return None
+        return {"pattern": pattern, "exceptions": _exceptions(spec, flags)}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            for found in self.pattern.finditer(unit):
+                word = unit.source[found.start("word") : found.end("word")]
+                if not _excepted(self.exceptions, word):
+                    yield Hit(
+                        unit,
+                        found.start(),
+                        found.end(),
+                        _text(unit, found),
+                        fix=word,
+                        params={"match": word},
+                    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consistency(Rule):
+    """One of two forms in a prompt, not both."""
+
+    pairs: tuple[tuple[Matcher, Matcher], ...]
+
+    kind = "consistency"
+    default_message = M_CONSISTENCY
+    fields = ("match", "other")
+    keys = ("either", "ignorecase", "nonword")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        flags = _flags(spec)
+        either = spec.mapping("either")
+        nonword = spec.boolean("nonword", False)
+        if not either:
+            spec.error(None, _t(E_NEEDS).format(what="either"))
+            return None
+        pairs = []
+        for first, second in either.items():
+            one = _compile_tokens(spec, f"either.{first}", [first], flags, nonword)
+            two = _compile_tokens(spec, f"either.{first}", [second], flags, nonword)
+            if one is None or two is None:
+                return None
+            pairs.append((one, two))
+        return {"pairs": tuple(pairs)}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for one, two in self.pairs:
+            ones = [(i, unit, m) for i, unit in enumerate(units) for m in one.finditer(unit)]
+            twos = [(i, unit, m) for i, unit in enumerate(units) for m in two.finditer(unit)]
+            if not ones or not twos:
+                continue
+            # The form the prompt uses first is the one it meant; the other is flagged.
+            ones_first = (ones[0][0], ones[0][2].start()) <= (twos[0][0], twos[0][2].start())
+            kept, flagged = (ones, twos) if ones_first else (twos, ones)
+            other = _text(kept[0][1], kept[0][2])
+            for _index, unit, found in flagged:
+                text = _text(unit, found)
+                fix = keep_case(text, other) if other.islower() else other
+                yield Hit(unit, found.start(), found.end(), text, fix=fix, params={"other": other})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conditional(Rule):
+    """What ``first`` finds must be defined by what ``second`` finds."""
+
+    first: Matcher
+    second: Matcher
+    exceptions: re.Pattern[str] | None = None
+
+    kind = "conditional"
+    default_message = M_CONDITIONAL
+    keys = ("first", "second", "ignorecase", "exceptions")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        flags = _flags(spec)
+        first, second = spec.string("first"), spec.string("second")
+        if first is None or second is None:
+            spec.error(None, _t(E_NEEDS).format(what="first, second"))
+            return None
+        one, two = matcher(spec, "first", first, flags), matcher(spec, "second", second, flags)
+        exceptions = _exceptions(spec, flags)
+        if one is None or two is None:
+            return None
+        return {"first": one, "second": two, "exceptions": exceptions}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        defined = {_key(unit, m) for unit in units for m in self.second.finditer(unit)}
+        reported: set[str] = set()
+        for unit in units:
+            for found in self.first.finditer(unit):
+                key = _key(unit, found)
+                if (
+                    key
+                    and key not in defined
+                    and key not in reported
+                    and not _excepted(self.exceptions, key)
+                ):
+                    reported.add(key)
+                    yield Hit(
+                        unit, found.start(), found.end(), _text(unit, found), params={"match": key}
+                    )
+
+
+def _key(unit: Unit, found: re.Match[str]) -> str:
+    # Vale's convention: the first group, when the pattern has one, is what is defined.
+    if found.re.groups and found.group(1) is not None:
+        return unit.source[found.start(1) : found.end(1)]
+    return _text(unit, found)
+
+
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<text>[^\n]*?)[ \t#]*$", re.MULTILINE)
+# Words that title case leaves in lower case, unless they open or close the heading.
+_SMALL_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "nor", "of"}
+    | {"off", "on", "or", "per", "so", "the", "to", "up", "via", "vs", "with", "yet"}
+)
+_CASES = ("title", "sentence", "lower", "upper")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capitalization(Rule):
+    """Headings (or token matches) in a case style or matching a pattern."""
+
+    case: str | None
+    pattern: re.Pattern[str] | None
+    tokens: Matcher | None
+    exceptions: frozenset[str]
+
+    kind = "capitalization"
+    fields = ("match", "fix")
+    keys = ("match", "tokens", "ignorecase", "nonword", "exceptions")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        style = spec.string("match", "sentence") or "sentence"
+        case: str | None = style.lstrip("$")
+        pattern = None
+        if case not in _CASES:
+            case = None
+            pattern = spec.regex("match", style)
+            if pattern is None:
+                return None
+        tokens = spec.strings("tokens")
+        compiled = None
+        if tokens:
+            flags = _flags(spec)
+            compiled = _compile_tokens(
+                spec, "tokens", tokens, flags, spec.boolean("nonword", False)
+            )
+            if compiled is None:
+                return None
+        exceptions = frozenset(spec.strings("exceptions"))
+        return {"case": case, "pattern": pattern, "tokens": compiled, "exceptions": exceptions}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            if self.tokens is not None:
+                spans = [(m.start(), m.end()) for m in self.tokens.finditer(unit)]
+            else:
+                spans = [(m.start("text"), m.end("text")) for m in _HEADING.finditer(unit.prose)]
+            for start, end in spans:
+                if end <= start:
+                    continue
+                text = unit.prose[start:end]
+                if self.pattern is not None:
+                    if self.pattern.fullmatch(text) is None:
+                        yield Hit(
+                            unit,
+                            start,
+                            end,
+                            unit.source[start:end],
+                            message=self.message or Message(M_CAPITALIZATION_PATTERN),
+                        )
+                    continue
+                fixed = self._recase(unit.source, unit.prose, start, end)
+                if fixed != unit.source[start:end]:
+                    yield Hit(
+                        unit,
+                        start,
+                        end,
+                        unit.source[start:end],
+                        fix=fixed,
+                        params={"fix": fixed},
+                        message=self.message or Message(M_CAPITALIZATION),
+                    )
+
+    def _recase(self, source: str, prose: str, start: int, end: int) -> str:
+        words = list(re.finditer(r"\S+", prose[start:end]))
+        out = []
+        position = start
+        for index, word in enumerate(words):
+            w_start, w_end = start + word.start(), start + word.end()
+            out.append(source[position:w_start])
+            original = source[w_start:w_end]
+            if MASK in prose[w_start:w_end] or original in self.exceptions:
+                out.append(original)
+            else:
+                out.append(self._word_case(original, index, len(words)))
+            position = w_end
+        out.append(source[position:end])
+        return "".join(out)
+
+    def _word_case(self, word: str, index: int, count: int) -> str:
+        letters = [c for c in word if c.isalpha()]
+        # An acronym or a word with inner capitals (API, iPhone) is written as it is.
+        if self.case in ("title", "sentence") and (
+            (len(letters) > 1 and all(c.isupper() for c in letters))
+            or any(c.isupper() for c in word[1:])
+        ):
+            return word
+        if self.case == "upper":
+            return word.upper()
+        if self.case == "lower":
+            return word.lower()
+        if self.case == "sentence":
+            return _capitalize(word) if index == 0 else word.lower()
+        if index not in (0, count - 1) and word.lower() in _SMALL_WORDS:
+            return word.lower()
+        return _capitalize(word)
+
+
+def _capitalize(word: str) -> str:
+    for index, char in enumerate(word):
+        if char.isalpha():
+            return word[:index] + char.upper() + word[index + 1 :]
+    return word
+
+
+# ---------------------------------------------------------------- metric formulas
+
+_METRIC_NAMES = ("words", "sentences", "characters", "paragraphs", "lines", "tokens")
+_BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+Formula = Callable[[Mapping[str, float]], float]
+
+
+class FormulaError(ValueError):
+    """A formula that uses something other than counts, arithmetic and comparisons."""
+
+
+def compile_formula(text: str) -> tuple[Formula, Formula | None, frozenset[str]]:
+    """A formula's test, the value it compares (if any) and the counts it reads.
+
+    Python's parser reads the text; only numbers, the count names, arithmetic,
+    comparisons and boolean operators are accepted, and the tree is turned into
+    closures, so nothing in a guide is ever evaluated as code.
+    """
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise FormulaError(_t(E_FORMULA).format(error=exc.msg)) from None
+    names: set[str] = set()
+    test = _compile_node(tree, names)
+    value = None
+    if isinstance(tree, ast.Compare) and len(tree.ops) == 1:
+        value = _compile_node(tree.left, set())
+    if not isinstance(tree, ast.Compare | ast.BoolOp) and not (
+        isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not)
+    ):
+        raise FormulaError(_t(E_FORMULA_TEST))
+    return test, value, frozenset(names)
+
+
+def _compile_node(node: ast.expr, names: set[str]) -> Formula:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        if isinstance(node.value, bool):
+            raise FormulaError(_t(E_FORMULA_NODE))
+        constant = float(node.value)
+        return lambda counts: constant
+    if isinstance(node, ast.Name):
+        if node.id not in _METRIC_NAMES:
+            raise FormulaError(
+                _t(E_FORMULA_NAME).format(name=repr(node.id), names=", ".join(_METRIC_NAMES))
+            )
+        name = node.id
+        names.add(name)
+        return lambda counts: counts[name]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        op = _BINARY[type(node.op)]
+        left, right = _compile_node(node.left, names), _compile_node(node.right, names)
+        return lambda counts: op(left(counts), right(counts))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
+        operand = _compile_node(node.operand, names)
+        if isinstance(node.op, ast.USub):
+            return lambda counts: -operand(counts)
+        if isinstance(node.op, ast.Not):
+            return lambda counts: float(not operand(counts))
+        return operand
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        operands = [_compile_node(n, names) for n in (node.left, *node.comparators)]
+        ops = [_COMPARE[type(op)] for op in node.ops]
+
+        def compare(counts: Mapping[str, float]) -> float:
+            values = [operand(counts) for operand in operands]
+            return float(all(op(a, b) for op, a, b in zip(ops, values, values[1:], strict=False)))
+
+        return compare
+    if isinstance(node, ast.BoolOp):
+        parts = [_compile_node(n, names) for n in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda counts: float(all(part(counts) for part in parts))
+        return lambda counts: float(any(part(counts) for part in parts))
+    raise FormulaError(_t(E_FORMULA_NODE))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric(Rule):
+    """A formula over counts of the prose, with a condition that fails the prompt."""
+
+    formula: str
+    test: Formula
+    value: Formula | None
+    names: frozenset[str]
+    per_message: bool
+
+    kind = "metric"
+    fields = ("formula", "value")
+    keys = ("formula", "condition", "per")
+
+    @classmethod
+    def parse(cls, spec: Spec) -> dict[str, Any] | None:
+        formula = spec.string("formula")
+        condition = spec.string("condition")
+        per = spec.string("per", "prompt")
+        if per not in ("prompt", "message"):
+            spec.error("per", _t(E_PER))
+        if formula is None:
+            spec.error(None, _t(E_NEEDS).format(what="formula"))
+            return None
+        text = f"({formula}) {condition}" if condition else formula
+        try:
+            test, value, names = compile_formula(text)
+        except FormulaError as exc:
+            spec.error("condition" if condition else "formula", str(exc))
+            return None
+        return {
+            "formula": formula.strip(),
+            "test": test,
+            "value": value,
+            "names": names,
+            "per_message": per == "message",
+        }
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        groups = [[unit] for unit in units] if self.per_message else [list(units)]
+        for group in groups:
+            counts = {name: float(self._count(doc, group, name)) for name in self.names}
+            try:
+                failed = bool(self.test(counts))
+                value = self.value(counts) if self.value is not None else None
+            except ZeroDivisionError:
+                continue  # no sentences (or words): the measure does not apply
+            if failed:
+                unit = group[0]
+                shown = number(value) if value is not None else ""
+                yield Hit(
+                    unit,
+                    0,
+                    0,
+                    self.formula,
+                    params={"formula": self.formula, "value": shown},
+                    message=self.message or Message(M_METRIC),
+                )
+
+    @staticmethod
+    def _count(doc: Document, units: Sequence[Unit], name: str) -> int:
+        if name == "tokens":
+            return sum(doc.tokens(unit) for unit in units)
+        if name == "lines":
+            return sum(len(unit.line_starts) for unit in units)
+        if name == "sentences":
+            return sum(len(unit.sentences) for unit in units)
+        return sum(int(getattr(unit, name)) for unit in units)
+
+
+KINDS: dict[str, type[Rule]] = {
+    kind.kind: kind
+    for kind in (
+        Existence,
+        Substitution,
+        Occurrence,
+        Repetition,
+        Consistency,
+        Conditional,
+        Capitalization,
+        Metric,
+    )
+}
+
+
+def compile_rule(
+    rule_id: str,
+    data: object,
+    path: str,
+    errors: list[tuple[str, str]],
+    *,
+    translatable: bool,
+    builtins: Mapping[str, type[Rule]],
+) -> Rule | None:
+    """Compile one rule from its YAML form, or record why it cannot be and return None."""
+    spec = Spec(data if isinstance(data, Mapping) else {}, path, errors)
+    if not RULE_ID.fullmatch(rule_id):
+        spec.error(None, _t(E_RULE_ID).format(rule=repr(rule_id)))
+        return None
+    if not isinstance(data, Mapping):
+        spec.error(None, _t(E_MAPPING))
+        return None
+    before = len(errors)
+    kind_name = spec.string("kind")
+    kind: type[Rule] | None = None
+    if kind_name == "builtin":
+        check = spec.string("check")
+        kind = builtins.get(check or "")
+        if kind is None:
+            spec.error(
+                "check",
+                _t(E_KIND).format(kind=repr(check), kinds=", ".join(sorted(builtins))),
+            )
+    else:
+        kind = KINDS.get(kind_name or "")
+        if kind is None:
+            kinds = ", ".join([*sorted(KINDS), "builtin"])
+            spec.error("kind", _t(E_KIND).format(kind=repr(kind_name), kinds=kinds))
+    if kind is None:
+        return None
+    spec.only([*COMMON_KEYS, *kind.keys, *(("check",) if kind_name == "builtin" else ())])
+    common = _common(spec, kind, translatable)
+    own = kind.parse(spec)
+    if own is None or common is None or len(errors) > before:
+        return None
+    return kind(id=rule_id, **common, **own)
+
+
+def _common(spec: Spec, kind: type[Rule], translatable: bool) -> dict[str, Any] | None:
+    level = spec.data.get("level", "warning")
+    if level not in LEVELS:
+        spec.error("level", _t(E_LEVEL))
+        return None
+    scope = parse_scope(spec)
+    when = spec.string("when")
+    if when not in (None, "localized"):
+        spec.error("when", _t(E_WHEN))
+    text = spec.string("message")
+    message = None
+    if text is not None:
+        message = parse_message(spec, "message", text, kind.fields, translatable)
+    spec.string("description")
+    return {
+        "level": level,
+        "message": message,
+        "link": spec.string("link"),
+        "scope": scope,
+        "localized_only": when == "localized",
+    }
+
+
+def parse_scope(spec: Spec) -> frozenset[str]:
+    """The roles a rule reads; empty means every unit."""
+    scopes = spec.strings("scope")
+    for scope in scopes:
+        if scope not in SCOPES:
+            spec.error("scope", _t(E_SCOPE).format(scope=repr(scope), scopes=", ".join(SCOPES)))
+    return frozenset() if not scopes or "any" in scopes else frozenset(scopes)
+
+
+def parse_message(
+    spec: Spec, key: str, text: str, allowed: Sequence[str], translatable: bool
+) -> Message | None:
+    """A rule's message, checked to use only the fields its kind fills."""
+    try:
+        used = fields(text)
+    except ValueError:
+        spec.error(key, _t(E_BAD_MESSAGE).format(example="{match}"))
+        return None
+    for name in used:
+        if name not in allowed:
+            spec.error(
+                key,
+                _t(E_FIELD).format(
+                    field="{" + name + "}", fields=", ".join("{" + f + "}" for f in allowed)
+                ),
+            )
+            return None
+    return Message(text, translatable=translatable)
