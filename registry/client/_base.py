@@ -48,6 +48,7 @@ from registry.prompts.schemas import (
     VersionPage,
 )
 from registry.prompts.schemas import Prompt as PromptInfo
+from registry.style.schemas import LintResult
 
 log = logging.getLogger("registry.client")
 
@@ -557,6 +558,27 @@ class BaseClient:
             params["cursor"] = cursor
         path = f"{_prompt_path(name)}/-/versions"
         return Call("GET", path, _model(VersionPage), params=params)
+
+    def _lint(
+        self,
+        template: str | None,
+        messages: Sequence[Message | Mapping[str, str]] | None,
+        variables: Sequence[Variable | Mapping[str, Any]],
+        locale: str,
+        guide: str | None,
+        prompt: str | None,
+        localized: bool,
+    ) -> Call[LintResult]:
+        body: dict[str, Any] = {
+            "template": template,
+            "messages": None if messages is None else [_dump(m) for m in messages],
+            "variables": [_dump(v) for v in variables],
+            "locale": locale,
+            "guide": guide,
+            "prompt": prompt,
+            "localized": localized,
+        }
+        return Call("POST", "/v1/lint", _model(LintResult), json=body)
 
     def _diff(self, name: str, from_version: int, to_version: int) -> Call[Diff]:
         params: dict[str, str | int] = {"from": from_version, "to": to_version}

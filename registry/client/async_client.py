@@ -48,6 +48,7 @@ from registry.prompts.schemas import (
     VersionPage,
 )
 from registry.prompts.schemas import Prompt as PromptInfo
+from registry.style.schemas import LintResult
 
 __all__ = ["AsyncClient"]
 
@@ -355,6 +356,22 @@ class AsyncClient(BaseClient):
     ) -> VersionPage:
         """One page of a prompt's versions, newest first."""
         return await self._send(self._list_versions(name, cursor, limit))
+
+    async def lint(
+        self,
+        *,
+        template: str | None = None,
+        messages: Sequence[Message | Mapping[str, str]] | None = None,
+        variables: Sequence[Variable | Mapping[str, Any]] = (),
+        locale: str = "en",
+        guide: str | None = None,
+        prompt: str | None = None,
+        localized: bool = False,
+    ) -> LintResult:
+        """Check text against a style guide on the registry (nothing is stored)."""
+        return await self._send(
+            self._lint(template, messages, variables, locale, guide, prompt, localized)
+        )
 
     async def diff(self, name: str, from_version: int, to_version: int) -> Diff:
         """Unified diff of the content, and changes of variables and config."""

@@ -107,3 +107,11 @@ class TestTranslations:
         assert po.startswith(b"#") and b"msgctxt" in po
         result = sdk.import_translations(po, locale="fr")
         assert isinstance(result, ImportResult) and result.locale == "fr"
+
+
+def test_lint_through_the_sdk(client: TestClient) -> None:
+    with Client(http_client=client) as sdk:
+        result = sdk.lint(template="TODO: greet {{ who }}", variables=[{"name": "who"}])
+    assert result.guide == "default"
+    assert result.counts["error"] >= 1
+    assert any(f.rule == "prompt.leftover-notes" for f in result.findings)
