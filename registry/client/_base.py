@@ -536,12 +536,14 @@ class BaseClient:
         variables: Sequence[Variable | Mapping[str, Any]],
         config: ModelConfig | Mapping[str, Any] | None,
         message: str,
+        labels: Sequence[str] = (),
     ) -> Call[Version]:
         body: dict[str, Any] = {
             "template": template,
             "messages": None if messages is None else [_dump(m) for m in messages],
             "variables": [_dump(v) for v in variables],
             "message": message,
+            "labels": list(labels),
         }
         if config is not None:
             body["config"] = _dump(config)

@@ -343,9 +343,12 @@ class AsyncClient(BaseClient):
         variables: Sequence[Variable | Mapping[str, Any]] = (),
         config: ModelConfig | Mapping[str, Any] | None = None,
         message: str = "",
+        labels: Sequence[str] = (),
     ) -> Version:
-        """Publish a version; content equal to the newest version returns that version."""
-        return await self._send(self._publish(name, template, messages, variables, config, message))
+        """Publish a version (and point ``labels`` at it); equal content returns the newest."""
+        return await self._send(
+            self._publish(name, template, messages, variables, config, message, labels)
+        )
 
     async def get_version(self, name: str, number: int) -> Version:
         """One published version."""

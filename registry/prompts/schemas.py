@@ -192,6 +192,12 @@ class VersionCreate(BaseModel):
     variables: list[Variable] = Field(default_factory=list, max_length=200)
     config: ModelConfig = Field(default_factory=ModelConfig)
     message: str = Field(default="", max_length=5000, description="Commit message.")
+    labels: list[LabelNameStr] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Labels to point at this version in the same transaction "
+        "(also when the content equals the newest version).",
+    )
 
     @model_validator(mode="after")
     def _one_body(self) -> VersionCreate:

@@ -330,6 +330,15 @@ def publish_version(
             [ErrorItem(loc=("body", "template"), message=_("chat prompts take messages"))],
         )
 
+    # Content equal to the newest version was checked when it was published: return it.
+    digest = canonical_hash(kind, data)
+    newest = None
+    if prompt.latest_version:
+        newest = _version_by_number(session, prompt, prompt.latest_version)
+        if newest.content_hash == digest:
+            _apply_labels(session, name, newest.number, data, author, depth_limit)
+            return _with_style(session, version_schema(newest), newest.id), False
+
     errors: list[ErrorItem] = []
     used: set[str] = set()
     includes: list[str] = []
@@ -390,13 +399,6 @@ def publish_version(
     report = _style_report(session, prompt, data)
     style.refuse_errors(report)
 
-    digest = canonical_hash(kind, data)
-    newest = None
-    if prompt.latest_version:
-        newest = _version_by_number(session, prompt, prompt.latest_version)
-        if newest.content_hash == digest:
-            return _with_style(session, version_schema(newest), newest.id), False
-
     number = prompt.latest_version + 1
     version = models.PromptVersion(
         prompt=prompt,
@@ -418,7 +420,23 @@ def publish_version(
     if newest is not None:
         carry_forward(session, newest, version, author=author)
     session.flush()
+    _apply_labels(session, name, number, data, author, depth_limit)
     return _with_style(session, version_schema(version), version.id), True
+
+
+def _apply_labels(
+    session: Session, name: str, number: int, data: VersionCreate, author: str, depth_limit: int
+) -> None:
+    """Point the labels a publish asked for at its version, recorded like any move."""
+    for label in dict.fromkeys(data.labels):
+        set_label(
+            session,
+            name,
+            label,
+            LabelSet(version=number, reason=data.message),
+            actor=author,
+            depth_limit=depth_limit,
+        )
 
 
 def _style_report(session: Session, prompt: models.Prompt, data: VersionCreate) -> StyleReport:

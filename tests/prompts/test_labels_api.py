@@ -93,3 +93,32 @@ class TestLabels:
     def test_unknown_label_is_404(self, client: TestClient) -> None:
         name = prompt_with_versions(client, 1)
         assert client.get(f"/v1/prompts/{name}/-/labels/canary").status_code == 404
+
+
+class TestPublishWithLabels:
+    def test_labels_move_with_the_publish(self, client: TestClient) -> None:
+        name = unique_name("labels/p")
+        client.post("/v1/prompts", json={"name": name})
+        first = client.post(
+            f"/v1/prompts/{name}/-/versions",
+            json={"template": "v1", "labels": ["production", "staging"], "message": "launch"},
+        )
+        assert first.status_code == 201
+        assert client.get(f"/v1/prompts/{name}").json()["labels"] == {"production": 1, "staging": 1}
+        history = client.get(f"/v1/prompts/{name}/-/labels/production").json()["history"]
+        assert (history[0]["to_version"], history[0]["reason"]) == (1, "launch")
+        # Same content again: no new version, but the label still moves.
+        again = client.post(
+            f"/v1/prompts/{name}/-/versions", json={"template": "v1", "labels": ["canary"]}
+        )
+        assert (again.status_code, again.json()["number"]) == (200, 1)
+        assert client.get(f"/v1/prompts/{name}").json()["labels"]["canary"] == 1
+
+    def test_a_refused_label_refuses_the_publish(self, client: TestClient) -> None:
+        name = unique_name("labels/p")
+        client.post("/v1/prompts", json={"name": name})
+        response = client.post(
+            f"/v1/prompts/{name}/-/versions", json={"template": "v1", "labels": ["latest"]}
+        )
+        assert response.status_code == 422
+        assert client.get(f"/v1/prompts/{name}").json()["latest_version"] is None
