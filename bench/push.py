@@ -14,10 +14,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bench.http import serve
 from registry import migrate
 from registry.cli import app
 from registry.client import Client
+
+from bench.http import serve
 
 COUNT = 1000
 
