@@ -1,174 +1,168 @@
-"""Resolve and render over HTTP against a trivial FastAPI endpoint, in the same run.
+"""Items 1 and 2: resolve and render over HTTP, against a trivial FastAPI endpoint.
 
 A real uvicorn server (one worker) on 127.0.0.1 serves a SQLite registry seeded with the
-demo library; an async httpx loop in this process loads it with one connection (latency)
-and with 16 keep-alive connections (throughput). The baseline endpoint is served and
-loaded the same way, so the ratios hold on a noisy shared machine.
+demo library. The load generator (wrk when installed, else an async httpx loop; see
+``bench.load``) loads it with one connection (latency) and with 16 keep-alive
+connections (throughput), warm, without caching on the client. The baseline, a trivial
+FastAPI endpoint, is served and loaded the same way in the same run, so the ratios hold
+on a noisy shared machine. A breakdown of the baseline (bare ASGI, async endpoint, the
+registry's middlewares, a health check that opens a session) shows where a request's
+time goes before any registry code runs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-
-import httpx
 
 from registry import migrate
 from registry.db import Database
 from registry.demo import seed_demo
+from registry.demo.library import LIBRARY
 
-REQUESTS_SERIAL = 2000
-DURATION_CONCURRENT = 5.0
+from bench.load import GENERATOR, Figures, Request, figures_table, measure
+from bench.results import Section, Target, print_targets
+from bench.server import REGISTRY, serve
+
 CONNECTIONS = 16
-LOCALES = ["fr", "de", "es", "ja", "fr-CA", "en"]
-PROMPTS = ["support/greeting", "classify/support-ticket", "support/assistant"]
+SECONDS = 8.0
+# Exact matches, a regional fallback (fr-CA → fr), a draft-only locale (it → source), source.
+LOCALES = ("fr", "de", "es", "ja", "fr-CA", "it", "en")
+PROMPTS = tuple(entry["name"] for entry in LIBRARY)
+PING: list[Request] = [("GET", "/ping", None)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve(app: str, env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--factory" if app.startswith("registry") else "",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
+def resolve_requests(
+    names: Sequence[str], locales: Sequence[str] = LOCALES, label: str = "production"
+) -> list[Request]:
+    """Every name with every locale, interleaved so consecutive requests differ in both."""
+    return [
+        ("GET", f"/v1/prompts/{name}/-/resolve?label={label}&locale={locale}", None)
+        for i, locale in enumerate(locales)
+        for name in [*names[i % len(names) :], *names[: i % len(names)]]
     ]
-    process = subprocess.Popen([c for c in command if c], env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url + "/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
-async def serial(url: str, paths: Callable[[int], tuple[str, str, dict | None]]) -> list[float]:
-    times = []
-    async with httpx.AsyncClient(base_url=url) as client:
-        for i in range(REQUESTS_SERIAL):
-            method, path, body = paths(i)
-            start = time.perf_counter()
-            response = await client.request(method, path, json=body)
-            times.append(time.perf_counter() - start)
-            assert response.status_code == 200, response.text
-    return times
-
-
-async def concurrent(
-    url: str, paths: Callable[[int], tuple[str, str, dict | None]]
-) -> tuple[int, list[float]]:
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    times: list[float] = []
-    async with httpx.AsyncClient(base_url=url, limits=limits) as client:
-        deadline = time.monotonic() + DURATION_CONCURRENT
-
-        async def worker(offset: int) -> None:
-            i = offset
-            while time.monotonic() < deadline:
-                method, path, body = paths(i)
-                start = time.perf_counter()
-                response = await client.request(method, path, json=body)
-                times.append(time.perf_counter() - start)
-                assert response.status_code == 200, response.text
-                i += CONNECTIONS
-
-        await asyncio.gather(*(worker(n) for n in range(CONNECTIONS)))
-    return len(times), times
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
-
-
-def measure(
-    name: str, url: str, paths: Callable[[int], tuple[str, str, dict | None]]
-) -> dict[str, float]:
-    asyncio.run(serial(url, paths))  # warm up
-    one = asyncio.run(serial(url, paths))
-    count, many = asyncio.run(concurrent(url, paths))
-    figures = {
-        "p50_1": pct(one, 50),
-        "p99_1": pct(one, 99),
-        "rps_16": count / DURATION_CONCURRENT,
-        "p50_16": pct(many, 50),
-        "p99_16": pct(many, 99),
-    }
-    print(
-        f"{name:<28} 1 conn: p50 {figures['p50_1']:6.2f} ms  p99 {figures['p99_1']:6.2f} ms   "
-        f"16 conns: {figures['rps_16']:7.0f} req/s  p50 {figures['p50_16']:6.2f} ms  "
-        f"p99 {figures['p99_16']:6.2f} ms"
-    )
-    return figures
-
-
-def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        migrate.upgrade(url)
-        db = Database.from_url(url)
-        with db.session() as session:
-            seed_demo(session)
-        db.dispose()
-        env = {"REGISTRY_DATABASE_URL": url}
-
-        def ping(_: int) -> tuple[str, str, dict | None]:
-            return "GET", "/ping", None
-
-        def resolve(i: int) -> tuple[str, str, dict | None]:
-            name = PROMPTS[i % len(PROMPTS)]
-            locale = LOCALES[i % len(LOCALES)]
-            return "GET", f"/v1/prompts/{name}/-/resolve?label=production&locale={locale}", None
-
-        def render(i: int) -> tuple[str, str, dict | None]:
-            body = {
-                "variables": {"customer_name": "Mia", "open_tickets": i % 3, "brand": "Acme"},
+def render_requests() -> list[Request]:
+    """support/greeting: three variables, the tone component included, fr-CA → fr."""
+    return [
+        (
+            "POST",
+            "/v1/prompts/support/greeting/-/render",
+            {
+                "variables": {"customer_name": name, "open_tickets": tickets, "brand": "Acme"},
                 "locale": "fr-CA",
-            }
-            return "POST", "/v1/prompts/support/greeting/-/render", body
-
-        print(
-            f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, httpx async load generator"
+            },
         )
-        with serve("bench.trivial_app:app", env) as base:
-            baseline = measure("trivial endpoint", base, ping)
-        with serve("registry.app:create_app", env) as registry:
-            resolved = measure("resolve (label, locale)", registry, resolve)
-            rendered = measure("render (3 vars, include, fallback)", registry, render)
-        for name, figures in (("resolve", resolved), ("render", rendered)):
-            print(
-                f"{name}: throughput {figures['rps_16'] / baseline['rps_16']:.0%} of trivial; "
-                f"p50 (1 conn) {figures['p50_1'] / baseline['p50_1']:.2f}x trivial"
+        for name in ("Mia", "Noah", "Léa", "Yuki")
+        for tickets in (0, 1, 3)
+    ]
+
+
+def against_baseline(what: str, figures: Figures, baseline: Figures) -> list[Target]:
+    """Item 1's two targets for ``figures``, as ratios to the baseline of the same run."""
+    throughput = figures.many.rps / baseline.many.rps
+    latency = figures.one.p50_ms / baseline.one.p50_ms
+    print(
+        f"{what}: throughput at {CONNECTIONS} conns {throughput:.0%} of trivial; "
+        f"p50 at 1 conn {latency:.2f}x trivial"
+    )
+    return [
+        Target(f"{what}: req/s at {CONNECTIONS} conns ÷ trivial", throughput, 0.5, "%", True),
+        Target(f"{what}: p50 at 1 conn ÷ trivial", latency, 3.0, "x"),
+    ]
+
+
+def seeded_sqlite(folder: str) -> str:
+    url = f"sqlite:///{Path(folder) / 'demo.db'}"
+    migrate.upgrade(url)
+    db = Database.from_url(url)
+    with db.session() as session:
+        seed_demo(session)
+    db.dispose()
+    return url
+
+
+def breakdown(env: dict[str, str]) -> list[Figures]:
+    """The trivial request taken apart: which layer costs what, before registry code."""
+    print("where a trivial request's time goes (same load, shorter runs):")
+    rows = []
+    with serve("bench.trivial_app:raw") as server:
+        rows.append(measure("bare ASGI callable (uvicorn only)", server, PING, seconds=4))
+    with serve("bench.trivial_app:app", ready_path="/ping") as server:
+        ping_async: list[Request] = [("GET", "/ping-async", None)]
+        rows.append(measure("FastAPI async endpoint", server, ping_async, seconds=4))
+    with serve("bench.trivial_app:with_middleware", factory=True, ready_path="/ping") as server:
+        rows.append(measure("FastAPI sync + registry middlewares", server, PING, seconds=4))
+    with serve(REGISTRY, env, ready_path="/healthz") as server:
+        health: list[Request] = [("GET", "/healthz", None)]
+        rows.append(measure("registry /healthz (session, SELECT 1)", server, health, seconds=4))
+    return rows
+
+
+def main() -> Section:
+    print(f"Items 1-2: resolve and render over HTTP; load generator: {GENERATOR}")
+    with tempfile.TemporaryDirectory() as folder:
+        env = {"REGISTRY_DATABASE_URL": seeded_sqlite(folder)}
+        with serve("bench.trivial_app:app", ready_path="/ping") as server:
+            baseline = measure("trivial endpoint (baseline)", server, PING, seconds=SECONDS)
+        with serve(REGISTRY, env, ready_path="/healthz") as server:
+            resolved = measure(
+                "resolve (label, locale)", server, resolve_requests(PROMPTS), seconds=SECONDS
             )
+            rendered = measure(
+                "render (3 vars, include, fr-CA→fr)", server, render_requests(), seconds=SECONDS
+            )
+        layers = breakdown(env)
+    targets = [
+        *against_baseline("resolve", resolved, baseline),
+        *against_baseline("render", rendered, baseline),
+    ]
+    print_targets(targets)
+    section = Section("1-2. Resolve and render over HTTP (SQLite, one worker)", targets=targets)
+    section.markdown += [
+        f"Load generator: {GENERATOR}. Demo library on SQLite; resolve rotates "
+        f"{len(PROMPTS)} prompts x {len(LOCALES)} locales ({', '.join(LOCALES)}); render is "
+        "`support/greeting` with three variables and the tone component, in fr-CA (served "
+        f"from fr). {SECONDS:g} s per measurement after a warm-up; server CPU is the uvicorn "
+        "process's user + system time per request at 16 connections.",
+        "",
+        *figures_table([baseline, resolved, rendered], baseline),
+        "",
+        "Where a trivial request's time goes (shorter runs, same load):",
+        "",
+        *figures_table([*layers, baseline], baseline),
+        "",
+        *where_time_goes(baseline, resolved, rendered, layers),
+    ]
+    return section
+
+
+def where_time_goes(
+    baseline: Figures, resolved: Figures, rendered: Figures, layers: Sequence[Figures]
+) -> list[str]:
+    """Server CPU per request, layer by layer, from the figures above."""
+    raw, fastapi_async, middleware, health = layers
+    cpu = {row.name: row.many.cpu_ms_per_request for row in [*layers, baseline]}
+    steps = [
+        ("uvicorn + h11 (bare ASGI)", cpu[raw.name]),
+        ("FastAPI routing, validation, JSON (async)", cpu[fastapi_async.name] - cpu[raw.name]),
+        ("threadpool hop of a sync endpoint", cpu[baseline.name] - cpu[fastapi_async.name]),
+        ("the registry's two middlewares", cpu[middleware.name] - cpu[baseline.name]),
+        ("a session, a transaction and SELECT 1", cpu[health.name] - cpu[baseline.name]),
+        (
+            "resolve beyond the trivial endpoint",
+            resolved.many.cpu_ms_per_request - cpu[baseline.name],
+        ),
+        (
+            "render beyond the trivial endpoint",
+            rendered.many.cpu_ms_per_request - cpu[baseline.name],
+        ),
+    ]
+    lines = ["Server CPU per request, by layer (differences of the rows above, ms):", ""]
+    lines += [f"- {what}: {ms:+.3f} ms" for what, ms in steps]
+    return lines
 
 
 if __name__ == "__main__":

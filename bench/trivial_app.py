@@ -1,6 +1,21 @@
-"""The baseline for the HTTP benchmarks: a trivial FastAPI endpoint with a small JSON body."""
+"""The baseline for the HTTP benchmarks: a trivial FastAPI endpoint with a small JSON body.
+
+``app`` is the baseline the targets compare with. The other apps take it apart, to show
+where the time of a request goes before any registry code runs:
+
+- ``raw``: the same JSON from a bare ASGI callable (uvicorn's own cost);
+- ``app`` at ``/ping-async``: FastAPI without the threadpool hop of a sync endpoint;
+- ``with_middleware``: ``app`` behind the registry's two ASGI middlewares.
+"""
+
+from __future__ import annotations
+
+import json
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+BODY = {"status": "ok", "service": "baseline", "version": "1"}
 
 app = FastAPI()
 
@@ -8,4 +23,34 @@ app = FastAPI()
 @app.get("/ping")
 def ping() -> dict[str, str]:
     """A small JSON body, served like the registry's sync endpoints (threadpool)."""
-    return {"status": "ok", "service": "baseline", "version": "1"}
+    return BODY
+
+
+@app.get("/ping-async")
+async def ping_async() -> dict[str, str]:
+    """The same body from an async endpoint: no threadpool hop."""
+    return BODY
+
+
+_RAW = json.dumps(BODY, separators=(",", ":")).encode()
+_RAW_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_RAW))]
+
+
+async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+    """The same answer from a bare ASGI callable: the server's cost alone."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": _RAW_HEADERS})
+    await send({"type": "http.response.body", "body": _RAW})
+
+
+def with_middleware() -> FastAPI:
+    """``app``'s endpoint behind the middlewares the registry's app adds."""
+    from registry.app import BodySizeLimit
+    from registry.i18n.middleware import LocaleMiddleware
+
+    wrapped = FastAPI()
+    wrapped.add_api_route("/ping", ping)
+    wrapped.add_middleware(BodySizeLimit, max_bytes=1_048_576)
+    wrapped.add_middleware(LocaleMiddleware)
+    return wrapped

@@ -6,7 +6,8 @@ Imports only the tables, so the prompts service can call it without a cycle.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -68,53 +69,92 @@ class Localized:
     locale: str
     requested: str
     match: LocaleMatch
-    translation: Translation | None
     status: str | None
-
-    @property
-    def tag(self) -> str:
-        """Identifies exactly what was served, for ETags."""
-        if self.translation is None:
-            return f"{self.locale}:source"
-        return f"{self.locale}:{self.translation.id}.{self.translation.revision}"
+    tag: str = field(compare=False)  # identifies exactly what was served, for ETags
 
 
-def localize(
+@dataclass(frozen=True)
+class Source:
+    """What localizing needs to know of a version."""
+
+    version_id: int
+    source_locale: str
+    texts: tuple[str, ...]
+
+
+_TRANSLATION_COLUMNS = (
+    Translation.id,
+    Translation.version_id,
+    Translation.locale,
+    Translation.status,
+    Translation.texts,
+    Translation.approved_texts,
+    Translation.revision,
+)
+
+
+def localize_all(
     session: Session,
-    version: PromptVersion,
+    sources: Sequence[Source],
     requested: Sequence[str],
     statuses: Iterable[str],
-) -> Localized:
-    """The best text of ``version`` for the requested locales, falling back through CLDR."""
-    source = version.prompt.source_locale
-    first = requested[0] if requested else source
-    candidates = candidate_locales(requested, source)
-    found: dict[str, Translation] = {}
-    if len(candidates) > 1:
-        rows = session.scalars(
-            select(Translation).where(
-                Translation.version_id == version.id,
-                Translation.locale.in_(candidates[:-1]),
+) -> list[Localized]:
+    """The best text of each version for the requested locales, in one query.
+
+    Each version falls back through the CLDR chain of the requested locales to its own
+    source locale; translations are read fresh every time (reviews change them).
+    """
+    statuses = frozenset(statuses)
+    plans = [candidate_locales(requested, source.source_locale) for source in sources]
+    wanted = {
+        c
+        for plan, source in zip(plans, sources, strict=True)
+        for c in plan
+        if c != source.source_locale
+    }
+    found: dict[tuple[int, str], Any] = {}
+    if wanted:
+        rows = session.execute(
+            select(*_TRANSLATION_COLUMNS).where(
+                Translation.version_id.in_({s.version_id for s in sources}),
+                Translation.locale.in_(wanted),
                 or_(
-                    Translation.status.in_(list(statuses)),
+                    Translation.status.in_(statuses),
                     Translation.approved_texts.is_not(None),
                 ),
             )
         )
-        found = {row.locale: row for row in rows}
-    for candidate in candidates:
-        if candidate == source:
+        found = {(row.version_id, row.locale): row for row in rows}
+    return [
+        _pick(source, plan, found, requested, statuses)
+        for source, plan in zip(sources, plans, strict=True)
+    ]
+
+
+def _pick(
+    source: Source,
+    plan: list[str],
+    found: dict[tuple[int, str], Any],
+    requested: Sequence[str],
+    statuses: frozenset[str],
+) -> Localized:
+    first = requested[0] if requested else source.source_locale
+    for candidate in plan:
+        if candidate == source.source_locale:
             match = LocaleMatch.exact if candidate == first else LocaleMatch.source
-            return Localized(source_texts(version), source, first, match, None, None)
-        row = found.get(candidate)
+            return Localized(
+                list(source.texts), candidate, first, match, None, f"{candidate}:source"
+            )
+        row = found.get((source.version_id, candidate))
         if row is None:
             continue
         match = LocaleMatch.exact if candidate == first else LocaleMatch.fallback
+        tag = f"{candidate}:{row.id}.{row.revision}"
         if row.status in statuses:
-            return Localized(list(row.texts), candidate, first, match, row, row.status)
+            return Localized(list(row.texts), candidate, first, match, row.status, tag)
         if row.approved_texts is not None and TranslationStatus.approved.value in statuses:
             approved = TranslationStatus.approved.value
-            return Localized(list(row.approved_texts), candidate, first, match, row, approved)
+            return Localized(list(row.approved_texts), candidate, first, match, approved, tag)
     raise AssertionError("candidate_locales always ends with the source locale")
 
 

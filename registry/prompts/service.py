@@ -7,10 +7,13 @@ import base64
 import binascii
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from registry.db import utcnow
@@ -19,8 +22,9 @@ from registry.i18n.messages import _, _n
 from registry.i18n.models import Translation
 from registry.i18n.serving import (
     Localized,
+    Source,
     carry_forward,
-    localize,
+    localize_all,
     parse_locale,
     servable_statuses,
 )
@@ -585,41 +589,115 @@ def set_label(
 
 
 @dataclass(frozen=True)
-class _Component:
-    ref: str
-    version: models.PromptVersion
+class ServedVersion:
+    """What serving needs of a published version; immutable, so cached in the process."""
+
+    id: int
+    prompt: str
+    kind: Kind
+    number: int
+    source_locale: str
+    content_hash: str
+    includes: tuple[str, ...]
+    variables: tuple[dict[str, Any], ...]
+    schema: Version
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        if self.schema.template is not None:
+            return (self.schema.template,)
+        return tuple(m.content for m in self.schema.messages or [])
 
 
-def _find_version(
-    session: Session, name: str, *, label: str | None, number: int | None
-) -> models.PromptVersion:
-    """The version a name plus label or number points to, in one query when it exists."""
-    query = select(models.PromptVersion).join(models.Prompt).where(models.Prompt.name == name)
+class _ServedVersions:
+    """A bounded LRU of served versions.
+
+    Keyed by id *and* the prompt, number and content hash the pointer query returned, so
+    an id a rolled-back transaction handed out and the store later reused for another
+    version can never serve the old content.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[int, int, int, str], ServedVersion] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, int, str]) -> ServedVersion | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int, int, str], version: ServedVersion) -> None:
+        with self._lock:
+            self._items[key] = version
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+served_versions = _ServedVersions(size=20_000)
+
+# Built once: constructing statements costs more than running them on the hot path.
+_POINTER_COLUMNS = (
+    models.PromptVersion.id,
+    models.PromptVersion.prompt_id,
+    models.PromptVersion.number,
+    models.PromptVersion.content_hash,
+    models.Prompt.archived_at,
+)
+_POINTER = select(*_POINTER_COLUMNS).join(
+    models.Prompt, models.Prompt.id == models.PromptVersion.prompt_id
+)
+_BY_LABEL = _POINTER.join(models.Label, models.Label.version_id == models.PromptVersion.id).where(
+    models.Prompt.name == bindparam("name"), models.Label.name == bindparam("label")
+)
+_BY_NUMBER = _POINTER.where(
+    models.Prompt.name == bindparam("name"), models.PromptVersion.number == bindparam("number")
+)
+_LATEST_VERSION = _POINTER.where(
+    models.Prompt.name == bindparam("name"),
+    models.PromptVersion.number == models.Prompt.latest_version,
+)
+
+
+def _not_found(session: Session, name: str, label: str | None, number: int | None) -> NotFound:
+    prompt = get_prompt(session, name)
     if number is not None:
-        query = query.where(models.PromptVersion.number == number)
+        try:
+            _version_by_number(session, prompt, number)
+        except NotFound as exc:
+            return exc
+    if not prompt.latest_version:
+        return NotFound(_("prompt {name} has no versions yet").format(name=repr(name)))
+    return NotFound(
+        # TRANSLATORS: {request} is an HTTP request line, such as
+        # "PUT /v1/prompts/support/greeting/-/labels/production".
+        _("prompt {name} has no label {label}; set it with {request}").format(
+            name=repr(name),
+            label=repr(label),
+            request=f"PUT /v1/prompts/{name}/-/labels/{label}",
+        )
+    )
+
+
+def find_served(
+    session: Session, name: str, *, label: str | None, number: int | None
+) -> ServedVersion:
+    """The version a name plus label or number points to: one small query when cached."""
+    if number is not None:
+        row = session.execute(_BY_NUMBER, {"name": name, "number": number}).first()
     elif label == LATEST:
-        query = query.where(models.PromptVersion.number == models.Prompt.latest_version)
+        row = session.execute(_LATEST_VERSION, {"name": name}).first()
     else:
-        query = query.join(models.Label, models.Label.version_id == models.PromptVersion.id).where(
-            models.Label.name == label
-        )
-    version = session.scalars(query).one_or_none()
-    if version is None:
-        prompt = get_prompt(session, name)
-        if number is not None:
-            _version_by_number(session, prompt, number)  # raises the precise NotFound
-        if not prompt.latest_version:
-            raise NotFound(_("prompt {name} has no versions yet").format(name=repr(name)))
-        raise NotFound(
-            # TRANSLATORS: {request} is an HTTP request line, such as
-            # "PUT /v1/prompts/support/greeting/-/labels/production".
-            _("prompt {name} has no label {label}; set it with {request}").format(
-                name=repr(name),
-                label=repr(label),
-                request=f"PUT /v1/prompts/{name}/-/labels/{label}",
-            )
-        )
-    if number is None and version.prompt.archived_at is not None:
+        row = session.execute(_BY_LABEL, {"name": name, "label": label}).first()
+    if row is None:
+        raise _not_found(session, name, label, number)
+    if number is None and row.archived_at is not None:
         raise Conflict(
             _("prompt {name} is archived; only a pinned version can be resolved").format(
                 name=repr(name)
@@ -627,7 +705,30 @@ def _find_version(
             # TRANSLATORS: version=<number> is a query parameter; keep it as it is.
             [ErrorItem(loc=("query", "version"), message=_("pass version=<number>"))],
         )
-    return version
+    key = (row.id, row.prompt_id, row.number, row.content_hash)
+    served = served_versions.get(key)
+    if served is None:
+        version = session.get(models.PromptVersion, row.id)
+        assert version is not None
+        served = ServedVersion(
+            id=version.id,
+            prompt=version.prompt.name,
+            kind=Kind(version.prompt.kind),
+            number=version.number,
+            source_locale=version.prompt.source_locale,
+            content_hash=version.content_hash,
+            includes=tuple(version.includes),
+            variables=tuple(version.variables),
+            schema=version_schema(version),
+        )
+        served_versions.put(key, served)
+    return served
+
+
+@dataclass(frozen=True)
+class _Component:
+    ref: str
+    version: ServedVersion
 
 
 def resolve_components(
@@ -657,8 +758,8 @@ def resolve_components(
             if ref in found:
                 visit(found[ref].version.includes, (*path, target.name))
                 continue
-            version = _find_version(session, target.name, label=target.label, number=target.version)
-            if version.prompt.kind != Kind.text.value:
+            version = find_served(session, target.name, label=target.label, number=target.version)
+            if version.kind is not Kind.text:
                 raise Conflict(
                     _("{name} is a chat prompt; only text prompts can be included").format(
                         name=repr(target.name)
@@ -671,8 +772,8 @@ def resolve_components(
     return found
 
 
-def _etag(localized: Localized, version: models.PromptVersion, parts: Iterable[str]) -> str:
-    lines = [f"{version.prompt.name}@{version.number}:{version.content_hash}:{localized.tag}"]
+def _etag(root: ServedVersion, localized: Localized, parts: Iterable[str]) -> str:
+    lines = [f"{root.prompt}@{root.number}:{root.content_hash}:{localized.tag}"]
     lines.extend(sorted(parts))
     return '"' + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32] + '"'
 
@@ -697,7 +798,9 @@ def resolve(
     """The template, variables, config and components a label or version serves in a locale.
 
     ``locales`` are canonical, in preference order; each is tried through its CLDR
-    fallback chain before the prompt's source locale is served.
+    fallback chain before the prompt's source locale is served. Version content comes
+    from the process's cache (it never changes); label pointers and translations are
+    read from the store every time, so every replica serves the same answer.
     """
     if label is not None and version is not None:
         raise InvalidInput(
@@ -706,39 +809,43 @@ def resolve(
         )
     if version is None and label is None:
         label = PRODUCTION
-    row = _find_version(session, name, label=label, number=version)
-    components = resolve_components(session, row.includes, root=name, depth_limit=depth_limit)
+    root = find_served(session, name, label=label, number=version)
+    components = list(
+        resolve_components(session, root.includes, root=name, depth_limit=depth_limit).values()
+    )
     statuses = servable_statuses(allow_stale=allow_stale, preview=preview)
-    localized = localize(session, row, locales, statuses)
-    schema = version_schema(row)
+    localized, *parts = localize_all(
+        session,
+        [Source(v.id, v.source_locale, v.texts) for v in (root, *(c.version for c in components))],
+        locales,
+        statuses,
+    )
+    schema = root.schema
     messages = schema.messages
     if messages is not None:
         messages = [
             Message(role=m.role, content=text)
             for m, text in zip(messages, localized.texts, strict=False)
         ]
-    served_components: list[Component] = []
-    etag_parts: list[str] = []
-    for component in components.values():
-        part = localize(session, component.version, locales, statuses)
-        served_components.append(
-            Component(
-                ref=component.ref,
-                name=component.version.prompt.name,
-                version=component.version.number,
-                template=part.texts[0],
-                locale=part.locale,
-                locale_match=part.match,
-            )
+    served_components = [
+        Component(
+            ref=c.ref,
+            name=c.version.prompt,
+            version=c.version.number,
+            template=part.texts[0],
+            locale=part.locale,
+            locale_match=part.match,
         )
-        etag_parts.append(
-            f"{component.ref}={component.version.prompt.name}@{component.version.number}:"
-            f"{component.version.content_hash}:{part.tag}"
-        )
+        for c, part in zip(components, parts, strict=True)
+    ]
+    etag_parts = [
+        f"{c.ref}={c.version.prompt}@{c.version.number}:{c.version.content_hash}:{part.tag}"
+        for c, part in zip(components, parts, strict=True)
+    ]
     resolved = Resolved(
         prompt=name,
         kind=schema.kind,
-        version=row.number,
+        version=root.number,
         label=label,
         template=localized.texts[0] if schema.template is not None else None,
         messages=messages,
@@ -749,12 +856,12 @@ def resolve(
         requested_locale=localized.requested,
         locale_match=localized.match,
         translation_status=localized.status,
-        etag=_etag(localized, row, etag_parts),
+        etag=_etag(root, localized, etag_parts),
     )
     # Only a pinned version whose components are pinned too, served from approved text
     # only, can never change; anything a label move or a review can change revalidates.
     immutable = (
-        version is not None and all(parse_ref(ref).pinned for ref in components) and not locales
+        version is not None and all(parse_ref(c.ref).pinned for c in components) and not locales
     )
     return Resolution(resolved=resolved, immutable=immutable)
 

@@ -1,0 +1,217 @@
+"""The load generator: wrk with a Lua script when it is installed, else an async httpx loop.
+
+Both rotate through a list of requests (method, path, JSON body) and report the number of
+answers, the duration, the answers that were not 2xx/3xx, and latency percentiles. With
+one connection the figures are latencies; with several, the request rate is the figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.results import table
+from bench.server import Server
+
+WRK = shutil.which("wrk")
+GENERATOR = "wrk (Lua script rotating the requests)" if WRK else "async httpx loop"
+
+Request = tuple[str, str, dict[str, Any] | None]
+
+LUA = r"""
+local requests = {}
+local counter = 0
+
+function setup(thread)
+  -- Threads start at different places of the rotation.
+  thread:set("offset", tostring(math.random(0, 1000000)))
+end
+
+function init(args)
+  counter = tonumber(offset or "0")
+  for line in io.lines(REQUESTS) do
+    local method, path, body = line:match("^(%u+)\t([^\t]+)\t?(.*)$")
+    if body == "" then
+      requests[#requests + 1] = wrk.format(method, path)
+    else
+      requests[#requests + 1] = wrk.format(method, path, HEADERS, body)
+    end
+  end
+end
+
+function request()
+  counter = counter + 1
+  return requests[(counter % #requests) + 1]
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d status_errors=%d socket_errors=%d "
+    .. "p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration, errors.status,
+    errors.connect + errors.read + errors.write + errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one run of the load generator saw, and the server's CPU time during it."""
+
+    connections: int
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+    server_cpu_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU (all its threads) per answered request."""
+        return self.server_cpu_s / max(self.requests, 1) * 1000
+
+
+def run(server: Server, requests: Sequence[Request], connections: int, seconds: float) -> Load:
+    """Load ``server`` with ``connections`` keep-alive connections for ``seconds``."""
+    cpu_before = server.cpu_seconds()
+    if WRK:
+        requests_, duration, errors, p50, p99 = _wrk(server.url, requests, connections, seconds)
+    else:
+        requests_, duration, errors, p50, p99 = asyncio.run(
+            _httpx(server.url, requests, connections, seconds)
+        )
+    cpu = server.cpu_seconds() - cpu_before
+    if errors:
+        raise RuntimeError(f"{errors} of {requests_} requests failed")
+    return Load(connections, requests_, duration, errors, p50, p99, cpu)
+
+
+def _wrk(
+    url: str, requests: Sequence[Request], connections: int, seconds: float
+) -> tuple[int, float, int, float, float]:
+    assert WRK is not None
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "requests.tsv"
+        with data.open("w") as file:
+            for method, path, body in requests:
+                encoded = json.dumps(body, separators=(",", ":")) if body is not None else ""
+                file.write(f"{method}\t{path}\t{encoded}\n")
+        script = Path(folder) / "rotate.lua"
+        headers = '{["Content-Type"] = "application/json"}'
+        script.write_text(f"REQUESTS = {json.dumps(str(data))}\nHEADERS = {headers}\n{LUA}")
+        # One wrk thread: it keeps far ahead of one Python server and leaves it the CPU.
+        command = [WRK, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s"]
+        done = subprocess.run(
+            [*command, "-s", str(script), url], capture_output=True, text=True, check=True
+        )
+    match = re.search(r"^BENCH (.*)$", done.stdout, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+    figures = dict(item.split("=") for item in match.group(1).split())
+    return (
+        int(figures["requests"]),
+        int(figures["duration_us"]) / 1e6,
+        int(figures["status_errors"]) + int(figures["socket_errors"]),
+        int(figures["p50_us"]) / 1000,
+        int(figures["p99_us"]) / 1000,
+    )
+
+
+async def _httpx(
+    url: str, requests: Sequence[Request], connections: int, seconds: float
+) -> tuple[int, float, int, float, float]:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    times: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+        started = time.monotonic()
+        deadline = started + seconds
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.monotonic() < deadline:
+                method, path, body = requests[i % len(requests)]
+                start = time.perf_counter()
+                response = await client.request(method, path, json=body)
+                times.append(time.perf_counter() - start)
+                errors += response.status_code >= 400
+                i += connections
+
+        await asyncio.gather(*(worker(n * 7919) for n in range(connections)))
+        elapsed = time.monotonic() - started
+    cuts = statistics.quantiles(times, n=100)
+    return len(times), elapsed, errors, cuts[49] * 1000, cuts[98] * 1000
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Item 1's figures for one endpoint: latency with one connection, rate with many."""
+
+    name: str
+    one: Load
+    many: Load
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<36} 1 conn: p50 {self.one.p50_ms:6.2f} ms  p99 {self.one.p99_ms:6.2f} ms"
+            f"   {self.many.connections} conns: {self.many.rps:7.0f} req/s  "
+            f"p50 {self.many.p50_ms:6.2f} ms  p99 {self.many.p99_ms:6.2f} ms  "
+            f"server CPU {self.many.cpu_ms_per_request:5.2f} ms/req"
+        )
+
+
+def measure(
+    name: str,
+    server: Server,
+    requests: Sequence[Request],
+    *,
+    seconds: float = 8.0,
+    warmup: float = 2.0,
+    connections: int = 16,
+) -> Figures:
+    """Warm up, then one connection for latency and ``connections`` for throughput."""
+    if warmup:
+        run(server, requests, connections, warmup)
+    one = run(server, requests, 1, seconds)
+    many = run(server, requests, connections, seconds)
+    figures = Figures(name, one, many)
+    print(figures.line(), flush=True)
+    return figures
+
+
+def figures_table(rows: Sequence[Figures], baseline: Figures | None = None) -> list[str]:
+    """Item 1's columns for each row, with ratios to ``baseline`` when given."""
+    header = ["endpoint", "1 conn p50 ms", "1 conn p99 ms"]
+    header += ["16 conns req/s", "16 conns p50 ms", "16 conns p99 ms", "server CPU ms/req"]
+    if baseline is not None:
+        header += ["p50 ÷ trivial", "req/s ÷ trivial"]
+    lines = []
+    for row in rows:
+        cells = [row.name, f"{row.one.p50_ms:.2f}", f"{row.one.p99_ms:.2f}"]
+        cells += [f"{row.many.rps:,.0f}", f"{row.many.p50_ms:.2f}", f"{row.many.p99_ms:.2f}"]
+        cells.append(f"{row.many.cpu_ms_per_request:.2f}")
+        if baseline is not None:
+            cells.append(f"{row.one.p50_ms / baseline.one.p50_ms:.2f}x")
+            cells.append(f"{row.many.rps / baseline.many.rps:.0%}")
+        lines.append(cells)
+    return table(header, lines)

@@ -1,0 +1,246 @@
+"""Real uvicorn servers on 127.0.0.1, their processes, and throwaway PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REGISTRY = "registry.app:create_app"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running uvicorn: its URL and the pid of the process started (the master with
+    ``--workers``, else the one process that serves)."""
+
+    url: str
+    port: int
+    pid: int
+    workers: int
+
+    def serving_pids(self) -> list[int]:
+        """The processes that answer requests: the workers, or the one process."""
+        if self.workers == 1:
+            return [self.pid]
+        return [pid for pid in descendants(self.pid) if _listens(pid, self.port)]
+
+    def peak_rss_mb(self) -> list[float]:
+        """VmHWM of each serving process, in MB."""
+        return [peak_rss_mb(pid) for pid in self.serving_pids()]
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the serving processes so far."""
+        return sum(cpu_seconds(pid) for pid in self.serving_pids())
+
+
+@contextmanager
+def serve(
+    app: str,
+    env: dict[str, str] | None = None,
+    *,
+    workers: int = 1,
+    factory: bool | None = None,
+    ready_path: str = "/",
+) -> Iterator[Server]:
+    """Run ``app`` under uvicorn until the block ends; the registry's app is a factory."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app]
+    if factory or (factory is None and app == REGISTRY):
+        command.append("--factory")
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command += ["--no-access-log"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    server = Server(f"http://127.0.0.1:{port}", port, process.pid, workers)
+    try:
+        _wait_ready(server, process, ready_path)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(server: Server, process: subprocess.Popen[bytes], path: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        try:
+            httpx.get(server.url + path, timeout=2)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+            continue
+        # Every worker imports the app on its own; wait until each one listens.
+        if len(server.serving_pids()) >= server.workers:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the server did not start within 60 s")
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as file:
+                    children = [int(c) for c in file.read().split()]
+            except OSError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def _status_kb(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as file:
+        for row in file:
+            if row.startswith(field + ":"):
+                return int(row.split()[1])
+    return 0
+
+
+def peak_rss_mb(pid: int) -> float:
+    return _status_kb(pid, "VmHWM") / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rpartition(")")[2].split()
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for name in names:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _tcp_sockets() -> list[tuple[int, int, str, int]]:
+    """(local port, remote port, state, inode) of every IPv4 TCP socket in this namespace."""
+    rows = []
+    with open("/proc/net/tcp") as file:
+        next(file)
+        for row in file:
+            fields = row.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
+            rows.append((int(local.split(":")[1], 16), int(remote.split(":")[1], 16), state, inode))
+    return rows
+
+
+def _listens(pid: int, port: int) -> bool:
+    listening = {inode for lp, _, state, inode in _tcp_sockets() if lp == port and state == "0A"}
+    return bool(listening & socket_inodes(pid))
+
+
+def owner_of_connection(server: Server, client_port: int) -> int | None:
+    """Which serving process holds the server side of the connection from ``client_port``.
+
+    Read from /proc while the connection is open, so the server needs no change.
+    """
+    inodes = {
+        inode
+        for local, remote, _, inode in _tcp_sockets()
+        if local == server.port and remote == client_port
+    }
+    for pid in server.serving_pids():
+        if inodes & socket_inodes(pid):
+            return pid
+    return None
+
+
+def postgres_available() -> bool:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def postgres_version() -> str:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(text("SHOW server_version")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for the block; dropped afterwards."""
+    name = f"bench_{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def database_size_mb(url: str) -> float:
+    """The size of the database: the SQLite file and its WAL, or pg_database_size."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        files = [path, path.with_name(path.name + "-wal")]
+        return sum(f.stat().st_size for f in files if f.exists()) / 1e6
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        return int(size) / 1e6
+    finally:
+        engine.dispose()
