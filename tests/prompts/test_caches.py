@@ -5,14 +5,13 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from factories import make_prompt, publish, unique_name
 from registry.prompts import service
+
+from factories import make_prompt, publish, unique_name
 
 
 class TestServedVersions:
-    def test_an_id_reused_after_a_rollback_never_serves_old_content(
-        self, session: Session
-    ) -> None:
+    def test_an_id_reused_after_a_rollback_never_serves_old_content(self, session: Session) -> None:
         name = make_prompt(session, template="first {{ who }}", labels=())
         savepoint = session.begin_nested()
         publish(session, name=name, template="rolled back {{ who }}")
@@ -55,8 +54,6 @@ class TestCompiledGuides:
         body = {"template": "foo bar", "guide": "cache-child"}
         first = client.post("/v1/lint", json=body).json()
         assert [f["level"] for f in first["findings"] if f["rule"] == "no-foo"] == ["warning"]
-        client.put(
-            "/v1/style-guides/cache-base", json={"source": base.replace("warning", "error")}
-        )
+        client.put("/v1/style-guides/cache-base", json={"source": base.replace("warning", "error")})
         second = client.post("/v1/lint", json=body).json()
         assert [f["level"] for f in second["findings"] if f["rule"] == "no-foo"] == ["error"]
