@@ -8,12 +8,15 @@ test runs inside a transaction that is rolled back.
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -112,3 +115,28 @@ def committing_client(migrated_url: str) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=migrated_url, max_body_bytes=64 * 1024))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@contextmanager
+def live_server(database_url: str) -> Iterator[str]:
+    """Uvicorn serving the registry on a free loopback port, in a thread."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(database_url=database_url)),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

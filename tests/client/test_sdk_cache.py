@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from registry import Client
-from registry.app import create_app
-from registry.config import Settings
 from registry.db import Database
 from registry.demo import seed_demo
 from registry.demo.library import LIBRARY
 
+from conftest import live_server
 from factories import make_prompt, publish
 
 TTL = 60.0
@@ -228,31 +224,6 @@ class TestSizeAndInvalidation:
 
 
 # Threads: the real app behind uvicorn, with its own committed database.
-
-
-@contextmanager
-def live_server(database_url: str) -> Iterator[str]:
-    """Uvicorn serving the registry on a free loopback port, in a thread."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(database_url=database_url)),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
