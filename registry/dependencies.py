@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from registry.config import Settings
@@ -14,19 +15,30 @@ from registry.db import Database
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed before the response is sent."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed before the response is sent.
+
+    Async so that opening the session (no I/O until the first query) costs no trip to
+    the thread pool; the commit, which does I/O, runs there.
+    """
     db: Database = request.app.state.db
-    with db.session(write=request.method not in _READ_METHODS) as session:
+    scope = db.session(write=request.method not in _READ_METHODS)
+    session = scope.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        await run_in_threadpool(scope.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    else:
+        await run_in_threadpool(scope.__exit__, None, None, None)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_actor(
+async def get_actor(
     x_registry_author: Annotated[
         str | None,
         Header(max_length=255, description="Who makes the change; recorded with it."),
