@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from registry.errors import ErrorItem, InvalidInput
@@ -82,7 +82,9 @@ class Source:
     texts: tuple[str, ...]
 
 
-_TRANSLATION_COLUMNS = (
+# Built once with expanding parameters: building a statement per resolve costs more
+# than running it.
+_SERVABLE_TRANSLATIONS = select(
     Translation.id,
     Translation.version_id,
     Translation.locale,
@@ -90,6 +92,13 @@ _TRANSLATION_COLUMNS = (
     Translation.texts,
     Translation.approved_texts,
     Translation.revision,
+).where(
+    Translation.version_id.in_(bindparam("versions", expanding=True)),
+    Translation.locale.in_(bindparam("locales", expanding=True)),
+    or_(
+        Translation.status.in_(bindparam("statuses", expanding=True)),
+        Translation.approved_texts.is_not(None),
+    ),
 )
 
 
@@ -115,14 +124,12 @@ def localize_all(
     found: dict[tuple[int, str], Any] = {}
     if wanted:
         rows = session.execute(
-            select(*_TRANSLATION_COLUMNS).where(
-                Translation.version_id.in_({s.version_id for s in sources}),
-                Translation.locale.in_(wanted),
-                or_(
-                    Translation.status.in_(statuses),
-                    Translation.approved_texts.is_not(None),
-                ),
-            )
+            _SERVABLE_TRANSLATIONS,
+            {
+                "versions": sorted({source.version_id for source in sources}),
+                "locales": sorted(wanted),
+                "statuses": sorted(statuses),
+            },
         )
         found = {(row.version_id, row.locale): row for row in rows}
     return [
