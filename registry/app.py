@@ -13,12 +13,14 @@ from babel.lists import format_list
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__
+from registry.backup.router import router as backup_router
 from registry.config import Settings, get_settings
 from registry.db import Database
 from registry.dependencies import SessionDep
@@ -40,6 +42,37 @@ from registry.style.router import router as style_router
 log = logging.getLogger("registry")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemItem(BaseModel):
+    """One bad field, entry or span of a problem."""
+
+    loc: list[str | int] = Field(description="Where: body, query, path or header, then keys.")
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; some carry extension members (e.g. `findings`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemItem]
+
+
+def _problem_content(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": schema}}}
+
+
+# Declared on every operation instead of FastAPI's default 422 body, which is not ours.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": _problem_content("The request is refused; `detail` and `errors` say why."),
+    "5XX": _problem_content("The store is unavailable; retry after `Retry-After`."),
+}
 
 
 def problem_response(error: RegistryError) -> JSONResponse:
@@ -340,7 +373,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         description="Versioned, style-checked, localized prompt templates.",
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
     )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = FastAPI.openapi(app)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(definitions.pop("$defs", {}))
+        components["Problem"] = definitions
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.db = database
     install_error_handlers(app)
@@ -348,6 +394,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(translations_router)
     app.include_router(prompts_router)
     app.include_router(style_router)
+    app.include_router(backup_router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz(session: SessionDep) -> dict[str, Any]:

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from registry.config import Settings
 from registry.db import Database
+from registry.inputs import NulFreeStr
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -40,7 +41,7 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_actor(
     x_registry_author: Annotated[
-        str | None,
+        NulFreeStr | None,
         Header(max_length=255, description="Who makes the change; recorded with it."),
     ] = None,
 ) -> str:

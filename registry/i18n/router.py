@@ -16,15 +16,20 @@ from registry.i18n.schemas import (
     TranslationSubmit,
     TranslationSummary,
 )
+from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts.router import PromptName
 from registry.prompts.schemas import LABEL_NAME_PATTERN
 
 router = APIRouter(tags=["translations"])
 
 Locale = Annotated[str, Path(max_length=64, description="BCP 47 or POSIX, e.g. `pt-BR`.")]
-VersionQuery = Annotated[int | None, Query(gt=0, description="Default: the newest version.")]
+VersionQuery = Annotated[
+    int | None, Query(gt=0, le=MAX_INTEGER, description="Default: the newest version.")
+]
 LocaleQuery = Annotated[str, Query(max_length=64, description="BCP 47 or POSIX, e.g. `fr`.")]
-PrefixQuery = Annotated[str | None, Query(max_length=255, description="Folder, e.g. `support/`.")]
+PrefixQuery = Annotated[
+    NulFreeStr | None, Query(max_length=255, description="Folder, e.g. `support/`.")
+]
 LabelQuery = Annotated[
     str | None,
     Query(

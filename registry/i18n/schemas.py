@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from registry.inputs import MAX_INTEGER, RequestModel
 from registry.prompts.schemas import LocaleMatch, Message
 
 __all__ = ["LocaleMatch"]
@@ -21,12 +22,14 @@ class TranslationStatus(StrEnum):
     stale = "stale"
 
 
-class TranslationSubmit(BaseModel):
+class TranslationSubmit(RequestModel):
     """New text for a locale: `template` for text prompts, `messages` for chat prompts."""
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, gt=0, description="Default: the newest version.")
+    version: int | None = Field(
+        default=None, gt=0, le=MAX_INTEGER, description="Default: the newest version."
+    )
     template: str | None = Field(default=None, max_length=200_000)
     messages: list[Message] | None = Field(default=None, min_length=1, max_length=100)
     status: Literal["draft", "in_review"] = Field(
@@ -47,10 +50,12 @@ class ReviewAction(StrEnum):
     reject = "reject"
 
 
-class TranslationReview(BaseModel):
+class TranslationReview(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, gt=0, description="Default: the newest version.")
+    version: int | None = Field(
+        default=None, gt=0, le=MAX_INTEGER, description="Default: the newest version."
+    )
     action: ReviewAction
     note: str = Field(default="", max_length=2000)
 

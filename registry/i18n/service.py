@@ -34,6 +34,7 @@ from registry.i18n.schemas import (
 )
 from registry.i18n.schemas import Translation as TranslationView
 from registry.i18n.serving import add_revision, parse_locale, source_roles, source_texts
+from registry.inputs import has_nul
 from registry.prompts import models
 from registry.prompts.schemas import Kind, Message
 from registry.prompts.service import get_prompt
@@ -577,6 +578,15 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
     errors: list[ErrorItem] = []
     groups: dict[tuple[str, int], _Group] = {}
     for entry in parsed.entries:
+        if has_nul(entry.translation):
+            errors.append(
+                ErrorItem(
+                    loc=("body", entry.context),
+                    message=_("must not contain the NUL character (U+0000)"),
+                    line=entry.lineno,
+                )
+            )
+            continue
         match = _CONTEXT.match(entry.context)
         if match is None:
             errors.append(

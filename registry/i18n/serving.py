@@ -156,7 +156,8 @@ def _pick(
         if row is None:
             continue
         match = LocaleMatch.exact if candidate == first else LocaleMatch.fallback
-        tag = f"{candidate}:{row.id}.{row.revision}"
+        # Version and locale identify the translation; its revision, what it says now.
+        tag = f"{candidate}:r{row.revision}"
         if row.status in statuses:
             return Localized(list(row.texts), candidate, first, match, row.status, tag)
         if row.approved_texts is not None and TranslationStatus.approved.value in statuses:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from registry.dependencies import ActorDep, SessionDep, SettingsDep
 from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import parse_locale, requested_locales_from
+from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts import service
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,
@@ -44,7 +45,7 @@ PromptName = Annotated[
     ),
 ]
 LabelName = Annotated[str, Path(pattern=LABEL_NAME_PATTERN, max_length=64)]
-VersionNumber = Annotated[int, Path(gt=0)]
+VersionNumber = Annotated[int, Path(gt=0, le=MAX_INTEGER)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 
 
@@ -88,8 +89,8 @@ def list_versions(
 def diff_versions(
     name: PromptName,
     session: SessionDep,
-    from_version: Annotated[int, Query(alias="from", gt=0)],
-    to_version: Annotated[int, Query(alias="to", gt=0)],
+    from_version: Annotated[int, Query(alias="from", gt=0, le=MAX_INTEGER)],
+    to_version: Annotated[int, Query(alias="to", gt=0, le=MAX_INTEGER)],
 ) -> Diff:
     """Unified diff of content, and structured changes of variables and config."""
     return service.diff(session, name, from_version, to_version)
@@ -142,7 +143,7 @@ def resolve(
     session: SessionDep,
     settings: SettingsDep,
     label: Annotated[str | None, Query(pattern=LABEL_NAME_PATTERN, max_length=64)] = None,
-    version: Annotated[int | None, Query(gt=0)] = None,
+    version: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
     locale: Annotated[
         str | None, Query(max_length=64, description="BCP 47 or POSIX; else Accept-Language.")
     ] = None,
@@ -225,10 +226,12 @@ def create_prompt(body: PromptCreate, response: Response, session: SessionDep) -
 @router.get("")
 def list_prompts(
     session: SessionDep,
-    prefix: Annotated[str | None, Query(description="Folder, e.g. `support/`.")] = None,
-    tag: str | None = None,
+    prefix: Annotated[
+        NulFreeStr | None, Query(max_length=255, description="Folder, e.g. `support/`.")
+    ] = None,
+    tag: Annotated[NulFreeStr | None, Query(max_length=64)] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in name or description.")
+        NulFreeStr | None, Query(max_length=200, description="Text in name or description.")
     ] = None,
     include_archived: bool = False,
     cursor: str | None = None,

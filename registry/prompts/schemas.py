@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from registry.i18n.messages import _, _n
+from registry.inputs import MAX_INTEGER, RequestModel
 from registry.templating.engine import LABEL_PATTERN, NAME_PATTERN
 
 PROMPT_NAME_PATTERN = rf"^{NAME_PATTERN}$"
@@ -77,7 +78,7 @@ def value_matches(kind: VariableType, value: Any) -> bool:
             return isinstance(value, dict)
 
 
-class Variable(BaseModel):
+class Variable(RequestModel):
     """A declared template variable."""
 
     model_config = ConfigDict(extra="forbid")
@@ -107,7 +108,7 @@ class Variable(BaseModel):
         return self
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(RequestModel):
     """Model parameters stored with a version."""
 
     model_config = ConfigDict(extra="forbid")
@@ -136,7 +137,7 @@ class ModelConfig(BaseModel):
         return value
 
 
-class Message(BaseModel):
+class Message(RequestModel):
     """One chat message; its content is a template."""
 
     model_config = ConfigDict(extra="forbid")
@@ -145,7 +146,7 @@ class Message(BaseModel):
     content: str
 
 
-class PromptCreate(BaseModel):
+class PromptCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: PromptNameStr
@@ -155,7 +156,7 @@ class PromptCreate(BaseModel):
     tags: list[Tag] = Field(default_factory=list, max_length=50)
 
 
-class PromptUpdate(BaseModel):
+class PromptUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(default=None, max_length=5000)
@@ -182,7 +183,7 @@ class PromptPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
-class VersionCreate(BaseModel):
+class VersionCreate(RequestModel):
     """A new version: `template` for text prompts, `messages` for chat prompts."""
 
     model_config = ConfigDict(extra="forbid")
@@ -268,10 +269,12 @@ class VersionPage(BaseModel):
     next_cursor: str | None
 
 
-class LabelSet(BaseModel):
+class LabelSet(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(gt=0, description="Version number the label will point to.")
+    version: int = Field(
+        gt=0, le=MAX_INTEGER, description="Version number the label will point to."
+    )
     reason: str = Field(default="", max_length=2000, description="Why it moved.")
 
 
@@ -342,11 +345,11 @@ class Resolved(BaseModel):
     etag: str
 
 
-class RenderRequest(BaseModel):
+class RenderRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     label: LabelNameStr | None = None
-    version: int | None = Field(default=None, gt=0)
+    version: int | None = Field(default=None, gt=0, le=MAX_INTEGER)
     variables: dict[str, Any] = Field(default_factory=dict)
     locale: str | None = Field(
         default=None, max_length=64, description="BCP 47 or POSIX; else Accept-Language."

@@ -28,6 +28,7 @@ from registry.i18n.serving import (
     parse_locale,
     servable_statuses,
 )
+from registry.inputs import MAX_INTEGER, has_nul
 from registry.prompts import models
 from registry.prompts.diff import diff_versions
 from registry.prompts.rendering import render_resolved
@@ -178,9 +179,15 @@ def _decode_cursor(cursor: str) -> str | int:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error):
         value = None
-    if not isinstance(value, str | int) or isinstance(value, bool):
+    if not isinstance(value, str | int) or isinstance(value, bool) or not _storable(value):
         raise _bad_cursor()
     return value
+
+
+def _storable(value: str | int) -> bool:
+    if isinstance(value, int):
+        return abs(value) <= MAX_INTEGER
+    return not has_nul(value)
 
 
 def _bad_cursor() -> InvalidInput:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from registry.dependencies import ActorDep, SessionDep
+from registry.inputs import MAX_INTEGER
 from registry.style import service
 from registry.style.schemas import (
     GUIDE_NAME_PATTERN,
@@ -56,7 +57,9 @@ def publish_guide(
 def get_guide(
     name: GuideName,
     session: SessionDep,
-    version: Annotated[int | None, Query(gt=0, description="Default: the newest.")] = None,
+    version: Annotated[
+        int | None, Query(gt=0, le=MAX_INTEGER, description="Default: the newest.")
+    ] = None,
 ) -> GuideVersion:
     """A guide's text, newest version or the one asked for."""
     return service.get_guide_version(session, name, version)

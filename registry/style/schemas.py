@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from registry.inputs import RequestModel
 from registry.prompts.schemas import Message, StyleFinding, StyleReport, Variable
 
 __all__ = ["FindingOut", "StyleReport"]
@@ -18,7 +19,7 @@ GUIDE_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 FindingOut = StyleFinding
 
 
-class GuidePublish(BaseModel):
+class GuidePublish(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(max_length=500_000, description="The guide as YAML.")
@@ -42,7 +43,7 @@ class Guide(BaseModel):
     updated_at: datetime
 
 
-class BindingSet(BaseModel):
+class BindingSet(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     guide: str = Field(pattern=GUIDE_NAME_PATTERN, max_length=100, examples=["house-style"])
@@ -55,7 +56,7 @@ class Binding(BaseModel):
     updated_by: str
 
 
-class LintRequest(BaseModel):
+class LintRequest(RequestModel):
     """Text to check: a template or chat messages, as a version would hold them."""
 
     model_config = ConfigDict(extra="forbid")

@@ -9,8 +9,10 @@ compiles its new text once and an unchanged one is never compiled twice.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,7 +26,8 @@ from jinja2.exceptions import (
     UndefinedError,
 )
 from jinja2.meta import find_undeclared_variables
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from registry.errors import ErrorItem, InvalidTemplate, RenderError
 from registry.i18n.messages import N_, _
@@ -36,6 +39,18 @@ NAME_PATTERN = rf"{NAME_SEGMENT}(?:/{NAME_SEGMENT})*"
 LABEL_PATTERN = r"[a-z0-9_.-]*[a-z_.-][a-z0-9_.-]*"
 _REF_RE = re.compile(rf"^(?P<name>{NAME_PATTERN})(?:@(?P<ref>[0-9]+|{LABEL_PATTERN}))?$")
 _HASH_PREFIX = "sha256:"
+# What one render may cost. Each limit is refused with a RenderError that names it.
+MAX_OUTPUT_CHARS = 1_000_000
+# Length of a string or list built by `*` (``'x' * n``, ``[0] * n``).
+MAX_REPEAT_ITEMS = 1_000_000
+# Size of an integer built by `**` or `*`.
+MAX_INTEGER_BITS = 4096
+# Nesting of macro and function calls (a macro calling itself).
+MAX_CALL_DEPTH = 50
+MAX_RENDER_SECONDS = 1.0
+# Loop iterations, calls and outputs between two looks at the clock.
+_CLOCK_EVERY = 1024
+
 _BAD_REF = N_("include {ref} is not a prompt reference; write 'name', 'name@label' or 'name@3'")
 
 
@@ -97,7 +112,124 @@ class _ContentLoader(BaseLoader):
         return source, None, lambda: True
 
 
+class _Exhausted(Exception):
+    """A render went over one of the limits above; ``msgid`` names it."""
+
+    def __init__(self, msgid: str, limit: float) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.limit = limit
+
+    def message(self) -> str:
+        return _(self.msgid).format(limit=self.limit)
+
+
+class _Budget:
+    """The cost of the render in progress: time, call depth and steps."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+        self.depth = 0
+        self.steps = 0
+
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
+            raise _Exhausted(N_("rendering takes longer than {limit} seconds"), MAX_RENDER_SECONDS)
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("registry_render_budget", default=None)
+
+
+def _tick() -> None:
+    budget = _budget.get()
+    if budget is not None:
+        budget.tick()
+
+
+def _check_repeat(left: Any, right: Any) -> None:
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(count, int):
+            if len(seq) * max(count, 0) > MAX_REPEAT_ITEMS:
+                raise _Exhausted(
+                    N_("the template repeats a text or list beyond {limit} items"),
+                    MAX_REPEAT_ITEMS,
+                )
+            return
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and left.bit_length() + right.bit_length() > MAX_INTEGER_BITS
+    ):
+        raise _too_big()
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if (
+        isinstance(base, int)
+        and isinstance(exponent, int)
+        and max(base.bit_length() - 1, 1) * exponent > MAX_INTEGER_BITS
+    ):
+        raise _too_big()
+
+
+def _too_big() -> _Exhausted:
+    return _Exhausted(
+        N_("the template computes a number larger than {limit} bits"), MAX_INTEGER_BITS
+    )
+
+
+class _GuardedRange:
+    """``range`` that counts its iterations against the render's budget."""
+
+    def __init__(self, *args: int) -> None:
+        self._range = safe_range(*args)
+
+    def __iter__(self) -> Iterator[int]:
+        for value in self._range:
+            _tick()
+            yield value
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._range[index]
+
+
+def _finalize(value: Any) -> Any:
+    # Called for every {{ … }} output, also inside macros and {% set %} blocks.
+    _tick()
+    return value
+
+
 class _PromptEnvironment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "*":
+            _check_repeat(left, right)
+            return operator.mul(left, right)
+        if operator_ == "**":
+            _check_power(left, right)
+        return super().call_binop(context, operator_, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        budget = _budget.get()
+        if budget is None:
+            return super().call(__context, __obj, *args, **kwargs)
+        budget.tick()
+        if budget.depth >= MAX_CALL_DEPTH:
+            raise _Exhausted(
+                N_("the template nests macro or function calls deeper than {limit}"),
+                MAX_CALL_DEPTH,
+            )
+        budget.depth += 1
+        try:
+            return super().call(__context, __obj, *args, **kwargs)
+        finally:
+            budget.depth -= 1
+
     def join_path(self, template: str, parent: str) -> str:
         # Map an include reference to the content hash it resolved to for this render.
         digest = _refs.get({}).get(template)
@@ -114,7 +246,9 @@ def _make_environment() -> _PromptEnvironment:
         keep_trailing_newline=True,
         cache_size=4096,
         auto_reload=False,
+        finalize=_finalize,
     )
+    env.globals["range"] = _GuardedRange
     env.filters.update(LOCALE_FILTERS)
     return env
 
@@ -336,8 +470,23 @@ def render_template(
     if components:
         sources, refs = _scope_sources(source, components)
         scope_tokens = (_sources.set(sources), _refs.set(refs))
+    budget_token = _budget.set(_Budget())
     try:
-        return _compiled(source).render(variables)
+        return _render_bounded(_compiled(source), variables)
+    except _Exhausted as exc:
+        message = exc.message()
+        raise RenderError(
+            _("the template exceeds a render limit: {error}").format(error=message),
+            [ErrorItem(loc=loc, message=message)],
+        ) from None
+    except RecursionError:
+        message = _Exhausted(
+            N_("the template nests macro or function calls deeper than {limit}"), MAX_CALL_DEPTH
+        ).message()
+        raise RenderError(
+            _("the template exceeds a render limit: {error}").format(error=message),
+            [ErrorItem(loc=loc, message=message)],
+        ) from None
     except SecurityError as exc:
         raise RenderError(
             _("the sandbox refused the template: {error}").format(error=exc),
@@ -361,7 +510,21 @@ def render_template(
             [ErrorItem(loc=loc, message=message)],
         ) from None
     finally:
+        _budget.reset(budget_token)
         if scope_tokens is not None:
             _refs.reset(scope_tokens[1])
             _sources.reset(scope_tokens[0])
         render_locale.reset(locale_token)
+
+
+def _render_bounded(template: Template, variables: Mapping[str, Any]) -> str:
+    # Streamed, so output that grows without bound is stopped as it is produced.
+    out: list[str] = []
+    size = 0
+    for chunk in template.generate(variables):
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise _Exhausted(N_("the output is longer than {limit} characters"), MAX_OUTPUT_CHARS)
+        _tick()
+        out.append(chunk)
+    return "".join(out)

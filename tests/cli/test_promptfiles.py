@@ -103,7 +103,11 @@ class TestPromptFiles:
 
     @given(
         contents=st.lists(
-            st.text(st.characters(blacklist_categories=("Cs",)), max_size=80),
+            # NUL is refused by the API (no store keeps it), so never in a prompt file.
+            st.text(
+                st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                max_size=80,
+            ),
             min_size=1,
             max_size=4,
         )
