@@ -14,16 +14,22 @@ from registry.db import Database
 from registry.inputs import NulFreeStr
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_POSTS = ("/-/render", "/v1/lint")
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent.
 
     Async so that opening the session (no I/O until the first query) costs no trip to
-    the thread pool; the commit, which does I/O, runs there.
+    the thread pool; the commit, which does I/O, runs there. POST routes that only read
+    (render, lint) are listed in ``READ_ONLY_POSTS``: on SQLite a writing transaction
+    takes the one write lock, which would queue every render behind every other.
     """
     db: Database = request.app.state.db
-    scope = db.session(write=request.method not in _READ_METHODS)
+    write = request.method not in _READ_METHODS and not request.url.path.endswith(
+        READ_ONLY_POSTS
+    )
+    scope = db.session(write=write)
     session = scope.__enter__()
     try:
         yield session

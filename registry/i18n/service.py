@@ -418,7 +418,11 @@ def _scope(session: Session, locale: str, *, prefix: str | None, label: str | No
         .where(models.Prompt.archived_at.is_(None), models.Prompt.source_locale != locale)
     )
     if label:
-        query = query.join(models.Label, models.Label.version_id == models.PromptVersion.id).where(
+        query = query.join(
+            models.Label,
+            (models.Label.prompt_id == models.Prompt.id)
+            & (models.Label.version_id == models.PromptVersion.id),
+        ).where(
             models.Label.name == label
         )
     else:

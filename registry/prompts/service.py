@@ -660,9 +660,13 @@ _POINTER_COLUMNS = (
 _POINTER = select(*_POINTER_COLUMNS).join(
     models.Prompt, models.Prompt.id == models.PromptVersion.prompt_id
 )
-_BY_LABEL = _POINTER.join(models.Label, models.Label.version_id == models.PromptVersion.id).where(
-    models.Prompt.name == bindparam("name"), models.Label.name == bindparam("label")
-)
+# Joined on the prompt too, so the (prompt_id, name) unique index finds the label: joined
+# on the version alone, SQLite scanned every label (the scale benchmark found it).
+_BY_LABEL = _POINTER.join(
+    models.Label,
+    (models.Label.prompt_id == models.Prompt.id)
+    & (models.Label.version_id == models.PromptVersion.id),
+).where(models.Prompt.name == bindparam("name"), models.Label.name == bindparam("label"))
 _BY_NUMBER = _POINTER.where(
     models.Prompt.name == bindparam("name"), models.PromptVersion.number == bindparam("number")
 )
