@@ -1,1 +1,2 @@
-"""Benchmarks that print figures; run with `make bench`. Not part of the test suite."""
+"""Benchmarks that print figures; `python -m bench` (or `make bench`) runs them all and writes
+bench/RESULTS.md. Not part of the test suite."""

@@ -4,16 +4,18 @@ A real uvicorn server (one worker) on 127.0.0.1 serves a SQLite registry seeded 
 demo library. The load generator (wrk when installed, else an async httpx loop; see
 ``bench.load``) loads it with one connection (latency) and with 16 keep-alive
 connections (throughput), warm, without caching on the client. The baseline, a trivial
-FastAPI endpoint, is served and loaded the same way in the same run, so the ratios hold
-on a noisy shared machine. A breakdown of the baseline (bare ASGI, async endpoint, the
-registry's middlewares, a health check that opens a session) shows where a request's
-time goes before any registry code runs.
+FastAPI endpoint, is served and loaded the same way, in turns with the registry (see
+``bench.load.compare``), so the ratios hold on a noisy shared machine. A breakdown of
+the baseline (bare ASGI, async endpoint, the registry's middlewares, a health check that
+opens a session) shows where a request's time goes before any registry code runs, and
+the SQL of one resolve and one render shows what the database is asked.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from registry import migrate
@@ -21,16 +23,19 @@ from registry.db import Database
 from registry.demo import seed_demo
 from registry.demo.library import LIBRARY
 
-from bench.load import GENERATOR, Figures, Request, figures_table, measure
+from bench.load import GENERATOR, Figures, Request, Subject, compare, figures_table
+from bench.plans import explain
 from bench.results import Section, Target, print_targets
 from bench.server import REGISTRY, serve
 
 CONNECTIONS = 16
-SECONDS = 8.0
+SECONDS = 3.0
+ROUNDS = 3
 # Exact matches, a regional fallback (fr-CA → fr), a draft-only locale (it → source), source.
 LOCALES = ("fr", "de", "es", "ja", "fr-CA", "it", "en")
 PROMPTS = tuple(entry["name"] for entry in LIBRARY)
 PING: list[Request] = [("GET", "/ping", None)]
+HEALTH: list[Request] = [("GET", "/healthz", None)]
 
 
 def resolve_requests(
@@ -86,35 +91,51 @@ def seeded_sqlite(folder: str) -> str:
 
 def breakdown(env: dict[str, str]) -> list[Figures]:
     """The trivial request taken apart: which layer costs what, before registry code."""
-    print("where a trivial request's time goes (same load, shorter runs):")
-    rows = []
-    with serve("bench.trivial_app:raw") as server:
-        rows.append(measure("bare ASGI callable (uvicorn only)", server, PING, seconds=4))
-    with serve("bench.trivial_app:app", ready_path="/ping") as server:
-        ping_async: list[Request] = [("GET", "/ping-async", None)]
-        rows.append(measure("FastAPI async endpoint", server, ping_async, seconds=4))
-    with serve("bench.trivial_app:with_middleware", factory=True, ready_path="/ping") as server:
-        rows.append(measure("FastAPI sync + registry middlewares", server, PING, seconds=4))
-    with serve(REGISTRY, env, ready_path="/healthz") as server:
-        health: list[Request] = [("GET", "/healthz", None)]
-        rows.append(measure("registry /healthz (session, SELECT 1)", server, health, seconds=4))
-    return rows
+    print("where a trivial request's time goes:")
+    with ExitStack() as servers:
+        raw = servers.enter_context(serve("bench.trivial_app:raw"))
+        app = servers.enter_context(serve("bench.trivial_app:app", ready_path="/ping"))
+        wrapped = servers.enter_context(
+            serve("bench.trivial_app:with_middleware", factory=True, ready_path="/ping")
+        )
+        registry = servers.enter_context(serve(REGISTRY, env, ready_path="/healthz"))
+        return compare(
+            [
+                Subject("bare ASGI callable (uvicorn only)", raw, PING),
+                Subject("FastAPI, async endpoint", app, [("GET", "/ping-async", None)]),
+                Subject("FastAPI, sync endpoint (the baseline)", app, PING),
+                Subject("FastAPI sync + registry middlewares", wrapped, PING),
+                Subject("FastAPI sync + 2 sync dependencies", app, [("GET", "/ping-deps", None)]),
+                Subject("registry /healthz (session, SELECT 1)", registry, HEALTH),
+            ],
+            rounds=2,
+            seconds=3,
+        )
 
 
 def main() -> Section:
     print(f"Items 1-2: resolve and render over HTTP; load generator: {GENERATOR}")
     with tempfile.TemporaryDirectory() as folder:
-        env = {"REGISTRY_DATABASE_URL": seeded_sqlite(folder)}
-        with serve("bench.trivial_app:app", ready_path="/ping") as server:
-            baseline = measure("trivial endpoint (baseline)", server, PING, seconds=SECONDS)
-        with serve(REGISTRY, env, ready_path="/healthz") as server:
-            resolved = measure(
-                "resolve (label, locale)", server, resolve_requests(PROMPTS), seconds=SECONDS
-            )
-            rendered = measure(
-                "render (3 vars, include, fr-CA→fr)", server, render_requests(), seconds=SECONDS
+        url = seeded_sqlite(folder)
+        env = {"REGISTRY_DATABASE_URL": url}
+        with (
+            serve("bench.trivial_app:app", ready_path="/ping") as trivial,
+            serve(REGISTRY, env, ready_path="/healthz") as registry,
+        ):
+            baseline, resolved, rendered = compare(
+                [
+                    Subject("trivial endpoint (baseline)", trivial, PING),
+                    Subject("resolve (label, locale)", registry, resolve_requests(PROMPTS)),
+                    Subject("render (3 vars, include, fr-CA→fr)", registry, render_requests()),
+                ],
+                rounds=ROUNDS,
+                seconds=SECONDS,
             )
         layers = breakdown(env)
+        resolve_sql = explain(url, *resolve_requests(PROMPTS)[:2])
+        render_sql = explain(url, *render_requests()[:2])
+    print("SQL of one resolve (time, statement, plan):", *resolve_sql, sep="\n  ")
+    print("SQL of one render (time, statement, plan):", *render_sql, sep="\n  ")
     targets = [
         *against_baseline("resolve", resolved, baseline),
         *against_baseline("render", rendered, baseline),
@@ -125,16 +146,34 @@ def main() -> Section:
         f"Load generator: {GENERATOR}. Demo library on SQLite; resolve rotates "
         f"{len(PROMPTS)} prompts x {len(LOCALES)} locales ({', '.join(LOCALES)}); render is "
         "`support/greeting` with three variables and the tone component, in fr-CA (served "
-        f"from fr). {SECONDS:g} s per measurement after a warm-up; server CPU is the uvicorn "
-        "process's user + system time per request at 16 connections.",
+        f"from fr). The three are measured in turns after a warm-up: {ROUNDS} rounds of "
+        f"{SECONDS:g} s for each connection count; a latency is the median of the rounds'. "
+        "Server CPU is the uvicorn process's user + system time per answered request.",
         "",
         *figures_table([baseline, resolved, rendered], baseline),
         "",
-        "Where a trivial request's time goes (shorter runs, same load):",
+        "Where a trivial request's time goes (the same load, in turns, 2 rounds of 3 s):",
         "",
-        *figures_table([*layers, baseline], baseline),
+        *figures_table(layers, layers[2], "sync endpoint"),
         "",
         *where_time_goes(baseline, resolved, rendered, layers),
+        "",
+        f"SQL of one resolve (`{resolve_requests(PROMPTS)[1][1]}`) and of one render, in "
+        "process, after another request: each SELECT's time (run again alone, to its last "
+        "row) and SQLite's plan."
+        + (
+            " The render opens a write transaction (`BEGIN IMMEDIATE`): renders queue for "
+            "SQLite's one write lock."
+            if any("BEGIN IMMEDIATE" in line for line in render_sql)
+            else ""
+        ),
+        "",
+        "```",
+        "resolve:",
+        *resolve_sql,
+        "render:",
+        *render_sql,
+        "```",
     ]
     return section
 
@@ -142,25 +181,34 @@ def main() -> Section:
 def where_time_goes(
     baseline: Figures, resolved: Figures, rendered: Figures, layers: Sequence[Figures]
 ) -> list[str]:
-    """Server CPU per request, layer by layer, from the figures above."""
-    raw, fastapi_async, middleware, health = layers
-    cpu = {row.name: row.many.cpu_ms_per_request for row in [*layers, baseline]}
+    """Server CPU per request at one connection, layer by layer, from the figures above."""
+    raw, fastapi_async, fastapi_sync, middleware, dependencies, health = (
+        row.one.cpu_ms_per_request for row in layers
+    )
+    trivial = baseline.one.cpu_ms_per_request
     steps = [
-        ("uvicorn + h11 (bare ASGI)", cpu[raw.name]),
-        ("FastAPI routing, validation, JSON (async)", cpu[fastapi_async.name] - cpu[raw.name]),
-        ("threadpool hop of a sync endpoint", cpu[baseline.name] - cpu[fastapi_async.name]),
-        ("the registry's two middlewares", cpu[middleware.name] - cpu[baseline.name]),
-        ("a session, a transaction and SELECT 1", cpu[health.name] - cpu[baseline.name]),
+        ("uvicorn + h11 (bare ASGI)", raw),
+        ("FastAPI routing, validation, JSON (async endpoint)", fastapi_async - raw),
+        ("the threadpool hop of a sync endpoint", fastapi_sync - fastapi_async),
+        ("the registry's two middlewares", middleware - fastapi_sync),
         (
-            "resolve beyond the trivial endpoint",
-            resolved.many.cpu_ms_per_request - cpu[baseline.name],
+            "a sync generator dependency and a sync dependency (three more hops), as resolve "
+            "declares its session and settings",
+            dependencies - fastapi_sync,
         ),
         (
-            "render beyond the trivial endpoint",
-            rendered.many.cpu_ms_per_request - cpu[baseline.name],
+            "/healthz over the middlewares: its session dependency (two hops), a transaction, "
+            "SELECT 1",
+            health - middleware,
         ),
+        ("resolve beyond the trivial endpoint", resolved.one.cpu_ms_per_request - trivial),
+        ("render beyond the trivial endpoint", rendered.one.cpu_ms_per_request - trivial),
     ]
-    lines = ["Server CPU per request, by layer (differences of the rows above, ms):", ""]
+    lines = [
+        "Server CPU per request at one connection, layer by layer (differences of the rows "
+        "above; the resolve and render lines compare with the baseline of the first table):",
+        "",
+    ]
     lines += [f"- {what}: {ms:+.3f} ms" for what, ms in steps]
     return lines
 

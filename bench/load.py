@@ -1,5 +1,9 @@
 """The load generator: wrk with a Lua script when it is installed, else an async httpx loop.
 
+wrk (``apt-get install wrk``) runs one thread in C and costs the server little CPU; the
+httpx loop runs in the benchmark's process, in Python, and takes a good share of a core
+from the server on a two-core machine, so its figures are lower.
+
 Both rotate through a list of requests (method, path, JSON body) and report the number of
 answers, the duration, the answers that were not 2xx/3xx, and latency percentiles. With
 one connection the figures are latencies; with several, the request rate is the figure.
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import statistics
@@ -25,7 +30,8 @@ import httpx
 from bench.results import table
 from bench.server import Server
 
-WRK = shutil.which("wrk")
+# BENCH_LOAD=httpx uses the httpx loop even where wrk is installed.
+WRK = None if os.environ.get("BENCH_LOAD") == "httpx" else shutil.which("wrk")
 GENERATOR = "wrk (Lua script rotating the requests)" if WRK else "async httpx loop"
 
 Request = tuple[str, str, dict[str, Any] | None]
@@ -119,13 +125,13 @@ def _wrk(
         headers = '{["Content-Type"] = "application/json"}'
         script.write_text(f"REQUESTS = {json.dumps(str(data))}\nHEADERS = {headers}\n{LUA}")
         # One wrk thread: it keeps far ahead of one Python server and leaves it the CPU.
-        command = [WRK, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s"]
-        done = subprocess.run(
-            [*command, "-s", str(script), url], capture_output=True, text=True, check=True
-        )
+        # wrk takes whole seconds.
+        command = [WRK, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+        command += ["--timeout", "10s", "-s", str(script), url]
+        done = subprocess.run(command, capture_output=True, text=True)
     match = re.search(r"^BENCH (.*)$", done.stdout, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+    if done.returncode or match is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     figures = dict(item.split("=") for item in match.group(1).split())
     return (
         int(figures["requests"]),
@@ -173,10 +179,10 @@ class Figures:
 
     def line(self) -> str:
         return (
-            f"{self.name:<36} 1 conn: p50 {self.one.p50_ms:6.2f} ms  p99 {self.one.p99_ms:6.2f} ms"
+            f"{self.name:<40} 1 conn: p50 {self.one.p50_ms:6.2f} ms  p99 {self.one.p99_ms:6.2f} ms"
             f"   {self.many.connections} conns: {self.many.rps:7.0f} req/s  "
-            f"p50 {self.many.p50_ms:6.2f} ms  p99 {self.many.p99_ms:6.2f} ms  "
-            f"server CPU {self.many.cpu_ms_per_request:5.2f} ms/req"
+            f"p50 {self.many.p50_ms:6.2f} ms  p99 {self.many.p99_ms:6.2f} ms  server CPU "
+            f"{self.one.cpu_ms_per_request:5.2f}/{self.many.cpu_ms_per_request:5.2f} ms/req"
         )
 
 
@@ -190,26 +196,77 @@ def measure(
     connections: int = 16,
 ) -> Figures:
     """Warm up, then one connection for latency and ``connections`` for throughput."""
-    if warmup:
-        run(server, requests, connections, warmup)
-    one = run(server, requests, 1, seconds)
-    many = run(server, requests, connections, seconds)
-    figures = Figures(name, one, many)
-    print(figures.line(), flush=True)
-    return figures
+    subject = Subject(name, server, requests)
+    return compare([subject], rounds=1, seconds=seconds, warmup=warmup, connections=connections)[0]
 
 
-def figures_table(rows: Sequence[Figures], baseline: Figures | None = None) -> list[str]:
-    """Item 1's columns for each row, with ratios to ``baseline`` when given."""
-    header = ["endpoint", "1 conn p50 ms", "1 conn p99 ms"]
-    header += ["16 conns req/s", "16 conns p50 ms", "16 conns p99 ms", "server CPU ms/req"]
+@dataclass(frozen=True)
+class Subject:
+    """Something to measure: a server and the requests that rotate through it."""
+
+    name: str
+    server: Server
+    requests: Sequence[Request]
+
+
+def compare(
+    subjects: Sequence[Subject],
+    *,
+    rounds: int = 3,
+    seconds: float = 3.0,
+    warmup: float = 2.0,
+    connections: int = 16,
+) -> list[Figures]:
+    """Measure ``subjects`` in turns, so that a load that comes and goes on a shared machine
+    falls on all of them alike rather than on whichever ran at the wrong time.
+
+    Each round runs every subject with one connection, then every subject with
+    ``connections``; a figure is the median of the rounds' (the rate: all answers over all
+    the time).
+    """
+    for subject in subjects:
+        if warmup:
+            run(subject.server, subject.requests, connections, warmup)
+    ones: dict[str, list[Load]] = {subject.name: [] for subject in subjects}
+    manys: dict[str, list[Load]] = {subject.name: [] for subject in subjects}
+    for _ in range(rounds):
+        for subject in subjects:
+            ones[subject.name].append(run(subject.server, subject.requests, 1, seconds))
+        for subject in subjects:
+            manys[subject.name].append(run(subject.server, subject.requests, connections, seconds))
+    results = []
+    for subject in subjects:
+        figures = Figures(subject.name, _merge(ones[subject.name]), _merge(manys[subject.name]))
+        print(figures.line(), flush=True)
+        results.append(figures)
+    return results
+
+
+def _merge(loads: list[Load]) -> Load:
+    return Load(
+        connections=loads[0].connections,
+        requests=sum(load.requests for load in loads),
+        seconds=sum(load.seconds for load in loads),
+        errors=sum(load.errors for load in loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p99_ms=statistics.median(load.p99_ms for load in loads),
+        server_cpu_s=sum(load.server_cpu_s for load in loads),
+    )
+
+
+def figures_table(
+    rows: Sequence[Figures], baseline: Figures | None = None, versus: str = "trivial"
+) -> list[str]:
+    """Item 1's columns for each row, with ratios to ``baseline`` (called ``versus``)."""
+    header = ["endpoint", "1 conn p50 ms", "1 conn p99 ms", "16 conns req/s"]
+    header += ["16 conns p50 ms", "16 conns p99 ms", "server CPU ms/req, 1 conn / 16"]
     if baseline is not None:
-        header += ["p50 ÷ trivial", "req/s ÷ trivial"]
+        header += [f"1 conn p50 ÷ {versus}", f"16 conns req/s ÷ {versus}"]
     lines = []
     for row in rows:
         cells = [row.name, f"{row.one.p50_ms:.2f}", f"{row.one.p99_ms:.2f}"]
         cells += [f"{row.many.rps:,.0f}", f"{row.many.p50_ms:.2f}", f"{row.many.p99_ms:.2f}"]
-        cells.append(f"{row.many.cpu_ms_per_request:.2f}")
+        cells.append(f"{row.one.cpu_ms_per_request:.2f} / {row.many.cpu_ms_per_request:.2f}")
         if baseline is not None:
             cells.append(f"{row.one.p50_ms / baseline.one.p50_ms:.2f}x")
             cells.append(f"{row.many.rps / baseline.many.rps:.0%}")

@@ -11,6 +11,8 @@ import timeit
 
 from registry.templating import render_template
 
+from bench.results import Section
+
 JINJA = "Hello {{ name }}, your order {{ order }} ships on {{ day }}."
 FORMAT = "Hello {name}, your order {order} ships on {day}."
 TONE = "Be warm and brief."
@@ -24,7 +26,7 @@ def best_of(stmt: object, number: int = 20_000, repeat: int = 7) -> float:
     return statistics.median(runs) / number
 
 
-def main() -> None:
+def main() -> Section:
     assert render_template(JINJA, VALUES) == FORMAT.format(**VALUES)
     baseline = best_of(lambda: FORMAT.format(**VALUES))
     plain = best_of(lambda: render_template(JINJA, VALUES))
@@ -36,6 +38,7 @@ def main() -> None:
     print(f"str.format                 {baseline * 1e6:8.2f} µs")
     for label, seconds in (("render, 3 substitutions", plain), ("render, + one include", included)):
         print(f"{label:<26} {seconds * 1e6:8.2f} µs   {seconds / baseline:6.1f}x str.format")
+    return Section("6d. Template engine: render against str.format")
 
 
 if __name__ == "__main__":

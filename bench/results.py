@@ -37,7 +37,6 @@ class Target:
     limit: float
     unit: str
     at_least: bool = False
-    note: str = ""
 
     @property
     def met(self) -> bool:
@@ -48,6 +47,8 @@ class Target:
             return f"{value:.0%}"
         if self.unit == "x":
             return f"{value:.2f}x"
+        if not self.unit:
+            return f"{value:g}"
         digits = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
         return f"{value:,.{digits}f} {self.unit}"
 
@@ -60,6 +61,8 @@ class Target:
         """ "met", or by how much the figure misses, relative to the limit."""
         if self.met:
             return "met"
+        if not self.limit:
+            return "missed"
         if self.at_least:
             short = 1 - self.value / self.limit
             return f"missed by {short:.0%} (needs {self.limit / self.value:.2f}x the figure)"

@@ -62,11 +62,16 @@ def serve(
     *,
     workers: int = 1,
     factory: bool | None = None,
+    nodelay: bool = False,
     ready_path: str = "/",
 ) -> Iterator[Server]:
-    """Run ``app`` under uvicorn until the block ends; the registry's app is a factory."""
+    """Run ``app`` under uvicorn until the block ends; the registry's app is a factory.
+
+    ``nodelay`` runs uvicorn through ``bench.uvicorn_nodelay``, which restores TCP_NODELAY
+    on the connections of ``--workers`` (one worker has it anyway).
+    """
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app]
+    command = [sys.executable, "-m", "bench.uvicorn_nodelay" if nodelay else "uvicorn", app]
     if factory or (factory is None and app == REGISTRY):
         command.append("--factory")
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]

@@ -5,14 +5,19 @@ where the time of a request goes before any registry code runs:
 
 - ``raw``: the same JSON from a bare ASGI callable (uvicorn's own cost);
 - ``app`` at ``/ping-async``: FastAPI without the threadpool hop of a sync endpoint;
+- ``app`` at ``/ping-deps``: a sync endpoint with a sync generator dependency and a sync
+  function dependency, the shape of the registry's resolve (``SessionDep`` and
+  ``SettingsDep``), each of which FastAPI runs in the threadpool too;
 - ``with_middleware``: ``app`` behind the registry's two ASGI middlewares.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import Receive, Scope, Send
 
 BODY = {"status": "ok", "service": "baseline", "version": "1"}
@@ -29,6 +34,25 @@ def ping() -> dict[str, str]:
 @app.get("/ping-async")
 async def ping_async() -> dict[str, str]:
     """The same body from an async endpoint: no threadpool hop."""
+    return BODY
+
+
+def _session() -> Iterator[None]:
+    """Stands for the registry's session dependency: a sync generator."""
+    yield None
+
+
+def _settings() -> None:
+    """Stands for the registry's settings dependency: a sync function."""
+    return None
+
+
+@app.get("/ping-deps")
+def ping_deps(
+    session: Annotated[None, Depends(_session, scope="function")],
+    settings: Annotated[None, Depends(_settings)],
+) -> dict[str, str]:
+    """The same body, with dependencies shaped like the registry's resolve."""
     return BODY
 
 

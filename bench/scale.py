@@ -1,0 +1,175 @@
+"""Item 3: the same resolve on a registry of 100 prompts and of 10,000 x 5 versions x 5 locales.
+
+Each registry is a new SQLite file filled in bulk by ``bench.dataset`` and served by its
+own uvicorn worker; both run at once and are loaded in turns as in item 1. The requests
+rotate through every prompt of the registry in a shuffled order, each in several locales
+(exact, regional fallback, source fallback), so at 10,000 prompts most requests of a run
+ask for a prompt the server has not served before: in-process caches help only as far as
+they hold the whole registry. A third subject rotates through 100 prompts of the large
+registry only, which tells the cost of the database's size apart from the cost of cache
+misses. The servers' peak RSS (VmHWM) is read from /proc after the runs, and the SQL of
+one resolve is shown with SQLite's plans.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.dataset import TRANSLATED, Built, build, prompt_name
+from bench.http import resolve_requests
+from bench.load import GENERATOR, Request, Subject, compare, figures_table
+from bench.plans import explain
+from bench.results import Section, Target, print_targets, table
+from bench.server import REGISTRY, database_size_mb, serve
+
+SIZES = (100, 10_000)
+# Exact, regional fallback (de-AT → de), exact, exact, exact, source fallback (pt-BR → en).
+LOCALES = ("fr", "de-AT", "es", "ja", "it", "pt-BR")
+HOT = 100
+SECONDS = 3.0
+ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Registry:
+    """One registry of the comparison: how it was built and what one resolve queries."""
+
+    url: str
+    built: Built
+    size_mb: float
+    names: list[str]
+    plans: list[str]
+
+
+def names(count: int) -> list[str]:
+    shuffled = [prompt_name(i) for i in range(count)]
+    random.Random(count).shuffle(shuffled)
+    return shuffled
+
+
+def _resolve(name: str) -> Request:
+    return ("GET", f"/v1/prompts/{name}/-/resolve?label=production&locale={LOCALES[1]}", None)
+
+
+def make_registry(folder: str, count: int) -> Registry:
+    url = f"sqlite:///{Path(folder) / f'scale-{count}.db'}"
+    built = build(url, count)
+    size = database_size_mb(url)
+    print(
+        f"{count:,} prompts: {built.versions:,} versions, {built.translations:,} translations, "
+        f"{built.rows:,} rows written in {built.seconds:.1f} s; database {size:,.0f} MB"
+    )
+    every = names(count)
+    plans = explain(url, _resolve(every[0]), _resolve(every[1]))
+    print(f"SQL of one resolve, in process, on {count:,} prompts (time, statement, plan):")
+    for line in plans:
+        print("  " + line)
+    return Registry(url, built, size, every, plans)
+
+
+def main() -> Section:
+    print(f"Item 3: resolve at scale (SQLite, one worker); load generator: {GENERATOR}")
+    with tempfile.TemporaryDirectory() as folder:
+        small, large = (make_registry(folder, count) for count in SIZES)
+        with (
+            serve(REGISTRY, {"REGISTRY_DATABASE_URL": small.url}, ready_path="/healthz") as one,
+            serve(REGISTRY, {"REGISTRY_DATABASE_URL": large.url}, ready_path="/healthz") as two,
+        ):
+            rss_start = [one.peak_rss_mb()[0], two.peak_rss_mb()[0]]
+            spread_small, spread_large, hot = compare(
+                [
+                    Subject(
+                        f"resolve, {SIZES[0]:,} prompts, all of them",
+                        one,
+                        resolve_requests(small.names, LOCALES),
+                    ),
+                    Subject(
+                        f"resolve, {SIZES[1]:,} prompts, all of them",
+                        two,
+                        resolve_requests(large.names, LOCALES),
+                    ),
+                    Subject(
+                        f"resolve, {SIZES[1]:,} prompts, {HOT} of them",
+                        two,
+                        resolve_requests(large.names[:HOT], LOCALES),
+                    ),
+                ],
+                rounds=ROUNDS,
+                seconds=SECONDS,
+                warmup=3,
+            )
+            rss_peak = [one.peak_rss_mb()[0], two.peak_rss_mb()[0]]
+    for registry, start, peak in zip((small, large), rss_start, rss_peak, strict=True):
+        print(
+            f"{registry.built.prompts:,} prompts: server RSS {start:.0f} MB at start, "
+            f"peak {peak:.0f} MB"
+        )
+    ratio = spread_large.one.p50_ms / spread_small.one.p50_ms
+    print(f"p50 at 1 conn, {SIZES[1]:,} ÷ {SIZES[0]}: {ratio:.2f}x")
+    targets = [
+        Target(f"scale: p50 at 1 conn, {SIZES[1]:,} ÷ {SIZES[0]} prompts", ratio, 1.3, "x"),
+        Target(f"scale: server peak RSS at {SIZES[1]:,} prompts", rss_peak[1], 300, "MB"),
+    ]
+    print_targets(targets)
+    figures = [spread_small, spread_large, hot]
+    sizes = [
+        [
+            f"{registry.built.prompts:,}",
+            f"{registry.built.versions:,}",
+            f"{registry.built.translations:,}",
+            f"{registry.built.rows:,}",
+            f"{registry.built.seconds:.1f} s",
+            f"{registry.size_mb:,.1f} MB",
+            f"{start:.0f} MB",
+            f"{peak:.0f} MB",
+        ]
+        for registry, start, peak in zip((small, large), rss_start, rss_peak, strict=True)
+    ]
+    section = Section(
+        "3. Scale: 100 prompts against 10,000 x 5 versions x 5 locales", targets=targets
+    )
+    section.markdown += [
+        f"Load generator: {GENERATOR}. Resolve by `label=production` rotating every prompt of "
+        f"the registry (shuffled) x {len(LOCALES)} locales ({', '.join(LOCALES)}); "
+        f"translations exist in {', '.join(TRANSLATED)}. Ten prompts are components that every "
+        "other prompt includes. SQLite, one worker per registry; both servers run at once "
+        f"and are measured in turns after a warm-up, {ROUNDS} rounds of {SECONDS:g} s for "
+        f'each connection count. The row "{HOT} of them" rotates {HOT} prompts of the large '
+        "registry: the cost of the database's size without the cost of cache misses.",
+        "",
+        *figures_table(figures, spread_small, f"{SIZES[0]} prompts"),
+        "",
+        *table(
+            [
+                "prompts",
+                "versions",
+                "translations",
+                "rows written",
+                "bulk load",
+                "database",
+                "server RSS at start",
+                "server peak RSS (VmHWM)",
+            ],
+            sizes,
+        ),
+    ]
+    for registry in (small, large):
+        section.markdown += [
+            "",
+            f"SQL of one resolve (`locale={LOCALES[1]}`, a prompt not resolved before in the "
+            f"process) on {registry.built.prompts:,} prompts: each SELECT's time (run again "
+            "alone, to its last row), the statement, SQLite's plan; FULL SCAN marks a table "
+            "read from end to end:",
+            "",
+            "```",
+            *registry.plans,
+            "```",
+        ]
+    return section
+
+
+if __name__ == "__main__":
+    main()
