@@ -26,9 +26,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     takes the one write lock, which would queue every render behind every other.
     """
     db: Database = request.app.state.db
-    write = request.method not in _READ_METHODS and not request.url.path.endswith(
-        READ_ONLY_POSTS
-    )
+    write = request.method not in _READ_METHODS and not request.url.path.endswith(READ_ONLY_POSTS)
     scope = db.session(write=write)
     session = scope.__enter__()
     try:

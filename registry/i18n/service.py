@@ -422,9 +422,7 @@ def _scope(session: Session, locale: str, *, prefix: str | None, label: str | No
             models.Label,
             (models.Label.prompt_id == models.Prompt.id)
             & (models.Label.version_id == models.PromptVersion.id),
-        ).where(
-            models.Label.name == label
-        )
+        ).where(models.Label.name == label)
     else:
         query = query.where(models.PromptVersion.number == models.Prompt.latest_version)
     if prefix:
