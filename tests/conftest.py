@@ -92,8 +92,12 @@ def client(session: Session, database: Database, settings: Settings) -> Iterator
     """The real ASGI app, each request in a savepoint of the test's transaction."""
     app = create_app(settings, db=database)
 
+    # One Session is not for concurrent use; the SDK's background refreshes may overlap
+    # a foreground request, so requests on the shared test session take turns.
+    turn = threading.Lock()
+
     def test_session() -> Iterator[Session]:
-        with session.begin_nested():
+        with turn, session.begin_nested():
             yield session
 
     app.dependency_overrides[get_session] = test_session

@@ -14,7 +14,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from registry.cli.app import JsonOption, app, client, console, fail, print_json, user_errors
-from registry.client import Client, NotFoundError
+from registry.client import Client, NotFoundError, Prompt
 from registry.client.errors import RegistryError as ClientError
 from registry.errors import InvalidTemplate
 from registry.promptfiles import (
@@ -379,7 +379,8 @@ def get(
     json: JsonOption = False,
 ) -> None:
     """Show what a label or version serves in a locale."""
-    prompt = client(ctx).get(name, label=label, version=version, locale=locale)
+    # A command asks once and wants what the registry says now: no cache, no refresh.
+    prompt = Prompt(client(ctx).resolve(name, label=label, version=version, locale=locale))
     if json:
         print_json(prompt.resolved)
         return
@@ -434,7 +435,8 @@ def render(
     json: JsonOption = False,
 ) -> None:
     """Render a prompt with values (locally, with the registry's own engine)."""
-    prompt = client(ctx).get(name, label=label, version=version, locale=locale)
+    # A command asks once and wants what the registry says now: no cache, no refresh.
+    prompt = Prompt(client(ctx).resolve(name, label=label, version=version, locale=locale))
     output = prompt.render(**_values(var or [], vars_json))
     if json:
         print_json(
