@@ -328,10 +328,15 @@ def _reference_problems(backup: Backup) -> list[ErrorItem]:
     def unknown_prompt(name: str) -> str:
         return _("no prompt {name} in this backup").format(name=repr(name))
 
-    def unknown_version(name: str, number: int) -> str:
-        return _("prompt {name} has no version {number} in this backup").format(
+    def missing_version(loc: tuple[str | int, ...], name: str, number: int) -> list[ErrorItem]:
+        if (name, number) in versions:
+            return []
+        if name not in prompts:
+            return [ErrorItem(loc=loc, message=unknown_prompt(name))]
+        message = _("prompt {name} has no version {number} in this backup").format(
             name=repr(name), number=number
         )
+        return [ErrorItem(loc=loc, message=message)]
 
     items += _duplicates("prompts", (p.name for p in backup.prompts), "name", repr)
     for i, p in enumerate(backup.prompts):
@@ -357,9 +362,13 @@ def _reference_problems(backup: Backup) -> list[ErrorItem]:
                     ).format(kind=prompt.kind.value),
                 )
             )
+    numbers: dict[str, list[int]] = {}
+    for v in backup.versions:
+        numbers.setdefault(v.prompt, []).append(v.number)
     for i, p in enumerate(backup.prompts):
-        numbers = [v.number for v in backup.versions if v.prompt == p.name]
-        items += _numbering(("prompts", i, "latest_version"), p.latest_version, numbers)
+        items += _numbering(
+            ("prompts", i, "latest_version"), p.latest_version, numbers.get(p.name, [])
+        )
 
     items += _duplicates(
         "labels",
@@ -368,15 +377,7 @@ def _reference_problems(backup: Backup) -> list[ErrorItem]:
         lambda k: f"{k[0]!r} {k[1]!r}",
     )
     for i, x in enumerate(backup.labels):
-        if (x.prompt, x.version) not in versions:
-            items.append(
-                ErrorItem(
-                    loc=("labels", i, "version"),
-                    message=unknown_prompt(x.prompt)
-                    if x.prompt not in prompts
-                    else unknown_version(x.prompt, x.version),
-                )
-            )
+        items += missing_version(("labels", i, "version"), x.prompt, x.version)
     for i, e in enumerate(backup.label_events):
         if e.prompt not in prompts:
             items.append(
@@ -390,15 +391,7 @@ def _reference_problems(backup: Backup) -> list[ErrorItem]:
         lambda k: f"{k[0]!r} v{k[1]} {k[2]}",
     )
     for i, t in enumerate(backup.translations):
-        if (t.prompt, t.version) not in versions:
-            items.append(
-                ErrorItem(
-                    loc=("translations", i, "version"),
-                    message=unknown_prompt(t.prompt)
-                    if t.prompt not in prompts
-                    else unknown_version(t.prompt, t.version),
-                )
-            )
+        items += missing_version(("translations", i, "version"), t.prompt, t.version)
         items += _duplicates(
             f"translations.{i}.revisions", (r.number for r in t.revisions), "number", str
         )
@@ -426,15 +419,7 @@ def _reference_problems(backup: Backup) -> list[ErrorItem]:
         lambda k: f"{k[0]!r} v{k[1]}",
     )
     for i, r in enumerate(backup.style_reports):
-        if (r.prompt, r.version) not in versions:
-            items.append(
-                ErrorItem(
-                    loc=("style_reports", i, "version"),
-                    message=unknown_prompt(r.prompt)
-                    if r.prompt not in prompts
-                    else unknown_version(r.prompt, r.version),
-                )
-            )
+        items += missing_version(("style_reports", i, "version"), r.prompt, r.version)
     return items
 
 

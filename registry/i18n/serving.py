@@ -85,7 +85,6 @@ class Source:
 # Built once with expanding parameters: building a statement per resolve costs more
 # than running it.
 _SERVABLE_TRANSLATIONS = select(
-    Translation.id,
     Translation.version_id,
     Translation.locale,
     Translation.status,
