@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from registry.access import audit, keys
+from registry.access.roles import Permission, Principal
 from registry.config import Settings
 from registry.db import Database
-from registry.inputs import NulFreeStr
+from registry.errors import Unauthorized
+from registry.i18n.locales import LocaleError, canonical_locale
+from registry.i18n.messages import _
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_POSTS = ("/-/render", "/v1/lint")
@@ -43,18 +50,72 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_actor(
-    x_registry_author: Annotated[
-        NulFreeStr | None,
-        Header(max_length=255, description="Who makes the change; recorded with it."),
-    ] = None,
-) -> str:
-    """The name recorded as author of a write."""
-    return (x_registry_author or "").strip() or "anonymous"
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `registry keys create` or `POST /v1/keys`.",
+)
+
+
+async def get_key_toucher(request: Request) -> Callable[[int, Any], None]:
+    """How a key's last use is recorded: in a commit of its own (tests share theirs)."""
+    db: Database = request.app.state.db
+    return partial(keys.touch, db.session)
+
+
+def authenticate(
+    session: Annotated[Session, Depends(get_session, scope="function")],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    touch: Annotated[Callable[[int, Any], None], Depends(get_key_toucher)],
+) -> Principal:
+    """The principal of the request's bearer key; 401 without a valid one.
+
+    The principal becomes the actor of the session's audit events.
+    """
+    if credentials is None:
+        raise Unauthorized(
+            _("this request needs an API key: send Authorization: Bearer <key>"),
+        )
+    checked = keys.check_token(session, credentials.credentials)
+    principal = checked.principal
+    if principal.key_id is not None:
+        touch(principal.key_id, checked.last_used_at)
+    audit.act_as(session, principal)
+    return principal
+
+
+def requires(permission: Permission) -> Any:
+    """A dependency giving the request's principal once it holds ``permission``.
+
+    A prompt named in the path must lie in the key's folder; a locale in the path of a
+    translation write must be one the key may translate. The permission is kept on the
+    dependency so a test can check that every route declares one.
+    """
+
+    async def check(
+        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> Principal:
+        principal.require(permission)
+        name = request.path_params.get("name")
+        if name is not None:
+            principal.require_scope(name)
+        locale = request.path_params.get("locale")
+        if permission is Permission.TRANSLATE and locale is not None:
+            # A bad tag is reported by the route with its own 422.
+            with suppress(LocaleError):
+                canonical = canonical_locale(locale)
+                principal.require_locale(canonical)
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
 
 
 # "function" scope: the commit happens before the response goes out, so a client never
 # sees success for a write that failed to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ActorDep = Annotated[str, Depends(get_actor)]
+ReadAccess = Annotated[Principal, requires(Permission.READ)]
+TranslateAccess = Annotated[Principal, requires(Permission.TRANSLATE)]
+PublishAccess = Annotated[Principal, requires(Permission.PUBLISH)]
+ReviewAccess = Annotated[Principal, requires(Permission.REVIEW)]
+AdminAccess = Annotated[Principal, requires(Permission.ADMIN)]

@@ -1,8 +1,11 @@
 """The registry's error tree; the API turns each into ``application/problem+json``.
 
 RegistryError
+├── Unauthorized          401  no API key, or one that is unknown, revoked or expired
+├── Forbidden             403  the key's role, folder or locales do not allow this
 ├── NotFound              404  no such prompt, version or label
 ├── Conflict              409  the request clashes with what is stored
+├── PreconditionFailed    412  If-Match names a state that has changed since
 ├── PayloadTooLarge       413  request body over the configured limit
 ├── InvalidInput          422  a field, template or variable value is wrong
 │   ├── InvalidTemplate   422  a template does not compile or breaks the sandbox
@@ -72,6 +75,21 @@ class RegistryError(Exception):
         }
 
 
+class Unauthorized(RegistryError):
+    status = 401
+    code = "unauthorized"
+    title = N_("Unauthorized")
+
+    def __post_init__(self) -> None:
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="registry"')
+
+
+class Forbidden(RegistryError):
+    status = 403
+    code = "forbidden"
+    title = N_("Forbidden")
+
+
 class NotFound(RegistryError):
     status = 404
     code = "not-found"
@@ -82,6 +100,12 @@ class Conflict(RegistryError):
     status = 409
     code = "conflict"
     title = N_("Conflict")
+
+
+class PreconditionFailed(RegistryError):
+    status = 412
+    code = "precondition-failed"
+    title = N_("Precondition failed")
 
 
 class PayloadTooLarge(RegistryError):

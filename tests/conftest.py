@@ -11,9 +11,11 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -23,10 +25,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from registry import migrate
+from registry.access import keys
+from registry.access.schemas import KeyCreate
 from registry.app import create_app
 from registry.config import Settings
 from registry.db import Database
-from registry.dependencies import get_session
+from registry.dependencies import get_key_toucher, get_session
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 STORES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
@@ -87,9 +91,57 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, max_body_bytes=64 * 1024)
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_token(
+    session: Session,
+    role: str = "admin",
+    *,
+    owner: str | None = None,
+    folder: str | None = None,
+    locales: tuple[str, ...] = (),
+) -> str:
+    """A new API key's token, stored in ``session``."""
+    data = KeyCreate(owner=owner or f"{role}-{uuid.uuid4().hex[:6]}", role=role, folder=folder)
+    data.locales = list(locales)
+    return keys.create_key(session, data, created_by="tests").token
+
+
+def admin_token(database_url: str) -> str:
+    """A committed admin key for a database the app opens on its own (servers, CLI)."""
+    db = Database.from_url(database_url)
+    try:
+        with db.session() as session:
+            return new_token(session, "admin", owner="admin")
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def make_key(session: Session) -> Callable[..., dict[str, str]]:
+    """Headers carrying a new key: ``make_key("translator", locales=("fr",))``."""
+
+    def make(
+        role: str,
+        *,
+        owner: str | None = None,
+        folder: str | None = None,
+        locales: tuple[str, ...] = (),
+    ) -> dict[str, str]:
+        return bearer(new_token(session, role, owner=owner, folder=folder, locales=locales))
+
+    return make
+
+
 @pytest.fixture
 def client(session: Session, database: Database, settings: Settings) -> Iterator[TestClient]:
-    """The real ASGI app, each request in a savepoint of the test's transaction."""
+    """The real ASGI app, each request in a savepoint of the test's transaction.
+
+    Requests carry an admin key (owner ``admin``) unless they send their own
+    ``Authorization``; ``make_key`` makes keys of other roles.
+    """
     app = create_app(settings, db=database)
 
     # One Session is not for concurrent use; the SDK's background refreshes may overlap
@@ -100,8 +152,18 @@ def client(session: Session, database: Database, settings: Settings) -> Iterator
         with turn, session.begin_nested():
             yield session
 
+    @contextmanager
+    def touch_session() -> Iterator[Session]:
+        with session.begin_nested():
+            yield session
+
+    async def test_toucher() -> Callable[[int, Any], None]:
+        return partial(keys.touch, touch_session)
+
     app.dependency_overrides[get_session] = test_session
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    app.dependency_overrides[get_key_toucher] = test_toucher
+    token = new_token(session, "admin", owner="admin")
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(token)) as test_client:
         yield test_client
 
 
@@ -115,9 +177,13 @@ def migrated_url(store: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def committing_client(migrated_url: str) -> Iterator[TestClient]:
-    """The app exactly as served: its own engine, one committed transaction per request."""
+    """The app exactly as served: its own engine, one committed transaction per request.
+
+    Requests carry a committed admin key (owner ``admin``).
+    """
     app = create_app(Settings(database_url=migrated_url, max_body_bytes=64 * 1024))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    token = admin_token(migrated_url)
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(token)) as test_client:
         yield test_client
 
 

@@ -1,8 +1,4 @@
-"""Admin routes: download the whole registry, restore it into an empty one.
-
-These endpoints will require the admin role once API keys and roles exist (issue #6);
-until then, like every endpoint, they accept any request, so keep the server private.
-"""
+"""Admin routes: download the whole registry, restore it into an empty one."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ from fastapi import APIRouter, Body, Response
 
 from registry.backup import service
 from registry.backup.schemas import Backup, ImportSummary
-from registry.dependencies import SessionDep
+from registry.dependencies import AdminAccess, SessionDep
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -22,7 +18,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
     response_class=Response,
     responses={200: {"model": Backup, "description": "The backup, as a file to save."}},
 )
-def export_registry(session: SessionDep) -> Response:
+def export_registry(session: SessionDep, _: AdminAccess) -> Response:
     """Every prompt, version, label, translation and style guide as one JSON backup (admin)."""
     service.snapshot(session)
     data = service.export_registry(session)
@@ -41,6 +37,7 @@ def import_registry(
         Body(description="A backup from `GET /v1/admin/export` or `registry export`."),
     ],
     session: SessionDep,
+    _: AdminAccess,
 ) -> ImportSummary:
     """Restore a backup into an empty registry, all or nothing (admin)."""
     return service.import_registry(session, body)

@@ -57,7 +57,6 @@ M = TypeVar("M", bound=BaseModel)
 
 ENV_URL = "REGISTRY_URL"
 ENV_API_KEY = "REGISTRY_API_KEY"
-ENV_AUTHOR = "REGISTRY_AUTHOR"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_CACHE_TTL = 60.0
@@ -263,7 +262,6 @@ class BaseClient:
         cache_ttl: float,
         cache_size: int,
         bundle: str | os.PathLike[str] | Bundle | None,
-        author: str | None,
         clock: Callable[[], float],
         injected_base_url: str | None,
     ) -> None:
@@ -292,15 +290,12 @@ class BaseClient:
         self._outage = _Outage(self.base_url or injected_base_url or "(offline)")
         self._closed = False
         api_key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
-        author = author if author is not None else os.environ.get(ENV_AUTHOR)
         headers = {
             "User-Agent": f"prompt-registry-python/{__version__}",
             "Accept": "application/json",
         }
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        if author:
-            headers["X-Registry-Author"] = author
         self._headers = headers
 
     # Requests and answers.

@@ -63,7 +63,7 @@ class AsyncClient(BaseClient):
     ``cache_ttl`` is how long a label lookup stays fresh (60 s), ``cache_size`` how many
     prompts the cache holds (1024), ``max_retries`` how often a failure is retried (2).
     ``bundle`` is an offline bundle file: served with no registry at all, or when the
-    registry is unreachable. ``author`` (``$REGISTRY_AUTHOR``) is recorded with writes.
+    registry is unreachable. Writes are recorded under the key's owner.
     ``clock`` and ``sleep`` are for tests.
     """
 
@@ -78,7 +78,6 @@ class AsyncClient(BaseClient):
         cache_size: int = DEFAULT_CACHE_SIZE,
         http_client: httpx.AsyncClient | None = None,
         bundle: str | os.PathLike[str] | Bundle | None = None,
-        author: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -90,7 +89,6 @@ class AsyncClient(BaseClient):
             cache_ttl=cache_ttl,
             cache_size=cache_size,
             bundle=bundle,
-            author=author,
             clock=clock,
             injected_base_url=injected or None,
         )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
-from registry.dependencies import ActorDep, SessionDep
+from registry.access.roles import Permission
+from registry.dependencies import ReadAccess, SessionDep, TranslateAccess
 from registry.i18n import service
 from registry.i18n.schemas import (
     ImportResult,
     Queue,
+    ReviewAction,
     Translation,
     TranslationReview,
     TranslationSubmit,
@@ -43,10 +45,17 @@ PO_MEDIA_TYPE = "text/x-gettext-translation"
 
 @router.get("/v1/prompts/{name:path}/-/translations/{locale}")
 def get_translation(
-    name: PromptName, locale: Locale, session: SessionDep, version: VersionQuery = None
+    name: PromptName,
+    locale: Locale,
+    session: SessionDep,
+    response: Response,
+    _: ReadAccess,
+    version: VersionQuery = None,
 ) -> Translation:
     """One locale's translation, its source, the source diff if stale, and its revisions."""
-    return service.get_translation(session, name, locale, version)
+    found = service.get_translation(session, name, locale, version)
+    response.headers["ETag"] = found.etag
+    return found
 
 
 @router.put("/v1/prompts/{name:path}/-/translations/{locale}")
@@ -56,10 +65,15 @@ def submit_translation(
     body: TranslationSubmit,
     response: Response,
     session: SessionDep,
-    actor: ActorDep,
+    principal: TranslateAccess,
 ) -> Translation:
-    """Submit text for a locale (a draft, or `in_review`); checked against the source."""
-    translation, created = service.submit_translation(session, name, locale, body, author=actor)
+    """Submit text for a locale (a draft, or `in_review`); checked against the source.
+
+    Translator keys write only the locales listed on them.
+    """
+    translation, created = service.submit_translation(
+        session, name, locale, body, author=principal.owner
+    )
     if created:
         response.status_code = status.HTTP_201_CREATED
     return translation
@@ -71,15 +85,31 @@ def review_translation(
     locale: Locale,
     body: TranslationReview,
     session: SessionDep,
-    actor: ActorDep,
+    principal: TranslateAccess,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(max_length=1000, description="The translation's ETag as read; 412 if changed."),
+    ] = None,
 ) -> Translation:
-    """Submit for review, approve, or reject a translation."""
-    return service.review_translation(session, name, locale, body, actor=actor)
+    """Submit for review (translators), approve or reject (reviewers) a translation."""
+    if body.action is not ReviewAction.submit:
+        principal.require(Permission.REVIEW)
+    reviewed = service.review_translation(
+        session,
+        name,
+        locale,
+        body,
+        actor=principal.owner,
+        if_match=None if if_match is None else [t.strip() for t in if_match.split(",")],
+    )
+    response.headers["ETag"] = reviewed.etag
+    return reviewed
 
 
 @router.get("/v1/prompts/{name:path}/-/translations")
 def list_translations(
-    name: PromptName, session: SessionDep, version: VersionQuery = None
+    name: PromptName, session: SessionDep, _: ReadAccess, version: VersionQuery = None
 ) -> list[TranslationSummary]:
     """Every locale a version is translated into, with its status."""
     return service.list_translations(session, name, version)
@@ -88,12 +118,13 @@ def list_translations(
 @router.get("/v1/translations/queue")
 def translation_queue(
     session: SessionDep,
+    principal: ReadAccess,
     locale: LocaleQuery,
     prefix: PrefixQuery = None,
     label: LabelQuery = None,
 ) -> Queue:
     """What is missing, stale or in review for a locale, with completeness per folder."""
-    return service.queue(session, locale, prefix=prefix, label=label)
+    return service.queue(session, locale, prefix=prefix, label=label, within=principal.folder)
 
 
 @router.get(
@@ -103,6 +134,7 @@ def translation_queue(
 )
 def export_translations(
     session: SessionDep,
+    principal: ReadAccess,
     locale: LocaleQuery,
     prefix: PrefixQuery = None,
     label: LabelQuery = None,
@@ -112,7 +144,12 @@ def export_translations(
 ) -> Response:
     """Download a locale's queue (or everything) as a PO file for any PO editor."""
     locale_id, data = service.export_po(
-        session, locale, prefix=prefix, label=label, include_approved=include_approved
+        session,
+        locale,
+        prefix=prefix,
+        label=label,
+        include_approved=include_approved,
+        within=principal.folder,
     )
     return Response(
         data,
@@ -137,11 +174,13 @@ async def _raw_body(request: Request) -> bytes:
 )
 def import_translations(
     session: SessionDep,
-    actor: ActorDep,
+    principal: TranslateAccess,
     data: Annotated[bytes, Depends(_raw_body)],
     locale: Annotated[
         str | None, Query(max_length=64, description="Default: the file's Language header.")
     ] = None,
 ) -> ImportResult:
     """Upload a translated PO file: every entry is checked, and it applies all or nothing."""
-    return service.import_po(session, data, locale=locale, author=actor)
+    return service.import_po(
+        session, data, locale=locale, author=principal.owner, principal=principal
+    )

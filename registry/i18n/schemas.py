@@ -85,6 +85,7 @@ class TranslationSummary(BaseModel):
     revision: int
     updated_at: datetime
     updated_by: str
+    etag: str = Field(description="Send as `If-Match` to review only what you read.")
 
 
 class Translation(TranslationSummary):

@@ -10,11 +10,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from registry.access import audit
+from registry.access.roles import SYSTEM, Principal
+from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound, PreconditionFailed
 from registry.i18n import checks, po
 from registry.i18n.messages import N_, _, _n
 from registry.i18n.models import RegistryInfo, Translation
@@ -154,7 +157,17 @@ def _summary(translation: Translation, prompt_name: str) -> TranslationSummary:
         revision=translation.revision,
         updated_at=translation.updated_at,
         updated_by=translation.updated_by,
+        etag=translation_etag(translation),
     )
+
+
+def translation_etag(translation: Translation) -> str:
+    """Which revision a translation is at; ``If-Match`` on a review compares it."""
+    return f'"{translation.id}-{translation.revision}"'
+
+
+def _audited(translation: Translation) -> dict[str, Any]:
+    return {"status": translation.status, "revision": translation.revision}
 
 
 def _as_messages(version: models.PromptVersion, texts: Sequence[str]) -> list[Message] | None:
@@ -330,22 +343,54 @@ def submit_translation(
         session.add(translation)
     elif translation.texts == texts and translation.status == data.status:
         return _view(translation, name, warnings), False
+    before = None if created else _audited(translation)
     translation.source_texts = source_texts(version)
     add_revision(translation, status=data.status, texts=texts, author=author, note=data.note)
     session.flush()
+    audit.record(
+        session,
+        "translation.submit",
+        prompt=name,
+        target=f"{name}@{version.number}:{locale}",
+        before=before,
+        after={**_audited(translation), "texts": texts},
+    )
     return _view(translation, name, warnings), created
 
 
 def review_translation(
-    session: Session, name: str, locale: str, data: TranslationReview, *, actor: str
+    session: Session,
+    name: str,
+    locale: str,
+    data: TranslationReview,
+    *,
+    actor: str,
+    if_match: Sequence[str] | None = None,
 ) -> TranslationView:
-    """Move a translation through review: submit, approve or reject."""
+    """Move a translation through review: submit, approve or reject.
+
+    ``if_match`` holds the ETags the caller saw; if the translation changed since, the
+    answer is 412 and nothing changes.
+    """
     prompt = get_prompt(session, name, lock=True)
     locale = _target_locale(prompt, locale, ("path", "locale"))
     version = _target_version(session, prompt, data.version)
     translation = _translation(session, version, locale)
     if translation is None:
         raise _no_translation(version, name, locale)
+    if if_match is not None and not ("*" in if_match or translation_etag(translation) in if_match):
+        raise PreconditionFailed(
+            _(
+                "the {locale} translation of {name} has changed since you read it; "
+                "read it again and review what is there now"
+            ).format(locale=locale, name=repr(name)),
+            [
+                ErrorItem(
+                    loc=("header", "If-Match"), message=_("send the translation's current ETag")
+                )
+            ],
+        )
+    before = _audited(translation)
     allowed_from, target = _TRANSITIONS[data.action]
     if translation.status not in allowed_from:
         possible = [
@@ -391,6 +436,14 @@ def review_translation(
         translation, status=target, texts=list(translation.texts), author=actor, note=data.note
     )
     session.flush()
+    audit.record(
+        session,
+        f"translation.{data.action.value}",
+        prompt=name,
+        target=f"{name}@{version.number}:{locale}",
+        before=before,
+        after={**_audited(translation), "note": data.note},
+    )
     return _view(translation, name, warnings)
 
 
@@ -410,8 +463,18 @@ class _Entry:
         return self.translation.status  # type: ignore[return-value]
 
 
-def _scope(session: Session, locale: str, *, prefix: str | None, label: str | None) -> list[_Entry]:
-    """The version to translate of every prompt in scope, with its translation if any."""
+def _scope(
+    session: Session,
+    locale: str,
+    *,
+    prefix: str | None,
+    label: str | None,
+    within: str | None = None,
+) -> list[_Entry]:
+    """The version to translate of every prompt in scope, with its translation if any.
+
+    ``within`` is the folder the caller's key is limited to.
+    """
     query = (
         select(models.PromptVersion)
         .join(models.Prompt, models.Prompt.id == models.PromptVersion.prompt_id)
@@ -431,6 +494,8 @@ def _scope(session: Session, locale: str, *, prefix: str | None, label: str | No
             (models.Prompt.name == folder)
             | models.Prompt.name.startswith(folder + "/", autoescape=True)
         )
+    if within is not None:
+        query = query.where(models.Prompt.name.startswith(within, autoescape=True))
     versions = list(session.scalars(query.order_by(models.Prompt.name)))
     translations: dict[int, Translation] = {}
     if versions:
@@ -457,11 +522,16 @@ def _progress(folder: str, entries: Sequence[_Entry]) -> FolderProgress:
 
 
 def queue(
-    session: Session, locale: str, *, prefix: str | None = None, label: str | None = None
+    session: Session,
+    locale: str,
+    *,
+    prefix: str | None = None,
+    label: str | None = None,
+    within: str | None = None,
 ) -> Queue:
     """What needs translating into ``locale``, with progress per prompt and per folder."""
     locale = parse_locale(locale, ("query", "locale"))
-    entries = _scope(session, locale, prefix=prefix, label=label)
+    entries = _scope(session, locale, prefix=prefix, label=label, within=within)
     items = [
         QueueItem(
             prompt=e.prompt.name,
@@ -503,11 +573,12 @@ def export_po(
     prefix: str | None = None,
     label: str | None = None,
     include_approved: bool = False,
+    within: str | None = None,
 ) -> tuple[str, bytes]:
     """A PO file of the locale's queue (or of everything); returns the locale and the file."""
     locale = parse_locale(locale, ("query", "locale"))
     entries: list[po.PoEntry] = []
-    for item in _scope(session, locale, prefix=prefix, label=label):
+    for item in _scope(session, locale, prefix=prefix, label=label, within=within):
         if item.state == "approved" and not include_approved:
             continue
         sources = source_texts(item.version)
@@ -544,8 +615,19 @@ class _Group:
     entries: list[tuple[int | None, po.PoEntry]] = field(default_factory=list)
 
 
-def import_po(session: Session, data: bytes, *, locale: str | None, author: str) -> ImportResult:
-    """Apply a translated PO file: every entry checked, all or nothing."""
+def import_po(
+    session: Session,
+    data: bytes,
+    *,
+    locale: str | None,
+    author: str,
+    principal: Principal = SYSTEM,
+) -> ImportResult:
+    """Apply a translated PO file: every entry checked, all or nothing.
+
+    ``principal`` must be allowed to translate into the file's locale, and every prompt
+    in the file must lie in its key's folder.
+    """
     try:
         parsed = po.read_po(data)
     except po.PoError as exc:
@@ -570,6 +652,7 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
             ),
             [ErrorItem(loc=("body", "Language"), message=_expected(target))],
         )
+    principal.require_locale(target)
     own_id = registry_id(session)
     if parsed.registry_id != own_id:
         raise InvalidInput(
@@ -612,6 +695,17 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
     warnings: list[Finding] = []
     unchanged = untranslated = 0
     for (name, number), group in groups.items():
+        if not principal.in_scope(name):
+            errors.append(
+                ErrorItem(
+                    loc=("body", f"{name}@{number}"),
+                    message=_("this key is limited to the folder {folder}").format(
+                        folder=repr(principal.folder)
+                    ),
+                    line=group.entries[0][1].lineno,
+                )
+            )
+            continue
         first_line = group.entries[0][1].lineno
         try:
             prompt = get_prompt(session, name, lock=True)
@@ -744,8 +838,18 @@ def import_po(session: Session, data: bytes, *, locale: str | None, author: str)
             session.add(translation)
         elif status != TranslationStatus.stale.value:
             translation.source_texts = source_texts(version)
+        before = None if translation.id is None else _audited(translation)
         add_revision(
             translation, status=status, texts=new_texts, author=author, note="imported from PO"
+        )
+        session.flush()
+        audit.record(
+            session,
+            "translation.import",
+            prompt=prompt.name,
+            target=f"{prompt.name}@{version.number}:{target}",
+            before=before,
+            after={**_audited(translation), "texts": new_texts},
         )
     session.flush()
     return ImportResult(

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from registry.dependencies import ActorDep, SessionDep, SettingsDep
+from registry.access import policies
+from registry.dependencies import (
+    PublishAccess,
+    ReadAccess,
+    SessionDep,
+    SettingsDep,
+)
+from registry.experiments.exposures import ExposuresDep
 from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
@@ -56,11 +63,16 @@ def publish_version(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    actor: ActorDep,
+    principal: PublishAccess,
 ) -> Version:
-    """Publish a version (201); content equal to the newest version returns it (200)."""
+    """Publish a version (201); content equal to the newest version returns it (200).
+
+    Protected labels in `labels` need a reviewer's key, and under four eyes cannot be
+    moved by the version's own author.
+    """
+    policies.check_label_moves(session, principal, name, body.labels, version=None)
     version, created = service.publish_version(
-        session, name, body, author=actor, depth_limit=settings.include_depth_limit
+        session, name, body, author=principal.owner, depth_limit=settings.include_depth_limit
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -69,7 +81,9 @@ def publish_version(
 
 
 @router.get("/{name:path}/-/versions/{number}")
-def get_version(name: PromptName, number: VersionNumber, session: SessionDep) -> Version:
+def get_version(
+    name: PromptName, number: VersionNumber, session: SessionDep, _: ReadAccess
+) -> Version:
     """One published version."""
     return service.get_version(session, name, number)
 
@@ -78,6 +92,7 @@ def get_version(name: PromptName, number: VersionNumber, session: SessionDep) ->
 def list_versions(
     name: PromptName,
     session: SessionDep,
+    _: ReadAccess,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> VersionPage:
@@ -89,6 +104,7 @@ def list_versions(
 def diff_versions(
     name: PromptName,
     session: SessionDep,
+    _: ReadAccess,
     from_version: Annotated[int, Query(alias="from", gt=0, le=MAX_INTEGER)],
     to_version: Annotated[int, Query(alias="to", gt=0, le=MAX_INTEGER)],
 ) -> Diff:
@@ -97,9 +113,13 @@ def diff_versions(
 
 
 @router.get("/{name:path}/-/labels/{label}")
-def get_label(name: PromptName, label: LabelName, session: SessionDep) -> Label:
-    """One label, with the history of its moves."""
-    return service.get_label(session, name, label)
+def get_label(
+    name: PromptName, label: LabelName, session: SessionDep, response: Response, _: ReadAccess
+) -> Label:
+    """One label, with the history of its moves; its ETag serves `If-Match` on a move."""
+    found = service.get_label(session, name, label)
+    response.headers["ETag"] = found.etag
+    return found
 
 
 @router.put("/{name:path}/-/labels/{label}")
@@ -109,16 +129,34 @@ def set_label(
     body: LabelSet,
     session: SessionDep,
     settings: SettingsDep,
-    actor: ActorDep,
+    principal: PublishAccess,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(max_length=1000, description="The label's ETag as read; 412 if it moved since."),
+    ] = None,
 ) -> Label:
-    """Point a label at a version; rollback is moving it back."""
-    return service.set_label(
-        session, name, label, body, actor=actor, depth_limit=settings.include_depth_limit
+    """Point a label at a version; rollback is moving it back.
+
+    Protected labels (`production` unless a label policy says otherwise) move only with a
+    reviewer's or admin's key.
+    """
+    policies.check_label_moves(session, principal, name, [label], version=body.version)
+    moved = service.set_label(
+        session,
+        name,
+        label,
+        body,
+        actor=principal.owner,
+        depth_limit=settings.include_depth_limit,
+        if_match=None if if_match is None else sorted(_etags(if_match)),
     )
+    response.headers["ETag"] = moved.etag
+    return moved
 
 
 @router.get("/{name:path}/-/labels")
-def list_labels(name: PromptName, session: SessionDep) -> list[Label]:
+def list_labels(name: PromptName, session: SessionDep, _: ReadAccess) -> list[Label]:
     """Every label of a prompt, with the history of its moves."""
     return service.list_labels(session, name)
 
@@ -142,6 +180,8 @@ def resolve(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    _: ReadAccess,
+    exposures: ExposuresDep,
     label: Annotated[str | None, Query(pattern=LABEL_NAME_PATTERN, max_length=64)] = None,
     version: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
     locale: Annotated[
@@ -150,6 +190,14 @@ def resolve(
     allow_stale: Annotated[bool, Query(description="Serve stale translations too.")] = False,
     preview: Annotated[bool, Query(description="Serve draft and in-review text too.")] = False,
     accept_language: AcceptLanguage = None,
+    subject: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=255,
+            description="A user or session id: an experiment on the label serves it one arm.",
+        ),
+    ] = None,
 ) -> Any:
     """Template or messages, variables, config and components of a label or version."""
     resolution = service.resolve(
@@ -161,16 +209,23 @@ def resolve(
         allow_stale=allow_stale,
         preview=preview,
         depth_limit=settings.include_depth_limit,
+        subject=subject,
     )
     resolved = resolution.resolved
     cache_control = "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
+    if resolved.experiment is not None:
+        # Each serving to a subject is an exposure with its own resolve id.
+        cache_control = "private, no-store"
+        exposures.served(resolved.experiment)
     headers = {
         "ETag": resolved.etag,
         "Cache-Control": cache_control,
         "Content-Language": to_bcp47(resolved.locale),
         "Vary": "Accept-Language",
     }
-    if resolved.etag in _etags(request.headers.get("if-none-match")):
+    if resolved.experiment is None and resolved.etag in _etags(
+        request.headers.get("if-none-match")
+    ):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     # The hot path: serialized once by Pydantic, not validated again by the framework.
     return Response(resolved.model_dump_json(), media_type="application/json", headers=headers)
@@ -189,6 +244,8 @@ def render(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
+    _: ReadAccess,
+    exposures: ExposuresDep,
     accept_language: AcceptLanguage = None,
 ) -> Rendered:
     """Resolve and render with variable values: final text, or chat messages."""
@@ -200,24 +257,28 @@ def render(
     )
     response.headers["Content-Language"] = to_bcp47(rendered.locale)
     response.headers["Vary"] = "Accept-Language"
+    exposures.served(rendered.experiment)
     return rendered
 
 
 @router.post("/{name:path}/-/archive")
-def archive(name: PromptName, session: SessionDep) -> Prompt:
+def archive(name: PromptName, session: SessionDep, _: PublishAccess) -> Prompt:
     """Archive a prompt: kept forever, resolvable only by pinned version."""
     return service.set_archived(session, name, archived=True)
 
 
 @router.post("/{name:path}/-/restore")
-def restore(name: PromptName, session: SessionDep) -> Prompt:
+def restore(name: PromptName, session: SessionDep, _: PublishAccess) -> Prompt:
     """Undo an archive."""
     return service.set_archived(session, name, archived=False)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_prompt(body: PromptCreate, response: Response, session: SessionDep) -> Prompt:
+def create_prompt(
+    body: PromptCreate, response: Response, session: SessionDep, principal: PublishAccess
+) -> Prompt:
     """Create a prompt; publish versions to it next."""
+    principal.require_scope(body.name)
     prompt = service.create_prompt(session, body)
     response.headers["Location"] = f"/v1/prompts/{prompt.name}"
     return prompt
@@ -226,6 +287,7 @@ def create_prompt(body: PromptCreate, response: Response, session: SessionDep) -
 @router.get("")
 def list_prompts(
     session: SessionDep,
+    principal: ReadAccess,
     prefix: Annotated[
         NulFreeStr | None, Query(max_length=255, description="Folder, e.g. `support/`.")
     ] = None,
@@ -246,16 +308,19 @@ def list_prompts(
         include_archived=include_archived,
         cursor=cursor,
         limit=limit,
+        within=principal.folder,
     )
 
 
 @router.get("/{name:path}")
-def get_prompt(name: PromptName, session: SessionDep) -> Prompt:
+def get_prompt(name: PromptName, session: SessionDep, _: ReadAccess) -> Prompt:
     """One prompt and where its labels point."""
     return service.read_prompt(session, name)
 
 
 @router.patch("/{name:path}")
-def update_prompt(name: PromptName, body: PromptUpdate, session: SessionDep) -> Prompt:
+def update_prompt(
+    name: PromptName, body: PromptUpdate, session: SessionDep, _: PublishAccess
+) -> Prompt:
     """Change the description or tags."""
     return service.update_prompt(session, name, body)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from registry.experiments.plan import ExperimentPlan, ServedExperiment
 from registry.i18n.messages import _, _n
 from registry.inputs import MAX_INTEGER, RequestModel
 from registry.templating.engine import LABEL_PATTERN, NAME_PATTERN
@@ -292,6 +293,7 @@ class Label(BaseModel):
     version: int
     updated_at: datetime
     updated_by: str
+    etag: str = Field(description="Send as `If-Match` to move the label only if it is still here.")
     history: list[LabelEvent] = Field(description="Moves of this label, newest first.")
 
 
@@ -343,6 +345,14 @@ class Resolved(BaseModel):
         description="Status of the served translation; null when the source is served."
     )
     etag: str
+    experiment: ServedExperiment | None = Field(
+        default=None, description="The experiment and arm that served this `subject`."
+    )
+    experiment_plan: ExperimentPlan | None = Field(
+        default=None,
+        description="The experiment running on this label, so an SDK assigns subjects "
+        "locally; null when none runs or it excludes the locale asked for.",
+    )
 
 
 class RenderRequest(RequestModel):
@@ -356,6 +366,12 @@ class RenderRequest(RequestModel):
     )
     allow_stale: bool = Field(default=False, description="Serve stale translations too.")
     preview: bool = Field(default=False, description="Serve draft and in-review text too.")
+    subject: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="A user or session id: an experiment on the label serves it one arm.",
+    )
 
 
 class Rendered(BaseModel):
@@ -370,3 +386,6 @@ class Rendered(BaseModel):
     locale: str
     requested_locale: str
     locale_match: LocaleMatch
+    experiment: ServedExperiment | None = Field(
+        default=None, description="The experiment and arm that served this `subject`."
+    )

@@ -16,8 +16,18 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from registry.access import audit
 from registry.db import utcnow
-from registry.errors import Conflict, ErrorItem, InvalidInput, InvalidTemplate, NotFound
+from registry.errors import (
+    Conflict,
+    ErrorItem,
+    InvalidInput,
+    InvalidTemplate,
+    NotFound,
+    PreconditionFailed,
+)
+from registry.experiments.plan import ServedExperiment
+from registry.experiments.serving import running_plan
 from registry.i18n.messages import _, _n
 from registry.i18n.models import Translation
 from registry.i18n.serving import (
@@ -142,11 +152,21 @@ def create_prompt(session: Session, data: PromptCreate) -> Prompt:
     )
     session.add(prompt)
     session.flush()
-    return prompt_schema(prompt)
+    schema = prompt_schema(prompt)
+    audit.record(
+        session, "prompt.create", prompt=prompt.name, target=prompt.name, after=_audited(schema)
+    )
+    return schema
+
+
+def _audited(prompt: Prompt) -> dict[str, Any]:
+    """What the audit trail keeps of a prompt: its settings, not its timestamps."""
+    return prompt.model_dump(mode="json", include={"kind", "source_locale", "description", "tags"})
 
 
 def update_prompt(session: Session, name: str, data: PromptUpdate) -> Prompt:
     prompt = get_prompt(session, name, lock=True)
+    before = _audited(read_prompt(session, name))
     if data.description is not None:
         prompt.description = data.description
     if data.tags is not None:
@@ -156,16 +176,31 @@ def update_prompt(session: Session, name: str, data: PromptUpdate) -> Prompt:
         prompt.tags.extend(models.PromptTag(tag=t) for t in wanted if t not in have)
     prompt.updated_at = utcnow()
     session.flush()
-    return read_prompt(session, name)
+    after = read_prompt(session, name)
+    if _audited(after) != before:
+        audit.record(
+            session, "prompt.update", prompt=name, target=name, before=before, after=_audited(after)
+        )
+    return after
 
 
 def set_archived(session: Session, name: str, *, archived: bool) -> Prompt:
     prompt = get_prompt(session, name, lock=True)
+    was_archived = prompt.archived_at is not None
     if archived and prompt.archived_at is None:
         prompt.archived_at = utcnow()
     elif not archived:
         prompt.archived_at = None
     session.flush()
+    if was_archived != archived:
+        audit.record(
+            session,
+            "prompt.archive" if archived else "prompt.restore",
+            prompt=name,
+            target=name,
+            before={"archived": was_archived},
+            after={"archived": archived},
+        )
     return read_prompt(session, name)
 
 
@@ -212,10 +247,14 @@ def list_prompts(
     include_archived: bool = False,
     cursor: str | None = None,
     limit: int = 50,
+    within: str | None = None,
 ) -> PromptPage:
+    """A page of prompts; ``within`` is the folder a caller's key is limited to."""
     query = select(models.Prompt).options(
         selectinload(models.Prompt.tags), selectinload(models.Prompt.labels)
     )
+    if within is not None:
+        query = query.where(models.Prompt.name.startswith(within, autoescape=True))
     if prefix:
         folder = prefix.rstrip("/")
         query = query.where(
@@ -428,6 +467,13 @@ def publish_version(
     prompt.updated_at = utcnow()
     session.flush()
     style.store_report(session, version.id, report)
+    audit.record(
+        session,
+        "version.publish",
+        prompt=name,
+        target=f"{name}@{number}",
+        after={"version": number, "content_hash": digest, "message": data.message},
+    )
     if newest is not None:
         carry_forward(session, newest, version, author=author)
     session.flush()
@@ -490,11 +536,13 @@ def _label_events(session: Session, prompt_id: int, label: str | None) -> list[m
 
 
 def _label_schema(label: models.Label, events: Iterable[models.LabelEvent]) -> Label:
+    events = list(events)  # newest first
     return Label(
         name=label.name,
         version=label.version.number,
         updated_at=label.updated_at,
         updated_by=label.updated_by,
+        etag=label_etag(events[0].id if events else 0),
         history=[
             LabelEvent(
                 label=e.label,
@@ -540,8 +588,13 @@ def set_label(
     *,
     actor: str,
     depth_limit: int = 10,
+    if_match: Sequence[str] | None = None,
 ) -> Label:
-    """Point a label at a version, recording the move."""
+    """Point a label at a version, recording the move.
+
+    ``if_match`` holds the ETags the caller saw (``If-Match``); when the label has moved
+    since, nothing changes and the answer is 412.
+    """
     if label_name == LATEST:
         raise InvalidInput(
             _("the label {latest} always means the newest version and cannot be set").format(
@@ -561,6 +614,8 @@ def set_label(
             models.Label.prompt_id == prompt.id, models.Label.name == label_name
         )
     ).one_or_none()
+    if if_match is not None:
+        _check_label_precondition(session, prompt, label_name, label, if_match)
     if label is not None and label.version_id == version.id:
         return _label_schema(label, _label_events(session, prompt.id, label_name))
 
@@ -589,7 +644,42 @@ def set_label(
     session.flush()
     # The move must not close an include cycle through this prompt's other users.
     resolve_components(session, version.includes, root=name, depth_limit=depth_limit)
+    audit.record(
+        session,
+        "label.move",
+        prompt=name,
+        target=f"{name}:{label_name}",
+        before=None if previous is None else {"version": previous},
+        after={"version": version.number, "reason": data.reason},
+    )
     return _label_schema(label, _label_events(session, prompt.id, label_name))
+
+
+def _check_label_precondition(
+    session: Session,
+    prompt: models.Prompt,
+    label_name: str,
+    label: models.Label | None,
+    if_match: Sequence[str],
+) -> None:
+    current = None
+    if label is not None:
+        events = _label_events(session, prompt.id, label_name)
+        current = label_etag(events[0].id if events else 0)
+    if "*" in if_match and current is not None:
+        return
+    if current is None or current not in if_match:
+        raise PreconditionFailed(
+            _(
+                "the label {label} of {name} has changed since you read it; read it again and retry"
+            ).format(label=repr(label_name), name=repr(prompt.name)),
+            [ErrorItem(loc=("header", "If-Match"), message=_("send the label's current ETag"))],
+        )
+
+
+def label_etag(last_event_id: int) -> str:
+    """The ETag of a label: which move it is at, so a move away and back still changes it."""
+    return f'"move-{last_event_id}"'
 
 
 # ---------------------------------------------------------------- serving
@@ -805,6 +895,7 @@ def resolve(
     allow_stale: bool = False,
     preview: bool = False,
     depth_limit: int = 10,
+    subject: str | None = None,
 ) -> Resolution:
     """The template, variables, config and components a label or version serves in a locale.
 
@@ -821,6 +912,14 @@ def resolve(
     if version is None and label is None:
         label = PRODUCTION
     root = find_served(session, name, label=label, number=version)
+    plan, served = None, None
+    if label is not None and label != LATEST:
+        # An experiment on the label serves a subject its arm's version instead.
+        plan = running_plan(session, name, label, locales, root.source_locale)
+        if plan is not None and subject is not None:
+            arm = plan.assign(subject)
+            served = ServedExperiment.serving(plan, arm, subject)
+            root = find_served(session, name, label=None, number=arm.version)
     components = list(
         resolve_components(session, root.includes, root=name, depth_limit=depth_limit).values()
     )
@@ -853,6 +952,8 @@ def resolve(
         f"{c.ref}={c.version.prompt}@{c.version.number}:{c.version.content_hash}:{part.tag}"
         for c, part in zip(components, parts, strict=True)
     ]
+    if plan is not None:
+        etag_parts.append(f"experiment={plan.id}:{served.arm if served else '-'}")
     resolved = Resolved(
         prompt=name,
         kind=schema.kind,
@@ -868,6 +969,8 @@ def resolve(
         locale_match=localized.match,
         translation_status=localized.status,
         etag=_etag(root, localized, etag_parts),
+        experiment=served,
+        experiment_plan=plan,
     )
     # Only a pinned version whose components are pinned too, served from approved text
     # only, can never change; anything a label move or a review can change revalidates.
@@ -895,6 +998,7 @@ def render(
         allow_stale=data.allow_stale,
         preview=data.preview,
         depth_limit=depth_limit,
+        subject=data.subject,
     )
     resolved = resolution.resolved
     output = render_resolved(resolved, data.variables, locale=resolved.locale)
@@ -910,6 +1014,7 @@ def render(
         locale=resolved.locale,
         requested_locale=resolved.requested_locale,
         locale_match=resolved.locale_match,
+        experiment=resolved.experiment,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from registry.dependencies import ActorDep, SessionDep
+from registry.dependencies import AdminAccess, ReadAccess, SessionDep
 from registry.inputs import MAX_INTEGER
 from registry.style import service
 from registry.style.schemas import (
@@ -34,29 +34,30 @@ Folder = Annotated[
 
 
 @router.post("/v1/lint")
-def lint(body: LintRequest, session: SessionDep) -> LintResult:
+def lint(body: LintRequest, session: SessionDep, _: ReadAccess) -> LintResult:
     """Check a template or chat messages against a style guide; nothing is stored."""
     return service.lint_request(session, body)
 
 
 @router.get("/v1/style-guides")
-def list_guides(session: SessionDep) -> list[Guide]:
+def list_guides(session: SessionDep, _: ReadAccess) -> list[Guide]:
     """Style guides stored in the registry (`default` ships with it and is not listed)."""
     return service.list_guides(session)
 
 
 @router.put("/v1/style-guides/{name}")
 def publish_guide(
-    name: GuideName, body: GuidePublish, session: SessionDep, actor: ActorDep
+    name: GuideName, body: GuidePublish, session: SessionDep, principal: AdminAccess
 ) -> GuideVersion:
     """Publish a new version of a guide (YAML); versions are immutable."""
-    return service.publish_guide(session, name, body, author=actor)
+    return service.publish_guide(session, name, body, author=principal.owner)
 
 
 @router.get("/v1/style-guides/{name}")
 def get_guide(
     name: GuideName,
     session: SessionDep,
+    _: ReadAccess,
     version: Annotated[
         int | None, Query(gt=0, le=MAX_INTEGER, description="Default: the newest.")
     ] = None,
@@ -66,19 +67,23 @@ def get_guide(
 
 
 @router.get("/v1/style-bindings")
-def list_bindings(session: SessionDep) -> list[Binding]:
+def list_bindings(session: SessionDep, _: ReadAccess) -> list[Binding]:
     """Which folders use which guide; the longest matching folder wins."""
     return service.list_bindings(session)
 
 
 @router.put("/v1/style-bindings/{folder:path}")
-def set_binding(folder: Folder, body: BindingSet, session: SessionDep, actor: ActorDep) -> Binding:
+def set_binding(
+    folder: Folder, body: BindingSet, session: SessionDep, principal: AdminAccess
+) -> Binding:
     """Make the prompts of a folder (`-` for all) use a guide."""
-    return service.set_binding(session, "" if folder == "-" else folder, body.guide, actor=actor)
+    return service.set_binding(
+        session, "" if folder == "-" else folder, body.guide, actor=principal.owner
+    )
 
 
 @router.delete("/v1/style-bindings/{folder:path}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_binding(folder: Folder, session: SessionDep) -> Response:
+def delete_binding(folder: Folder, session: SessionDep, _: AdminAccess) -> Response:
     """Stop a folder choosing a guide; it falls back to its parent's, then `default`."""
     service.delete_binding(session, "" if folder == "-" else folder)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

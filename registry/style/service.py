@@ -16,6 +16,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.access import audit
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound, StyleViolation
 from registry.i18n.messages import _, _n
@@ -213,6 +214,13 @@ def publish_guide(session: Session, name: str, data: GuidePublish, *, author: st
     )
     session.add(version)
     session.flush()
+    audit.record(
+        session,
+        "style_guide.publish",
+        target=f"{name}@{version.number}",
+        before=None if version.number == 1 else {"version": version.number - 1},
+        after={"version": version.number, "content_hash": digest, "message": data.message},
+    )
     return _version_schema(version)
 
 
@@ -241,6 +249,7 @@ def set_binding(session: Session, folder: str, guide: str, *, actor: str) -> Bin
     binding = session.scalars(
         select(StyleBinding).where(StyleBinding.folder == folder)
     ).one_or_none()
+    before = None if binding is None else {"guide": binding.guide}
     if binding is None:
         binding = StyleBinding(folder=folder, guide=guide, updated_by=actor)
         session.add(binding)
@@ -248,6 +257,14 @@ def set_binding(session: Session, folder: str, guide: str, *, actor: str) -> Bin
     binding.updated_by = actor
     binding.updated_at = utcnow()
     session.flush()
+    if before != {"guide": guide}:
+        audit.record(
+            session,
+            "style_binding.set",
+            target=folder or "*",
+            before=before,
+            after={"guide": guide},
+        )
     return _binding_schema(binding)
 
 
@@ -259,6 +276,12 @@ def delete_binding(session: Session, folder: str) -> None:
         raise NotFound(_("no style guide is set for folder {folder}").format(folder=repr(folder)))
     session.delete(binding)
     session.flush()
+    audit.record(
+        session,
+        "style_binding.delete",
+        target=binding.folder or "*",
+        before={"guide": binding.guide},
+    )
 
 
 def list_bindings(session: Session) -> list[Binding]:

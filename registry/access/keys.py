@@ -1,0 +1,215 @@
+"""Creating, listing, revoking and checking API keys.
+
+A key reads ``rk_<prefix>_<secret>``. The prefix is stored as it is and identifies the
+key in lists and logs; the secret is stored only as a salted SHA-256 hash. Secrets are
+256 random bits, so a fast hash is enough: nobody can guess one to compare against.
+
+Every request looks its key up again (one indexed query), so a revoked or expired key is
+refused at once by every process, with no cache to outlive the revocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import string
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from registry.access import audit
+from registry.access.models import ApiKey
+from registry.access.roles import Principal, Role
+from registry.access.schemas import Key, KeyCreate, KeyCreated
+from registry.db import utcnow
+from registry.errors import ErrorItem, InvalidInput, NotFound, Unauthorized
+from registry.i18n.locales import LocaleError, canonical_locale
+from registry.i18n.messages import _
+
+log = logging.getLogger("registry.access")
+
+TOKEN_START = "rk_"
+_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+# How stale ``last_used_at`` may get before a request writes it again.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _hash(salt: str, secret: str) -> str:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+
+
+def create_key(session: Session, data: KeyCreate, *, created_by: str) -> KeyCreated:
+    """Store a new key and return it with its token, which is never shown again."""
+    role = Role(data.role)
+    folder = _folder(data.folder, role)
+    locales = _locales(data.locales, role)
+    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(10))
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16)
+    key = ApiKey(
+        prefix=f"{TOKEN_START}{prefix}",
+        salt=salt,
+        secret_hash=_hash(salt, secret),
+        owner=data.owner,
+        description=data.description,
+        role=role.value,
+        folder=folder,
+        locales=locales,
+        created_at=utcnow(),
+        created_by=created_by,
+        expires_at=data.expires_at,
+    )
+    session.add(key)
+    session.flush()
+    schema = key_schema(key)
+    audit.record(session, "key.create", target=key.prefix, after=schema.model_dump(mode="json"))
+    return KeyCreated(**schema.model_dump(), token=f"{key.prefix}_{secret}")
+
+
+def _folder(folder: str | None, role: Role) -> str | None:
+    if folder is None:
+        return None
+    if role is Role.ADMIN:
+        raise InvalidInput(
+            _("an admin key cannot be limited to a folder"),
+            [ErrorItem(loc=("body", "folder"), message=_("leave it out, or choose another role"))],
+        )
+    return folder.strip("/") + "/"
+
+
+def _locales(locales: list[str], role: Role) -> list[str]:
+    if role is not Role.TRANSLATOR:
+        if locales:
+            raise InvalidInput(
+                _("only translator keys are limited to locales"),
+                [ErrorItem(loc=("body", "locales"), message=_("leave it out for this role"))],
+            )
+        return []
+    if not locales:
+        raise InvalidInput(
+            _("a translator key needs the locales it may translate into"),
+            [ErrorItem(loc=("body", "locales"), message=_("list at least one locale"))],
+        )
+    canonical: list[str] = []
+    for index, tag in enumerate(locales):
+        try:
+            canonical.append(canonical_locale(tag))
+        except LocaleError as exc:
+            raise InvalidInput(
+                str(exc), [ErrorItem(loc=("body", "locales", index), message=str(exc))]
+            ) from None
+    return sorted(set(canonical))
+
+
+def key_schema(key: ApiKey) -> Key:
+    return Key(
+        id=key.id,
+        prefix=key.prefix,
+        owner=key.owner,
+        description=key.description,
+        role=Role(key.role),
+        folder=key.folder,
+        locales=list(key.locales),
+        created_at=key.created_at,
+        created_by=key.created_by,
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def list_keys(session: Session, *, include_revoked: bool = False) -> list[Key]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_(None))
+    return [key_schema(key) for key in session.scalars(query)]
+
+
+def _find(session: Session, ident: str) -> ApiKey:
+    """A key by its id or its prefix."""
+    query = select(ApiKey)
+    if ident.isdigit():
+        query = query.where(ApiKey.id == int(ident))
+    else:
+        query = query.where(ApiKey.prefix == ident)
+    key = session.scalars(query).one_or_none()
+    if key is None:
+        raise NotFound(_("there is no key {key}").format(key=repr(ident)))
+    return key
+
+
+def get_key(session: Session, ident: str) -> Key:
+    return key_schema(_find(session, ident))
+
+
+def revoke_key(session: Session, ident: str) -> Key:
+    """Revoke a key; it is refused from the next request on. Revoking twice is a no-op."""
+    key = _find(session, ident)
+    if key.revoked_at is None:
+        before = key_schema(key).model_dump(mode="json")
+        key.revoked_at = utcnow()
+        session.flush()
+        after = key_schema(key).model_dump(mode="json")
+        audit.record(session, "key.revoke", target=key.prefix, before=before, after=after)
+    return key_schema(key)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A verified key: who it acts as, and whether its last use needs writing."""
+
+    principal: Principal
+    last_used_at: datetime | None
+
+
+def check_token(session: Session, token: str, *, now: datetime | None = None) -> Checked:
+    """The principal a bearer token acts as; 401 if unknown, revoked or expired."""
+    token = token.strip()
+    # The prefix has no "_"; the secret may.
+    head, sep, secret = token.removeprefix(TOKEN_START).partition("_")
+    prefix = TOKEN_START + head
+    if not token.startswith(TOKEN_START) or not sep or not head or not secret:
+        raise Unauthorized(
+            _("the API key is malformed; it reads rk_<prefix>_<secret>, as it was shown")
+        )
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash(key.salt, secret)):
+        raise Unauthorized(_("the API key is not known to this registry"))
+    now = now or utcnow()
+    if key.revoked_at is not None:
+        raise Unauthorized(_("the API key {prefix} was revoked").format(prefix=prefix))
+    if key.expires_at is not None and key.expires_at <= now:
+        raise Unauthorized(_("the API key {prefix} has expired").format(prefix=prefix))
+    principal = Principal(
+        key_id=key.id,
+        owner=key.owner,
+        role=Role(key.role),
+        folder=key.folder,
+        locales=tuple(key.locales),
+    )
+    return Checked(principal, key.last_used_at)
+
+
+SessionOpener = Callable[[], AbstractContextManager[Session]]
+
+
+def touch(open_session: SessionOpener, key_id: int, last_used_at: datetime | None) -> None:
+    """Record a key's use, at most once per ``LAST_USED_RESOLUTION``, in its own commit.
+
+    Best effort: a busy database must not fail the request the key was used for.
+    """
+    now = utcnow()
+    if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION:
+        return
+    try:
+        with open_session() as session:
+            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+    except OperationalError as exc:
+        log.info("could not record the use of key %s: %s", key_id, exc.orig)
