@@ -32,6 +32,7 @@ from registry.errors import (
     RegistryError,
     Unavailable,
 )
+from registry.experiments.router import router as experiments_router
 from registry.i18n.messages import N_, _, _n, current_locale, request_locale, use_locale
 from registry.i18n.middleware import LocaleMiddleware, language_headers
 from registry.i18n.router import router as translations_router
@@ -392,6 +393,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_error_handlers(app)
     # Before the prompts router: its catch-all `/v1/prompts/{name}` would shadow these.
     app.include_router(translations_router)
+    app.include_router(experiments_router)
     app.include_router(prompts_router)
     app.include_router(style_router)
     app.include_router(backup_router)

@@ -1,0 +1,161 @@
+"""HTTP routes for experiments: start, read, stop, promote, feedback and results.
+
+An experiment is started on a prompt (``/v1/prompts/{name}/-/experiments``) and then
+addressed by its id (``/v1/experiments/{id}``), which is what a resolve answer names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from registry.dependencies import PublishAccess, ReadAccess, SessionDep, SettingsDep
+from registry.experiments import service
+from registry.experiments.schemas import (
+    Experiment,
+    ExperimentCreate,
+    ExperimentPage,
+    ExperimentPromote,
+    ExperimentStop,
+    ExperimentUpdate,
+    ExposureBatch,
+    ExposuresRecorded,
+    FeedbackCreate,
+    FeedbackRecorded,
+    Results,
+    Status,
+)
+from registry.inputs import MAX_INTEGER
+from registry.prompts.schemas import PROMPT_NAME_PATTERN
+
+router = APIRouter(tags=["experiments"])
+
+PromptName = Annotated[
+    str,
+    Path(
+        pattern=PROMPT_NAME_PATTERN,
+        max_length=255,
+        description="Slash path of lowercase segments, e.g. `support/greeting`.",
+    ),
+]
+ExperimentId = Annotated[int, Path(gt=0, le=MAX_INTEGER, description="The experiment's id.")]
+
+
+@router.post("/v1/prompts/{name:path}/-/experiments", status_code=status.HTTP_201_CREATED)
+def create_experiment(
+    name: PromptName,
+    body: ExperimentCreate,
+    response: Response,
+    session: SessionDep,
+    principal: PublishAccess,
+) -> Experiment:
+    """Start an experiment: split a label's traffic between versions by subject."""
+    experiment = service.create_experiment(session, name, body, principal=principal)
+    response.headers["Location"] = f"/v1/experiments/{experiment.id}"
+    return experiment
+
+
+@router.get("/v1/prompts/{name:path}/-/experiments")
+def list_prompt_experiments(
+    name: PromptName,
+    session: SessionDep,
+    principal: ReadAccess,
+    status: Status | None = None,
+) -> ExperimentPage:
+    """A prompt's experiments, newest first."""
+    return service.list_experiments(session, prompt=name, status=status)
+
+
+@router.get("/v1/experiments")
+def list_experiments(
+    session: SessionDep,
+    principal: ReadAccess,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ExperimentPage:
+    """Experiments of every prompt the key may read, newest first."""
+    return service.list_experiments(session, status=status, within=principal.folder, limit=limit)
+
+
+@router.post("/v1/experiments/feedback")
+def record_feedback(
+    body: FeedbackCreate, session: SessionDep, principal: ReadAccess
+) -> FeedbackRecorded:
+    """Record an outcome: by experiment and subject, or by the serving's resolve id."""
+    experiment, _subject = service.feedback_target(body)
+    principal.require_scope(service.prompt_of(session, experiment))
+    return service.record_feedback(session, body)
+
+
+@router.post("/v1/experiments/exposures")
+def record_exposures(
+    body: ExposureBatch, session: SessionDep, principal: ReadAccess
+) -> ExposuresRecorded:
+    """Count subjects an SDK assigned to arms locally; each is counted once."""
+    names = service.experiments_named(session, (item.experiment for item in body.exposures))
+    for prompt in set(names.values()):
+        principal.require_scope(prompt)
+    return service.record_exposures(session, body.exposures)
+
+
+@router.get("/v1/experiments/{experiment_id}")
+def get_experiment(
+    experiment_id: ExperimentId, session: SessionDep, principal: ReadAccess
+) -> Experiment:
+    """One experiment: its label, arms and weights, and whether it still runs."""
+    experiment = service.get_experiment(session, experiment_id)
+    principal.require_scope(experiment.prompt)
+    return experiment
+
+
+@router.patch("/v1/experiments/{experiment_id}")
+def update_experiment(
+    experiment_id: ExperimentId,
+    body: ExperimentUpdate,
+    session: SessionDep,
+    principal: PublishAccess,
+) -> Experiment:
+    """Change the description; arms and weights are fixed once started (409)."""
+    principal.require_scope(service.prompt_of(session, experiment_id))
+    return service.update_experiment(session, experiment_id, body)
+
+
+@router.get("/v1/experiments/{experiment_id}/results")
+def experiment_results(
+    experiment_id: ExperimentId, session: SessionDep, principal: ReadAccess
+) -> Results:
+    """Per arm: subjects, outcomes, rate or mean with 95% CI, and the test against control."""
+    principal.require_scope(service.prompt_of(session, experiment_id))
+    return service.results(session, experiment_id)
+
+
+@router.post("/v1/experiments/{experiment_id}/stop")
+def stop_experiment(
+    experiment_id: ExperimentId,
+    session: SessionDep,
+    principal: PublishAccess,
+    body: ExperimentStop | None = None,
+) -> Experiment:
+    """End the experiment; the label keeps its version and the results stay readable."""
+    return service.stop_experiment(
+        session, experiment_id, body or ExperimentStop(), principal=principal
+    )
+
+
+@router.post("/v1/experiments/{experiment_id}/promote")
+def promote_arm(
+    experiment_id: ExperimentId,
+    body: ExperimentPromote,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PublishAccess,
+) -> Experiment:
+    """Move the label to an arm's version (as any label move) and end the experiment."""
+    return service.promote_arm(
+        session,
+        experiment_id,
+        body,
+        principal=principal,
+        depth_limit=settings.include_depth_limit,
+    )
