@@ -14,8 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,16 +23,16 @@ from registry import __version__
 from registry.backup.router import router as backup_router
 from registry.config import Settings, get_settings
 from registry.db import Database
-from registry.dependencies import SessionDep
 from registry.errors import (
     Conflict,
     ErrorItem,
     InvalidInput,
     PayloadTooLarge,
     RegistryError,
-    Unavailable,
 )
 from registry.experiments.router import router as experiments_router
+from registry.health import database_unavailable
+from registry.health import router as health_router
 from registry.i18n.messages import N_, _, _n, current_locale, request_locale, use_locale
 from registry.i18n.middleware import LocaleMiddleware, language_headers
 from registry.i18n.router import router as translations_router
@@ -306,12 +306,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", exc.orig)
-        return problem_response(
-            Unavailable(_("the database is busy; retry shortly"), headers={"Retry-After": "1"})
-        )
+        return problem_response(database_unavailable(exc))
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _pool_timeout(_request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
+        # Every pooled connection stayed busy for the pool's whole timeout.
+        log.warning("database unavailable: %s", exc)
+        return problem_response(database_unavailable(exc))
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            log.warning("database unavailable: %s", exc.orig)
+            return problem_response(database_unavailable(exc))
         log.exception("database error", exc_info=exc)
         return problem_response(RegistryError(_("the database reported an error")))
 
@@ -397,12 +404,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(prompts_router)
     app.include_router(style_router)
     app.include_router(backup_router)
-
-    @app.get("/healthz", tags=["meta"])
-    def healthz(session: SessionDep) -> dict[str, Any]:
-        """Liveness and database reachability."""
-        session.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
+    app.include_router(health_router)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost, so the body-size limit's problems are translated too.

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -57,11 +58,43 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# How long PostgreSQL may stay silent before a request gets its 503, instead of hanging
+# while the database host drops packets: a new connection may take CONNECT_TIMEOUT_S
+# (psycopg waits 130 s by default); data sent on an open one (the pool's ping, a query)
+# may go unacknowledged by the host's TCP stack for TCP_USER_TIMEOUT_MS (by default
+# Linux retransmits for about 15 minutes). Either, given in the database URL's query,
+# takes precedence.
+CONNECT_TIMEOUT_S = 5
+TCP_USER_TIMEOUT_MS = 10_000
+
+# Errors that say the database cannot be reached, as opposed to busy: a SQLite file that
+# cannot be opened or read; a PostgreSQL connection refused, timed out or lost (psycopg
+# gives these no SQLSTATE), class 08, or a server shutting down or starting up.
+_SQLITE_UNREACHABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB")
+_POSTGRES_UNREACHABLE = ("08", "57P01", "57P02", "57P03")
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
     """An engine configured for the registry's transaction rules on SQLite or PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql":
+            defaults = {
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+            }
+            connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
+        # pool_pre_ping: connections the database dropped (a restart, a failover) are
+        # replaced on checkout, so the server recovers on its own when it comes back.
+        return create_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            connect_args=connect_args,
+        )
 
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
 
@@ -87,6 +120,21 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def is_unreachable(exc: DBAPIError) -> bool:
+    """Whether ``exc`` says the database cannot be reached, rather than that it is busy."""
+    if exc.connection_invalidated:
+        return True
+    errorname = getattr(exc.orig, "sqlite_errorname", None)
+    if isinstance(errorname, str):
+        return errorname.startswith(_SQLITE_UNREACHABLE)
+    if not hasattr(exc.orig, "sqlstate"):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate is None or (
+        isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_UNREACHABLE)
+    )
 
 
 class Database:

@@ -1,0 +1,64 @@
+"""Probes for load balancers and orchestrators; neither needs an API key.
+
+``/healthz`` is liveness: the process answers. It never touches the database, so an
+orchestrator does not restart every replica while the database is away; restarting would
+not bring it back. ``/readyz`` is readiness: this server can serve requests now, because
+the database answers. A load balancer sends traffic only to ready replicas.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from registry import __version__
+from registry.db import Database, is_unreachable
+from registry.errors import Unavailable
+from registry.i18n.messages import _
+
+log = logging.getLogger("registry")
+
+# Seconds a caller should wait before retrying: a lock clears quickly; a database that
+# went away takes longer to come back.
+RETRY_AFTER_BUSY = 1
+RETRY_AFTER_UNREACHABLE = 5
+
+router = APIRouter(tags=["meta"])
+
+
+def database_unavailable(exc: Exception) -> Unavailable:
+    """The 503 for a database error or a pool timeout: unreachable or busy, and when to retry."""
+    if isinstance(exc, DBAPIError) and is_unreachable(exc):
+        return Unavailable(
+            _("the database cannot be reached; retry shortly"),
+            headers={"Retry-After": str(RETRY_AFTER_UNREACHABLE)},
+        )
+    return Unavailable(
+        _("the database is busy; retry shortly"),
+        headers={"Retry-After": str(RETRY_AFTER_BUSY)},
+    )
+
+
+# Async with no I/O: it answers even while every worker thread waits on the database.
+@router.get("/healthz")
+async def healthz() -> dict[str, Any]:
+    """Liveness: the process answers. The database is not consulted."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> dict[str, Any]:
+    """Readiness: the database answers; 503 with `Retry-After` while it does not."""
+    db: Database = request.app.state.db
+    # A session of its own, not the request's: no key to check, nothing to commit.
+    try:
+        with db.session(write=False) as session:
+            session.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        log.warning("not ready: %s", exc.orig)
+        raise database_unavailable(exc) from None
+    return {"status": "ready", "version": __version__, "database": db.engine.dialect.name}
