@@ -27,7 +27,16 @@ from registry import __version__
 from registry.client import errors
 from registry.client.bundle import Bundle, BundleIndex, canonical, load_bundle
 from registry.client.cache import Entry, PromptCache
+from registry.client.exposures import ExposureBuffer
 from registry.client.prompt import Prompt, fallback_prompt
+from registry.experiments.plan import ExperimentPlan, PlanArm, ServedExperiment
+from registry.experiments.schemas import (
+    Experiment,
+    ExperimentPage,
+    ExposuresRecorded,
+    FeedbackRecorded,
+    Results,
+)
 from registry.i18n.schemas import (
     ImportResult,
     Queue,
@@ -289,6 +298,7 @@ class BaseClient:
         self._clock = clock
         self._outage = _Outage(self.base_url or injected_base_url or "(offline)")
         self._closed = False
+        self._exposures = ExposureBuffer()
         api_key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
         headers = {
             "User-Agent": f"prompt-registry-python/{__version__}",
@@ -666,3 +676,105 @@ class BaseClient:
             headers=headers,
             invalidates=True,
         )
+
+    # Experiments: local assignment, exposure reports, feedback and management.
+
+    def _assignment(self, base: Prompt, subject: str) -> tuple[ExperimentPlan, PlanArm] | None:
+        """The experiment and arm for ``subject``, from the cached label answer."""
+        plan = base.resolved.experiment_plan
+        if plan is None or base.origin == "fallback":
+            return None
+        return plan, plan.assign(subject)
+
+    def _served(
+        self, base: Prompt, armed: Prompt, plan: ExperimentPlan, arm: PlanArm, subject: str
+    ) -> tuple[Prompt, bool]:
+        """The arm's prompt as served for the label, and whether to schedule a report."""
+        served = ServedExperiment.serving(plan, arm, subject)
+        resolved = armed.resolved.model_copy(
+            update={"label": base.label, "experiment": served, "experiment_plan": plan}
+        )
+        return Prompt(resolved, origin=armed.origin), self._exposures.add(plan.id, subject)
+
+    def _exposures_call(self, batch: list[dict[str, Any]]) -> Call[ExposuresRecorded]:
+        body = {"exposures": batch}
+        return Call("POST", "/v1/experiments/exposures", _model(ExposuresRecorded), json=body)
+
+    def _exposures_failed(self, batch: list[dict[str, Any]], error: errors.RegistryError) -> None:
+        if isinstance(error, _RETRIED):
+            self._exposures.requeue(batch)
+            return
+        log.warning("dropped %d experiment exposures: %s", len(batch), error)
+
+    def _feedback(
+        self,
+        experiment: int | ServedExperiment | Prompt,
+        subject: str | None,
+        resolve_id: str | None,
+        value: bool | float,
+        source: str,
+    ) -> Call[FeedbackRecorded]:
+        if isinstance(experiment, Prompt):
+            served = experiment.experiment
+            if served is None:
+                raise ValueError(
+                    f"{experiment!r} was not served by an experiment: get it with subject="
+                )
+            experiment = served
+        body: dict[str, Any] = {"value": value, "source": source}
+        if isinstance(experiment, ServedExperiment):
+            body["resolve_id"] = resolve_id or experiment.resolve_id
+        else:
+            body["experiment"] = experiment
+            if subject is not None:
+                body["subject"] = subject
+            if resolve_id is not None:
+                body["resolve_id"] = resolve_id
+        return Call("POST", "/v1/experiments/feedback", _model(FeedbackRecorded), json=body)
+
+    def _create_experiment(
+        self,
+        name: str,
+        experiment: str,
+        arms: Sequence[Mapping[str, Any] | tuple[int, int]],
+        label: str,
+        metric: str,
+        locales: Sequence[str],
+        min_samples: int | None,
+        description: str,
+    ) -> Call[Experiment]:
+        body: dict[str, Any] = {
+            "name": experiment,
+            "label": label,
+            "metric": metric,
+            "locales": list(locales),
+            "description": description,
+            "arms": [
+                {"version": arm[0], "weight": arm[1]} if isinstance(arm, tuple) else dict(arm)
+                for arm in arms
+            ],
+        }
+        if min_samples is not None:
+            body["min_samples"] = min_samples
+        path = f"{_prompt_path(name)}/-/experiments"
+        return Call("POST", path, _model(Experiment), json=body, invalidates=name)
+
+    def _list_experiments(self, name: str | None, status: str | None) -> Call[ExperimentPage]:
+        params: dict[str, str | int] = {} if status is None else {"status": status}
+        path = "/v1/experiments" if name is None else f"{_prompt_path(name)}/-/experiments"
+        return Call("GET", path, _model(ExperimentPage), params=params)
+
+    def _get_experiment(self, experiment: int) -> Call[Experiment]:
+        return Call("GET", f"/v1/experiments/{experiment}", _model(Experiment))
+
+    def _experiment_results(self, experiment: int) -> Call[Results]:
+        return Call("GET", f"/v1/experiments/{experiment}/results", _model(Results))
+
+    def _stop_experiment(self, experiment: int, reason: str) -> Call[Experiment]:
+        path = f"/v1/experiments/{experiment}/stop"
+        return Call("POST", path, _model(Experiment), json={"reason": reason}, invalidates=True)
+
+    def _promote_arm(self, experiment: int, arm: str, reason: str) -> Call[Experiment]:
+        path = f"/v1/experiments/{experiment}/promote"
+        body = {"arm": arm, "reason": reason}
+        return Call("POST", path, _model(Experiment), json=body, invalidates=True)

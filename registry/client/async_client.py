@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -27,7 +28,10 @@ from registry.client._base import (
 )
 from registry.client.bundle import Bundle
 from registry.client.cache import Entry
+from registry.client.exposures import FLUSH_INTERVAL
 from registry.client.prompt import Prompt, Rendered
+from registry.experiments.plan import ServedExperiment
+from registry.experiments.schemas import Experiment, ExperimentPage, FeedbackRecorded, Results
 from registry.i18n.schemas import (
     ImportResult,
     Queue,
@@ -53,6 +57,7 @@ from registry.style.schemas import LintResult
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+log = logging.getLogger("registry.client")
 
 
 class AsyncClient(BaseClient):
@@ -66,6 +71,10 @@ class AsyncClient(BaseClient):
     registry is unreachable. Writes are recorded under the key's owner.
     ``clock`` and ``sleep`` are for tests.
     """
+
+    # Seconds between background reports of experiment exposures (None: only on
+    # flush_exposures() and aclose()).
+    exposure_interval: float | None = FLUSH_INTERVAL
 
     def __init__(
         self,
@@ -113,8 +122,17 @@ class AsyncClient(BaseClient):
         allow_stale: bool = False,
         preview: bool = False,
         fallback: Fallback | None = None,
+        subject: str | None = None,
     ) -> Prompt:
-        """The prompt for a label (default ``production``) or version, in a locale; cached."""
+        """The prompt for a label (default ``production``) or version, in a locale; cached.
+
+        With a ``subject`` (a user or session id), an experiment running on the label
+        serves that subject its arm, assigned here from the cached experiment plan.
+        """
+        if subject is not None and version is None:
+            return await self._get_for_subject(
+                name, label, locale, allow_stale, preview, fallback, subject
+            )
         # cache_key(), inlined: this is the hot path.
         key: CacheKey = (
             name,
@@ -148,6 +166,7 @@ class AsyncClient(BaseClient):
         allow_stale: bool = False,
         preview: bool = False,
         fallback: Fallback | None = None,
+        subject: str | None = None,
     ) -> Rendered:
         """``get(...).render(**variables)``: the final text, or chat messages."""
         prompt = await self.get(
@@ -158,6 +177,7 @@ class AsyncClient(BaseClient):
             allow_stale=allow_stale,
             preview=preview,
             fallback=fallback,
+            subject=subject,
         )
         return prompt.render(**(variables or {}))
 
@@ -205,6 +225,82 @@ class AsyncClient(BaseClient):
         return await self._send(
             self._resolve_direct(name, label, version, locale, allow_stale, preview)
         )
+
+    async def _get_for_subject(
+        self,
+        name: str,
+        label: str | None,
+        locale: Locales,
+        allow_stale: bool,
+        preview: bool,
+        fallback: Fallback | None,
+        subject: str,
+    ) -> Prompt:
+        base = await self.get(
+            name,
+            label=label,
+            locale=locale,
+            allow_stale=allow_stale,
+            preview=preview,
+            fallback=fallback,
+        )
+        assignment = self._assignment(base, subject)
+        if assignment is None:
+            return base
+        plan, arm = assignment
+        try:
+            armed = await self.get(
+                name, version=arm.version, locale=locale, allow_stale=allow_stale, preview=preview
+            )
+        except errors.RegistryError as exc:
+            # The arm's version cannot be had (offline, say): the label's own is served.
+            log.warning("serving %s without experiment %s: %s", name, plan.id, exc)
+            return base
+        served, schedule = self._served(base, armed, plan, arm, subject)
+        if schedule and self.exposure_interval is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._flush_later(self.exposure_interval), name="registry-exposures"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return served
+
+    async def flush_exposures(self) -> int:
+        """Report the subjects assigned to arms so far; returns how many were sent."""
+        sent = 0
+        while batch := self._exposures.take():
+            try:
+                await self._send(self._exposures_call(batch))
+            except errors.RegistryError as exc:
+                self._exposures_failed(batch, exc)
+                raise
+            sent += len(batch)
+        return sent
+
+    async def _flush_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._flush_quietly()
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self.flush_exposures()
+        except errors.RegistryError as exc:
+            log.info("experiment exposures not reported yet: %s", exc)
+        except Exception:
+            log.exception("reporting experiment exposures failed unexpectedly")
+
+    async def feedback(
+        self,
+        experiment: int | ServedExperiment | Prompt,
+        *,
+        value: bool | float,
+        subject: str | None = None,
+        resolve_id: str | None = None,
+        source: str = "",
+    ) -> FeedbackRecorded:
+        """Record an outcome: ``await client.feedback(prompt, value=True)`` for a prompt
+        served with a subject, or ``feedback(experiment_id, subject=..., value=4.5)``."""
+        return await self._send(self._feedback(experiment, subject, resolve_id, value, source))
 
     def _start_refresh(self, key: CacheKey, entry: Entry) -> None:
         task = asyncio.get_running_loop().create_task(
@@ -267,6 +363,8 @@ class AsyncClient(BaseClient):
 
     async def aclose(self) -> None:
         """Stop running refreshes; close the HTTP connections this client opened."""
+        if self.networked and not self._closed:
+            await self._flush_quietly()
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
@@ -450,3 +548,44 @@ class AsyncClient(BaseClient):
     async def import_translations(self, data: bytes, *, locale: str | None = None) -> ImportResult:
         """Upload a translated PO file; it applies all or nothing."""
         return await self._send(self._import_translations(data, locale))
+
+    async def create_experiment(
+        self,
+        name: str,
+        experiment: str,
+        arms: Sequence[Mapping[str, Any] | tuple[int, int]],
+        *,
+        label: str = "production",
+        metric: Literal["success", "score"] = "success",
+        locales: Sequence[str] = (),
+        min_samples: int | None = None,
+        description: str = "",
+    ) -> Experiment:
+        """Start an experiment on a label: ``arms=[(1, 50), (2, 50)]`` (version, weight)."""
+        return await self._send(
+            self._create_experiment(
+                name, experiment, arms, label, metric, locales, min_samples, description
+            )
+        )
+
+    async def list_experiments(
+        self, name: str | None = None, *, status: str | None = None
+    ) -> ExperimentPage:
+        """Experiments of a prompt, or of every prompt, newest first."""
+        return await self._send(self._list_experiments(name, status))
+
+    async def get_experiment(self, experiment: int) -> Experiment:
+        """One experiment."""
+        return await self._send(self._get_experiment(experiment))
+
+    async def experiment_results(self, experiment: int) -> Results:
+        """Per arm: subjects, outcomes, mean with 95% interval, and the significance test."""
+        return await self._send(self._experiment_results(experiment))
+
+    async def stop_experiment(self, experiment: int, *, reason: str = "") -> Experiment:
+        """End an experiment without moving its label."""
+        return await self._send(self._stop_experiment(experiment, reason))
+
+    async def promote_arm(self, experiment: int, arm: str, *, reason: str = "") -> Experiment:
+        """Move the experiment's label to an arm's version and end the experiment."""
+        return await self._send(self._promote_arm(experiment, arm, reason))

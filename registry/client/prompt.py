@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from registry import errors as engine_errors
 from registry.client import errors
+from registry.experiments.plan import ServedExperiment
 from registry.prompts.rendering import render_resolved
 from registry.prompts.schemas import (
     Component,
@@ -126,6 +127,11 @@ class Prompt:
     def etag(self) -> str:
         """The registry's entity tag for this answer ("" for a fallback)."""
         return self._resolved.etag
+
+    @property
+    def experiment(self) -> ServedExperiment | None:
+        """The experiment and arm this was served from, when asked for with a subject."""
+        return self._resolved.experiment
 
     @property
     def is_fallback(self) -> bool:

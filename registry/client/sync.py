@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -27,7 +28,10 @@ from registry.client._base import (
 )
 from registry.client.bundle import Bundle
 from registry.client.cache import Entry
+from registry.client.exposures import FLUSH_INTERVAL
 from registry.client.prompt import Prompt, Rendered
+from registry.experiments.plan import ServedExperiment
+from registry.experiments.schemas import Experiment, ExperimentPage, FeedbackRecorded, Results
 from registry.i18n.schemas import (
     ImportResult,
     Queue,
@@ -53,6 +57,7 @@ from registry.style.schemas import LintResult
 __all__ = ["Client"]
 
 T = TypeVar("T")
+log = logging.getLogger("registry.client")
 
 
 class Client(BaseClient):
@@ -66,6 +71,10 @@ class Client(BaseClient):
     registry is unreachable. Writes are recorded under the key's owner.
     ``clock`` and ``sleep`` are for tests.
     """
+
+    # Seconds between background reports of experiment exposures (None: only on
+    # flush_exposures() and close()).
+    exposure_interval: float | None = FLUSH_INTERVAL
 
     def __init__(
         self,
@@ -111,8 +120,17 @@ class Client(BaseClient):
         allow_stale: bool = False,
         preview: bool = False,
         fallback: Fallback | None = None,
+        subject: str | None = None,
     ) -> Prompt:
-        """The prompt for a label (default ``production``) or version, in a locale; cached."""
+        """The prompt for a label (default ``production``) or version, in a locale; cached.
+
+        With a ``subject`` (a user or session id), an experiment running on the label
+        serves that subject its arm, assigned here from the cached experiment plan.
+        """
+        if subject is not None and version is None:
+            return self._get_for_subject(
+                name, label, locale, allow_stale, preview, fallback, subject
+            )
         # cache_key(), inlined: this is the hot path.
         key: CacheKey = (
             name,
@@ -146,6 +164,7 @@ class Client(BaseClient):
         allow_stale: bool = False,
         preview: bool = False,
         fallback: Fallback | None = None,
+        subject: str | None = None,
     ) -> Rendered:
         """``get(...).render(**variables)``: the final text, or chat messages."""
         prompt = self.get(
@@ -156,6 +175,7 @@ class Client(BaseClient):
             allow_stale=allow_stale,
             preview=preview,
             fallback=fallback,
+            subject=subject,
         )
         return prompt.render(**(variables or {}))
 
@@ -200,6 +220,76 @@ class Client(BaseClient):
     ) -> Resolved:
         """The registry's resolve answer, fetched now; bypasses the cache."""
         return self._send(self._resolve_direct(name, label, version, locale, allow_stale, preview))
+
+    def _get_for_subject(
+        self,
+        name: str,
+        label: str | None,
+        locale: Locales,
+        allow_stale: bool,
+        preview: bool,
+        fallback: Fallback | None,
+        subject: str,
+    ) -> Prompt:
+        base = self.get(
+            name,
+            label=label,
+            locale=locale,
+            allow_stale=allow_stale,
+            preview=preview,
+            fallback=fallback,
+        )
+        assignment = self._assignment(base, subject)
+        if assignment is None:
+            return base
+        plan, arm = assignment
+        try:
+            armed = self.get(
+                name, version=arm.version, locale=locale, allow_stale=allow_stale, preview=preview
+            )
+        except errors.RegistryError as exc:
+            # The arm's version cannot be had (offline, say): the label's own is served.
+            log.warning("serving %s without experiment %s: %s", name, plan.id, exc)
+            return base
+        served, schedule = self._served(base, armed, plan, arm, subject)
+        if schedule and self.exposure_interval is not None:
+            timer = threading.Timer(self.exposure_interval, self._flush_quietly)
+            timer.daemon = True
+            timer.start()
+        return served
+
+    def flush_exposures(self) -> int:
+        """Report the subjects assigned to arms so far; returns how many were sent."""
+        sent = 0
+        while batch := self._exposures.take():
+            try:
+                self._send(self._exposures_call(batch))
+            except errors.RegistryError as exc:
+                self._exposures_failed(batch, exc)
+                raise
+            sent += len(batch)
+        return sent
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush_exposures()
+        except errors.RegistryError as exc:
+            log.info("experiment exposures not reported yet: %s", exc)
+        except Exception:
+            log.exception("reporting experiment exposures failed unexpectedly")
+
+    def feedback(
+        self,
+        experiment: int | ServedExperiment | Prompt,
+        *,
+        value: bool | float,
+        subject: str | None = None,
+        resolve_id: str | None = None,
+        source: str = "",
+    ) -> FeedbackRecorded:
+        """Record an outcome: ``client.feedback(prompt, value=True)`` for a prompt served
+        with a subject, or ``client.feedback(experiment_id, subject=..., value=4.5)``."""
+        return self._send(self._feedback(experiment, subject, resolve_id, value, source))
 
     def _start_refresh(self, key: CacheKey, entry: Entry) -> None:
         thread = threading.Thread(
@@ -258,6 +348,8 @@ class Client(BaseClient):
 
     def close(self) -> None:
         """Close the HTTP connections this client opened (not an injected client's)."""
+        if self.networked and not self._closed:
+            self._flush_quietly()
         self._closed = True
         if self._owns_http and self._http is not None:
             self._http.close()
@@ -434,3 +526,44 @@ class Client(BaseClient):
     def import_translations(self, data: bytes, *, locale: str | None = None) -> ImportResult:
         """Upload a translated PO file; it applies all or nothing."""
         return self._send(self._import_translations(data, locale))
+
+    def create_experiment(
+        self,
+        name: str,
+        experiment: str,
+        arms: Sequence[Mapping[str, Any] | tuple[int, int]],
+        *,
+        label: str = "production",
+        metric: Literal["success", "score"] = "success",
+        locales: Sequence[str] = (),
+        min_samples: int | None = None,
+        description: str = "",
+    ) -> Experiment:
+        """Start an experiment on a label: ``arms=[(1, 50), (2, 50)]`` (version, weight)."""
+        return self._send(
+            self._create_experiment(
+                name, experiment, arms, label, metric, locales, min_samples, description
+            )
+        )
+
+    def list_experiments(
+        self, name: str | None = None, *, status: str | None = None
+    ) -> ExperimentPage:
+        """Experiments of a prompt, or of every prompt, newest first."""
+        return self._send(self._list_experiments(name, status))
+
+    def get_experiment(self, experiment: int) -> Experiment:
+        """One experiment."""
+        return self._send(self._get_experiment(experiment))
+
+    def experiment_results(self, experiment: int) -> Results:
+        """Per arm: subjects, outcomes, mean with 95% interval, and the significance test."""
+        return self._send(self._experiment_results(experiment))
+
+    def stop_experiment(self, experiment: int, *, reason: str = "") -> Experiment:
+        """End an experiment without moving its label."""
+        return self._send(self._stop_experiment(experiment, reason))
+
+    def promote_arm(self, experiment: int, arm: str, *, reason: str = "") -> Experiment:
+        """Move the experiment's label to an arm's version and end the experiment."""
+        return self._send(self._promote_arm(experiment, arm, reason))
