@@ -101,7 +101,14 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 def _register() -> None:
     # Importing the command modules attaches their commands to `app`.
-    from registry.cli import backup, lint, prompts, server, translations  # noqa: F401
+    from registry.cli import (  # noqa: F401
+        backup,
+        experiments,
+        lint,
+        prompts,
+        server,
+        translations,
+    )
 
 
 _register()

@@ -69,7 +69,7 @@ class ExperimentCreate(RequestModel):
     )
     min_samples: int = Field(
         default=DEFAULT_MIN_SAMPLES,
-        ge=2,
+        ge=10,
         le=10_000_000,
         description="Outcomes each arm needs before any verdict.",
     )

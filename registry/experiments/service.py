@@ -644,7 +644,7 @@ def _verdict(arms: list[ArmResult], min_samples: int) -> tuple[Verdict, str | No
         return (
             Verdict.better,
             best.name,
-            _("{arm} is better than the control {control} (p = {p})").format(
+            _("{arm} is better than the control, {control} (p = {p})").format(
                 arm=best.name, control=control.name, p=_p(best.p_value)
             ),
         )
@@ -653,12 +653,14 @@ def _verdict(arms: list[ArmResult], min_samples: int) -> tuple[Verdict, str | No
         return (
             Verdict.worse,
             control.name,
-            _("the control {control} is better than every other arm").format(control=control.name),
+            _("the control, {control}, is better than every other arm").format(
+                control=control.name
+            ),
         )
     return (
         Verdict.no_difference,
         None,
-        _("no arm differs significantly from the control {control}").format(control=control.name),
+        _("no arm differs significantly from the control, {control}").format(control=control.name),
     )
 
 

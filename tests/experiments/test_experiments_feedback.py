@@ -189,7 +189,7 @@ class TestResults:
 
     def test_three_arms_use_a_corrected_level(self, api: TestClient, session: Session) -> None:
         name = prompt_with_versions(session)
-        experiment = start(api, name, [(1, 34), (2, 33), (3, 33)], min_samples=2).json()
+        experiment = start(api, name, [(1, 34), (2, 33), (3, 33)], min_samples=10).json()
         results = api.get(f"/v1/experiments/{experiment['id']}/results").json()
         assert results["alpha"] == 0.025
         assert [a["outcomes"] for a in results["arms"]] == [0, 0, 0]
