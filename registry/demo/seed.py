@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from registry.demo.experiment import seed_experiment
 from registry.demo.library import LIBRARY
 from registry.i18n import service as i18n_service
 from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
@@ -69,4 +70,5 @@ def seed_demo(session: Session) -> int:
                 LabelSet(version=number, reason=reason),
                 actor=DEMO_AUTHOR,
             )
+    seed_experiment(session)
     return len(LIBRARY)

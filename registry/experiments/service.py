@@ -131,9 +131,14 @@ def list_experiments(
 
 
 def create_experiment(
-    session: Session, name: str, data: ExperimentCreate, *, principal: Principal
+    session: Session,
+    name: str,
+    data: ExperimentCreate,
+    *,
+    principal: Principal,
+    salt: str | None = None,
 ) -> Experiment:
-    """Start an experiment on a label of prompt ``name``."""
+    """Start an experiment on a label of prompt ``name``; ``salt`` is for fixed demos."""
     prompt = prompts.get_prompt(session, name, lock=True)
     if data.label == prompts.LATEST:
         raise InvalidInput(
@@ -209,7 +214,7 @@ def create_experiment(
         metric=data.metric.value,
         locales=locales,
         min_samples=data.min_samples,
-        salt=new_salt(),
+        salt=salt or new_salt(),
         status=Status.running.value,
         created_at=utcnow(),
         created_by=principal.owner,
@@ -667,7 +672,7 @@ def _verdict(arms: list[ArmResult], min_samples: int) -> tuple[Verdict, str | No
 def _p(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:.2g}" if value >= 0.0001 else "< 0.0001"
+    return f"{value:.2g}"
 
 
 # ---------------------------------------------------------------- serving exposures
