@@ -17,6 +17,7 @@ from collections.abc import Sequence
 BUCKETS = 10_000
 _PER_POINT = BUCKETS // 100
 RESOLVE_ID_PREFIX = "rx1"
+MAX_ID = 2**31 - 1
 
 
 def bucket(salt: str, subject: str) -> int:
@@ -53,13 +54,17 @@ def resolve_id(experiment: int, subject: str) -> str:
 def parse_resolve_id(value: str) -> tuple[int, str] | None:
     """The experiment and subject a resolve id was made for, or None if it is not one."""
     parts = value.split(".")
-    if len(parts) != 4 or parts[0] != RESOLVE_ID_PREFIX or not parts[1].isdigit():
+    if len(parts) != 4 or parts[0] != RESOLVE_ID_PREFIX:
+        return None
+    if not (parts[1].isascii() and parts[1].isdigit()):
         return None
     try:
         padded = parts[2] + "=" * (-len(parts[2]) % 4)
         subject = base64.urlsafe_b64decode(padded.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    if not subject or len(parts[1]) > 12:
+    experiment = int(parts[1]) if len(parts[1]) <= 12 else 0
+    # The same limits as a subject sent on its own: no NUL, at most 255 characters.
+    if not 0 < experiment <= MAX_ID or not subject or len(subject) > 255 or "\x00" in subject:
         return None
-    return int(parts[1]), subject
+    return experiment, subject

@@ -16,6 +16,8 @@ ARM_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 EXPERIMENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 MAX_ARMS = 10
 DEFAULT_MIN_SAMPLES = 100
+# Scores are summed and squared in the store; this keeps every sum a finite double.
+MAX_SCORE = 1e12
 
 ArmName = Annotated[str, Field(pattern=ARM_NAME_PATTERN, max_length=64, examples=["control"])]
 Subject = Annotated[
@@ -166,6 +168,10 @@ class FeedbackCreate(RequestModel):
 
     @model_validator(mode="after")
     def _who(self) -> FeedbackCreate:
+        if not isinstance(self.value, bool) and abs(self.value) > MAX_SCORE:
+            raise ValueError(
+                _("a score must lie between -{limit} and {limit}").format(limit=f"{MAX_SCORE:g}")
+            )
         if self.resolve_id is None and (self.experiment is None or self.subject is None):
             raise ValueError(
                 # TRANSLATORS: the names are fields of the API; keep them as they are.

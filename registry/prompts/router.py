@@ -191,7 +191,7 @@ def resolve(
     preview: Annotated[bool, Query(description="Serve draft and in-review text too.")] = False,
     accept_language: AcceptLanguage = None,
     subject: Annotated[
-        str | None,
+        NulFreeStr | None,
         Query(
             min_length=1,
             max_length=255,

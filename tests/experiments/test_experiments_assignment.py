@@ -79,3 +79,17 @@ class TestResolveId:
     )
     def test_garbage_is_not_a_resolve_id(self, bad: str) -> None:
         assert parse_resolve_id(bad) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "rx1.99999999999.YQ.1",
+        "rx1.0.YQ.1",
+        "rx1.1.AA.1",
+        "rx1.١.YQ.1",
+        "rx1.1." + "YWFh" * 100 + ".1",
+    ],
+)
+def test_resolve_ids_beyond_the_stores_limits_are_refused(bad: str) -> None:
+    assert parse_resolve_id(bad) is None

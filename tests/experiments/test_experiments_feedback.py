@@ -194,3 +194,11 @@ class TestResults:
         assert results["alpha"] == 0.025
         assert [a["outcomes"] for a in results["arms"]] == [0, 0, 0]
         assert results["verdict"] == "collecting"
+
+
+def test_scores_stay_finite(api: TestClient, session: Session) -> None:
+    name = prompt_with_versions(session)
+    experiment = start(api, name, metric="score").json()
+    response = feedback(api, experiment=experiment["id"], subject="u", value=1e300)
+    assert response.status_code == 422
+    assert feedback(api, experiment=experiment["id"], subject="u", value=-3.5).status_code == 200
