@@ -53,7 +53,7 @@ class TestLocalAssignment:
         name = prompt_with_versions(session)
         experiment = start(api, name).json()
         subjects = [f"user-{i}" for i in range(30)]
-        for subject in subjects[:4]:
+        for subject in subjects:
             sdk.get(name, subject=subject)  # fetches the label and the arms' versions
         with Requests(api) as requests:
             local = {s: sdk.get(name, subject=s) for s in subjects}
