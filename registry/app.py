@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__
+from registry.access.router import router as access_router
 from registry.backup.router import router as backup_router
 from registry.config import Settings, get_settings
 from registry.db import Database
@@ -405,6 +406,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(style_router)
     app.include_router(backup_router)
     app.include_router(health_router)
+    app.include_router(access_router)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost, so the body-size limit's problems are translated too.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
-from functools import partial
+from contextlib import nullcontext, suppress
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -24,6 +24,10 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_POSTS = ("/-/render", "/v1/lint")
 
 
+def _writes(request: Request) -> bool:
+    return request.method not in _READ_METHODS and not request.url.path.endswith(READ_ONLY_POSTS)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent.
 
@@ -33,8 +37,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     takes the one write lock, which would queue every render behind every other.
     """
     db: Database = request.app.state.db
-    write = request.method not in _READ_METHODS and not request.url.path.endswith(READ_ONLY_POSTS)
-    scope = db.session(write=write)
+    scope = db.session(write=_writes(request))
     session = scope.__enter__()
     try:
         yield session
@@ -56,16 +59,26 @@ _bearer = HTTPBearer(
 )
 
 
-async def get_key_toucher(request: Request) -> Callable[[int, Any], None]:
-    """How a key's last use is recorded: in a commit of its own (tests share theirs)."""
+# Records a key's use: (the request's session, key id, when it was last recorded).
+KeyToucher = Callable[[Session, int, datetime | None], None]
+
+
+async def get_key_toucher(request: Request) -> KeyToucher:
+    """How a key's last use is recorded.
+
+    A write request records it in its own transaction: on SQLite a second writer would
+    wait for the lock the request holds. A read records it in a short commit of its own.
+    """
+    if _writes(request):
+        return lambda session, key_id, last: keys.touch(lambda: nullcontext(session), key_id, last)
     db: Database = request.app.state.db
-    return partial(keys.touch, db.session)
+    return lambda _session, key_id, last: keys.touch(db.session, key_id, last)
 
 
 def authenticate(
     session: Annotated[Session, Depends(get_session, scope="function")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    touch: Annotated[Callable[[int, Any], None], Depends(get_key_toucher)],
+    touch: Annotated[KeyToucher, Depends(get_key_toucher)],
 ) -> Principal:
     """The principal of the request's bearer key; 401 without a valid one.
 
@@ -78,7 +91,7 @@ def authenticate(
     checked = keys.check_token(session, credentials.credentials)
     principal = checked.principal
     if principal.key_id is not None:
-        touch(principal.key_id, checked.last_used_at)
+        touch(session, principal.key_id, checked.last_used_at)
     audit.act_as(session, principal)
     return principal
 

@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +119,8 @@ def admin_token(database_url: str) -> str:
 
 
 @pytest.fixture
-def make_key(session: Session) -> Callable[..., dict[str, str]]:
-    """Headers carrying a new key: ``make_key("translator", locales=("fr",))``."""
+def make_token(session: Session) -> Callable[..., str]:
+    """A new key's token: ``make_token("translator", locales=("fr",))``."""
 
     def make(
         role: str,
@@ -129,8 +128,18 @@ def make_key(session: Session) -> Callable[..., dict[str, str]]:
         owner: str | None = None,
         folder: str | None = None,
         locales: tuple[str, ...] = (),
-    ) -> dict[str, str]:
-        return bearer(new_token(session, role, owner=owner, folder=folder, locales=locales))
+    ) -> str:
+        return new_token(session, role, owner=owner, folder=folder, locales=locales)
+
+    return make
+
+
+@pytest.fixture
+def make_key(make_token: Callable[..., str]) -> Callable[..., dict[str, str]]:
+    """Headers carrying a new key: ``make_key("translator", locales=("fr",))``."""
+
+    def make(role: str, **kwargs: Any) -> dict[str, str]:
+        return bearer(make_token(role, **kwargs))
 
     return make
 
@@ -157,8 +166,8 @@ def client(session: Session, database: Database, settings: Settings) -> Iterator
         with session.begin_nested():
             yield session
 
-    async def test_toucher() -> Callable[[int, Any], None]:
-        return partial(keys.touch, touch_session)
+    async def test_toucher() -> Callable[[Session, int, Any], None]:
+        return lambda _session, key_id, last: keys.touch(touch_session, key_id, last)
 
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[get_key_toucher] = test_toucher

@@ -30,7 +30,7 @@ from registry.errors import Conflict, InvalidInput
 from registry.i18n.models import RegistryInfo
 from registry.prompts.models import Prompt
 
-from conftest import POSTGRES_URL, fresh_database
+from conftest import POSTGRES_URL, admin_token, bearer, fresh_database
 
 HOUSE = """
 name: house
@@ -50,7 +50,6 @@ VARIANTS: tuple[dict[str, str], ...] = (
     {"preview": "true"},
     {"allow_stale": "true", "preview": "true"},
 )
-AUTHOR = {"X-Registry-Author": "alice"}
 
 
 @contextmanager
@@ -63,7 +62,8 @@ def new_registry(store: str, tmp_path: Path) -> Iterator[str]:
 
 @contextmanager
 def api(url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    headers = bearer(admin_token(url))
+    with TestClient(create_app(Settings(database_url=url)), headers=headers) as client:
         yield client
 
 
@@ -83,16 +83,23 @@ def ok(response: Any) -> Any:
 
 def add_history(client: TestClient) -> None:
     """Every kind of row the demo seed does not write."""
-    ok(client.put("/v1/style-guides/house", json={"source": HOUSE}, headers=AUTHOR))
+
+    def key(**body: Any) -> dict[str, str]:
+        return bearer(ok(client.post("/v1/keys", json=body))["token"])
+
+    alice = key(owner="alice", role="admin")
+    marie = key(owner="marie", role="translator", locales=["fr"])
+    ok(client.put("/v1/label-policies/support/", json={"protected": ["production", "staging"]}))
+    ok(client.put("/v1/style-guides/house", json={"source": HOUSE}, headers=alice))
     ok(
         client.put(
             "/v1/style-guides/house",
             json={"source": HOUSE.replace("House style.", "House style, v2."), "message": "v2"},
-            headers=AUTHOR,
+            headers=alice,
         )
     )
-    ok(client.put("/v1/style-bindings/support", json={"guide": "house"}, headers=AUTHOR))
-    ok(client.put("/v1/style-bindings/summarize", json={"guide": "default"}, headers=AUTHOR))
+    ok(client.put("/v1/style-bindings/support", json={"guide": "house"}))
+    ok(client.put("/v1/style-bindings/summarize", json={"guide": "default"}))
 
     # A second version under the house guide, then a release and a rollback.
     base = "/v1/prompts/support/greeting"
@@ -103,8 +110,8 @@ def add_history(client: TestClient) -> None:
         "config": first["config"],
         "message": "thank the customer",
     }
-    assert ok(client.post(f"{base}/-/versions", json=body, headers=AUTHOR))["number"] == 2
-    ok(client.put(f"{base}/-/labels/staging", json={"version": 2}, headers=AUTHOR))
+    assert ok(client.post(f"{base}/-/versions", json=body))["number"] == 2
+    ok(client.put(f"{base}/-/labels/staging", json={"version": 2}))
     ok(client.put(f"{base}/-/labels/production", json={"version": 2, "reason": "release"}))
     ok(client.put(f"{base}/-/labels/production", json={"version": 1, "reason": "rollback"}))
 
@@ -112,7 +119,7 @@ def add_history(client: TestClient) -> None:
     ticket = "/v1/prompts/classify/support-ticket/-/translations"
     fr = ok(client.get(f"{ticket}/fr"))
     submit = {"template": fr["template"], "status": "in_review", "note": "please check"}
-    ok(client.put(f"{ticket}/fr", json=submit, headers={"X-Registry-Author": "marie"}))
+    ok(client.put(f"{ticket}/fr", json=submit, headers=marie))
     ok(client.post(f"{ticket}/fr/review", json={"action": "reject", "note": "tone"}))
     de = ok(client.get(f"{ticket}/de"))
     ok(client.put(f"{ticket}/de", json={"template": de["template"] + " ", "status": "draft"}))

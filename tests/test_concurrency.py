@@ -6,19 +6,30 @@ import itertools
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from conftest import live_server
+from conftest import admin_token, bearer, live_server
 
 CLIENTS = 20
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    headers: dict[str, str]
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60, headers=self.headers)
+
+
 @pytest.fixture
-def server(migrated_url: str) -> Iterator[str]:
+def server(migrated_url: str) -> Iterator[Server]:
+    headers = bearer(admin_token(migrated_url))
     with live_server(migrated_url) as url:
-        yield url
+        yield Server(url, headers)
 
 
 def run_concurrently(count: int, task: object) -> list[httpx.Response]:
@@ -33,12 +44,12 @@ def run_concurrently(count: int, task: object) -> list[httpx.Response]:
 
 
 class TestConcurrentPublish:
-    def test_versions_are_contiguous(self, server: str) -> None:
-        with httpx.Client(base_url=server, timeout=60) as http:
+    def test_versions_are_contiguous(self, server: Server) -> None:
+        with server.client() as http:
             assert http.post("/v1/prompts", json={"name": "race/p"}).status_code == 201
 
             def publish(i: int) -> httpx.Response:
-                with httpx.Client(base_url=server, timeout=60) as own:
+                with server.client() as own:
                     return own.post(
                         "/v1/prompts/race/p/-/versions", json={"template": f"version from {i}"}
                     )
@@ -54,12 +65,12 @@ class TestConcurrentPublish:
             templates = {v["template"] for v in listed["items"]}
             assert templates == {f"version from {i}" for i in range(CLIENTS)}
 
-    def test_identical_publishes_make_one_version(self, server: str) -> None:
-        with httpx.Client(base_url=server, timeout=60) as http:
+    def test_identical_publishes_make_one_version(self, server: Server) -> None:
+        with server.client() as http:
             http.post("/v1/prompts", json={"name": "race/same"})
 
             def publish(_: int) -> httpx.Response:
-                with httpx.Client(base_url=server, timeout=60) as own:
+                with server.client() as own:
                     return own.post("/v1/prompts/race/same/-/versions", json={"template": "same"})
 
             responses = run_concurrently(CLIENTS, publish)
@@ -67,14 +78,14 @@ class TestConcurrentPublish:
             assert statuses == [200] * (CLIENTS - 1) + [201]
             assert {r.json()["number"] for r in responses} == {1}
 
-    def test_label_moves_and_publishes_interleave(self, server: str) -> None:
-        with httpx.Client(base_url=server, timeout=60) as http:
+    def test_label_moves_and_publishes_interleave(self, server: Server) -> None:
+        with server.client() as http:
             http.post("/v1/prompts", json={"name": "race/labels"})
             for i in range(5):
                 http.post("/v1/prompts/race/labels/-/versions", json={"template": f"v{i}"})
 
             def work(i: int) -> httpx.Response:
-                with httpx.Client(base_url=server, timeout=60) as own:
+                with server.client() as own:
                     if i % 2:
                         return own.put(
                             "/v1/prompts/race/labels/-/labels/production",

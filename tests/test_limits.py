@@ -116,9 +116,9 @@ class TestStorableValues:
             ),
             (
                 "post",
-                "{p}/-/versions",
-                {"json": {"template": "y"}, "headers": {"x-registry-author": "a\x00"}},
-                "header.x-registry-author",
+                "/v1/keys",
+                {"json": {"owner": "a\x00", "role": "reader"}},
+                "body.owner",
             ),
             ("get", "/v1/prompts", {"params": {"q": "a\x00"}}, "query.q"),
             ("get", "/v1/prompts", {"params": {"tag": "a\x00"}}, "query.tag"),

@@ -65,5 +65,5 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     prompt: Mapped[str | None] = mapped_column(String(255), default=None)
     target: Mapped[str] = mapped_column(String(512), default="")
-    before: Mapped[Any] = mapped_column(NullableJSONType, default=None)
-    after: Mapped[Any] = mapped_column(NullableJSONType, default=None)
+    before: Mapped[Any] = mapped_column(NullableJSONType, nullable=True, default=None)
+    after: Mapped[Any] = mapped_column(NullableJSONType, nullable=True, default=None)

@@ -131,6 +131,28 @@ class StyleReportRecord(_Record):
     created_at: AwareDatetime
 
 
+class LabelPolicyRecord(_Record):
+    path: str = Field(max_length=255)
+    protected: list[LabelNameStr]
+    four_eyes: bool
+    updated_at: AwareDatetime
+    updated_by: Who
+
+
+class AuditEventRecord(_Record):
+    """One audit event; ``key_id`` names a key of the registry that wrote it (keys are
+    credentials of one deployment and are not in backups)."""
+
+    at: AwareDatetime
+    key_id: int | None
+    actor: Who
+    action: str = Field(max_length=64)
+    prompt: PromptNameStr | None
+    target: str = Field(max_length=512)
+    before: Any
+    after: Any
+
+
 class Backup(_Record):
     """Everything a registry holds; written by `GET /v1/admin/export` and `registry export`."""
 
@@ -146,6 +168,8 @@ class Backup(_Record):
     style_guides: list[GuideRecord] = Field(description="By name.")
     style_bindings: list[BindingRecord] = Field(description="By folder.")
     style_reports: list[StyleReportRecord] = Field(description="By prompt, then version.")
+    label_policies: list[LabelPolicyRecord] = Field(default_factory=list, description="By path.")
+    audit_events: list[AuditEventRecord] = Field(default_factory=list, description="Oldest first.")
 
 
 class ImportSummary(BaseModel):
@@ -162,3 +186,5 @@ class ImportSummary(BaseModel):
     style_guide_versions: int
     style_bindings: int
     style_reports: int
+    label_policies: int
+    audit_events: int

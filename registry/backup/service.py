@@ -15,15 +15,19 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from registry.access import audit
+from registry.access.models import AuditEvent, LabelPolicy
 from registry.backup.schemas import (
     FORMAT,
     FORMAT_VERSION,
+    AuditEventRecord,
     Backup,
     BindingRecord,
     GuideRecord,
     GuideVersionRecord,
     ImportSummary,
     LabelEventRecord,
+    LabelPolicyRecord,
     LabelRecord,
     PromptRecord,
     RegistryRecord,
@@ -108,6 +112,8 @@ def export_registry(session: Session) -> dict[str, Any]:
     reports = sorted(
         session.scalars(select(VersionStyleReport)), key=lambda r: numbers[r.version_id]
     )
+    label_policies = session.scalars(select(LabelPolicy).order_by(LabelPolicy.path))
+    audit_events = session.scalars(select(AuditEvent).order_by(AuditEvent.id))
 
     backup = Backup(
         format=FORMAT,
@@ -231,6 +237,29 @@ def export_registry(session: Session) -> dict[str, Any]:
                 created_at=_utc(r.created_at),
             )
             for r in reports
+        ],
+        label_policies=[
+            LabelPolicyRecord(
+                path=lp.path,
+                protected=list(lp.protected),
+                four_eyes=lp.four_eyes,
+                updated_at=_utc(lp.updated_at),
+                updated_by=lp.updated_by,
+            )
+            for lp in label_policies
+        ],
+        audit_events=[
+            AuditEventRecord(
+                at=_utc(a.at),
+                key_id=a.key_id,
+                actor=a.actor,
+                action=a.action,
+                prompt=a.prompt,
+                target=a.target,
+                before=_canonical(a.before),
+                after=_canonical(a.after),
+            )
+            for a in audit_events
         ],
     )
     return backup.model_dump(mode="json")
@@ -431,6 +460,7 @@ def _require_empty(session: Session) -> None:
         "prompts": session.scalar(select(func.count()).select_from(Prompt)) or 0,
         "style_guides": session.scalar(select(func.count()).select_from(StyleGuideRecord)) or 0,
         "style_bindings": session.scalar(select(func.count()).select_from(StyleBinding)) or 0,
+        "label_policies": session.scalar(select(func.count()).select_from(LabelPolicy)) or 0,
     }
     if any(counts.values()):
         raise Conflict(
@@ -596,6 +626,38 @@ def import_registry(
         for r in backup.style_reports
     )
     step("style_reports", len(backup.style_reports))
+    session.add_all(
+        LabelPolicy(
+            path=lp.path,
+            protected=lp.protected,
+            four_eyes=lp.four_eyes,
+            updated_at=lp.updated_at,
+            updated_by=lp.updated_by,
+        )
+        for lp in backup.label_policies
+    )
+    step("label_policies", len(backup.label_policies))
+    # Oldest first, after any events of this registry's own set-up (its first keys).
+    session.add_all(
+        AuditEvent(
+            at=a.at,
+            key_id=a.key_id,
+            actor=a.actor,
+            action=a.action,
+            prompt=a.prompt,
+            target=a.target,
+            before=a.before,
+            after=a.after,
+        )
+        for a in backup.audit_events
+    )
+    step("audit_events", len(backup.audit_events))
+    audit.record(
+        session,
+        "registry.import",
+        target=backup.registry.id,
+        after={"prompts": len(backup.prompts), "versions": len(backup.versions)},
+    )
 
     return ImportSummary(
         registry_id=backup.registry.id,
@@ -609,4 +671,6 @@ def import_registry(
         style_guide_versions=sum(len(g.versions) for g in backup.style_guides),
         style_bindings=len(backup.style_bindings),
         style_reports=len(backup.style_reports),
+        label_policies=len(backup.label_policies),
+        audit_events=len(backup.audit_events),
     )

@@ -20,6 +20,8 @@ from registry.db import Database
 from registry.demo import seed_demo
 from registry.dependencies import get_session
 
+from conftest import admin_token, bearer
+
 pytestmark = pytest.mark.anyio
 TTL = 60.0
 
@@ -64,6 +66,7 @@ def http(demo: TestClient, recorder: Recorder) -> httpx.AsyncClient:
         # Like a server: an unhandled error is the app's 500 answer, not raised here.
         transport=httpx.ASGITransport(app=demo.app, raise_app_exceptions=False),
         base_url="http://testserver",
+        headers=demo.headers,
         event_hooks={"response": [recorder]},
     )
 
@@ -80,6 +83,7 @@ def concurrent_http(migrated_url: str, recorder: Recorder) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://testserver",
+        headers=bearer(admin_token(migrated_url)),
         event_hooks={"response": [recorder]},
     )
 
@@ -197,8 +201,11 @@ class TestFailures:
         async with AsyncClient(url, bundle=path, sleep=no_sleep) as sdk:
             assert (await sdk.get("support/greeting", locale="ja")).origin == "bundle"
 
-    async def test_management_calls(self, http: httpx.AsyncClient) -> None:
-        async with AsyncClient(http_client=http, author="async-bot") as sdk:
+    async def test_management_calls(
+        self, http: httpx.AsyncClient, make_token: Callable[..., str]
+    ) -> None:
+        token = make_token("reviewer", owner="async-bot")
+        async with AsyncClient(http_client=http, api_key=token) as sdk:
             await sdk.create_prompt("sdk/async")
             version = await sdk.publish(
                 "sdk/async", template="Hey {{ who }}", variables=[{"name": "who"}]

@@ -19,7 +19,7 @@ from registry.db import Database
 from registry.demo import seed_demo
 from registry.demo.library import LIBRARY
 
-from conftest import live_server
+from conftest import admin_token, live_server
 from factories import make_prompt, publish
 
 TTL = 60.0
@@ -227,11 +227,12 @@ class TestSizeAndInvalidation:
 
 
 @pytest.fixture
-def demo_server(migrated_url: str) -> Iterator[str]:
+def demo_server(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     database = Database.from_url(migrated_url)
     with database.session() as session:
         seed_demo(session)
     database.dispose()
+    monkeypatch.setenv("REGISTRY_API_KEY", admin_token(migrated_url))
     with live_server(migrated_url) as url:
         yield url
 

@@ -171,7 +171,7 @@ class TestServerDown:
     ) -> None:
         network = Unpluggable(demo)
         clock = FakeClock()
-        http = httpx.Client(transport=network, base_url="http://testserver")
+        http = httpx.Client(transport=network, base_url="http://testserver", headers=demo.headers)
         sdk = Client(http_client=http, cache_ttl=TTL, clock=clock, sleep=lambda _: None)
         greeting = sdk.get("support/greeting", locale="fr")
         network.down = True
@@ -192,7 +192,7 @@ class TestServerDown:
     def test_a_failed_refresh_keeps_the_entry_for_another_ttl(self, demo: TestClient) -> None:
         network = Unpluggable(demo)
         clock = FakeClock()
-        http = httpx.Client(transport=network, base_url="http://testserver")
+        http = httpx.Client(transport=network, base_url="http://testserver", headers=demo.headers)
         sdk = Client(http_client=http, cache_ttl=TTL, clock=clock, max_retries=0)
         sdk.get("support/greeting")
         network.down = True
@@ -356,7 +356,6 @@ class TestConfiguration:
 
         monkeypatch.setenv("REGISTRY_URL", "http://registry.internal:8000/")
         monkeypatch.setenv("REGISTRY_API_KEY", "sk-test")
-        monkeypatch.setenv("REGISTRY_AUTHOR", "ci-bot")
         assert Client().base_url == "http://registry.internal:8000"
         # An injected client without a base URL of its own: the environment's is used.
         sdk = Client(http_client=httpx.Client(transport=httpx.MockTransport(handle)))
@@ -365,7 +364,6 @@ class TestConfiguration:
         request = seen[0]
         assert str(request.url).startswith("http://registry.internal:8000/v1/prompts/")
         assert request.headers["Authorization"] == "Bearer sk-test"
-        assert request.headers["X-Registry-Author"] == "ci-bot"
         assert request.headers["User-Agent"].startswith("prompt-registry-python/")
 
     def test_a_client_needs_a_registry_or_a_bundle(self, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -13,8 +15,10 @@ from registry.prompts.schemas import Diff, Label, Prompt, Variable, Version
 
 
 class TestPromptsAndVersions:
-    def test_create_publish_label_and_serve(self, client: TestClient) -> None:
-        sdk = Client(http_client=client, author="alice")
+    def test_create_publish_label_and_serve(
+        self, client: TestClient, make_token: Callable[..., str]
+    ) -> None:
+        sdk = Client(http_client=client, api_key=make_token("reviewer", owner="alice"))
         created = sdk.create_prompt(
             "sdk/welcome", description="Welcome line", tags=["onboarding"], source_locale="en"
         )
@@ -73,9 +77,11 @@ class TestPromptsAndVersions:
 
 
 class TestTranslations:
-    def test_the_translator_workflow(self, session: Session, client: TestClient) -> None:
+    def test_the_translator_workflow(
+        self, session: Session, client: TestClient, make_token: Callable[..., str]
+    ) -> None:
         seed_demo(session)
-        sdk = Client(http_client=client, author="translator")
+        sdk = Client(http_client=client, api_key=make_token("reviewer", owner="translator"))
         text = (
             "Deel het supportticket in bij precies één van deze categorieën: "
             "{{ categories | join(', ') }}.\nAntwoord alleen met de naam van de categorie.\n\n"

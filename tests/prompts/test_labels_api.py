@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 
 from factories import unique_name
@@ -21,13 +23,15 @@ def move(client: TestClient, name: str, label: str, version: int, **extra: objec
 
 
 class TestLabels:
-    def test_move_records_from_to_who_and_why(self, client: TestClient) -> None:
+    def test_move_records_from_to_who_and_why(
+        self, client: TestClient, make_key: Callable[..., dict[str, str]]
+    ) -> None:
         name = prompt_with_versions(client, 3)
         move(client, name, "production", 1, reason="launch")
         response = client.put(
             f"/v1/prompts/{name}/-/labels/production",
             json={"version": 3, "reason": "better"},
-            headers={"X-Registry-Author": "grace"},
+            headers=make_key("reviewer", owner="grace"),
         )
         assert response.status_code == 200
         label = response.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,15 +36,17 @@ class TestPublish:
         assert (first.status_code, second.status_code) == (201, 201)
         assert (first.json()["number"], second.json()["number"]) == (1, 2)
         assert second.headers["location"] == f"/v1/prompts/{name}/-/versions/2"
-        assert first.json()["author"] == "anonymous"
+        assert first.json()["author"] == "admin"
         assert first.json()["message"] == "first"
 
-    def test_author_comes_from_the_request(self, client: TestClient) -> None:
+    def test_the_author_is_the_owner_of_the_key(
+        self, client: TestClient, make_key: Callable[..., dict[str, str]]
+    ) -> None:
         name = new_prompt(client)
         response = client.post(
             f"/v1/prompts/{name}/-/versions",
             json={"template": "x"},
-            headers={"X-Registry-Author": "ada"},
+            headers=make_key("editor", owner="ada"),
         )
         assert response.json()["author"] == "ada"
 
