@@ -36,10 +36,16 @@ def main(
     url: Annotated[
         str | None, typer.Option(help="Registry URL (default: $REGISTRY_URL or localhost:8000).")
     ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="API key for the registry (default: $REGISTRY_API_KEY).", hidden=False),
+    ] = None,
 ) -> None:
     """Prompt registry: versioned, style-checked, localized prompts."""
     if url is not None:
         ctx.meta["registry_url"] = url
+    if api_key is not None:
+        ctx.meta["api_key"] = api_key
 
 
 def client(ctx: typer.Context) -> Client:
@@ -47,7 +53,7 @@ def client(ctx: typer.Context) -> Client:
     if isinstance(ctx.obj, Client):
         return ctx.obj
     url = ctx.meta.get("registry_url") or os.environ.get("REGISTRY_URL") or DEFAULT_URL
-    made = Client(url, cache_ttl=0)
+    made = Client(url, api_key=ctx.meta.get("api_key"), cache_ttl=0)
     ctx.obj = made
     ctx.call_on_close(made.close)
     return made
@@ -104,6 +110,7 @@ def _register() -> None:
     from registry.cli import (  # noqa: F401
         backup,
         experiments,
+        keys,
         lint,
         prompts,
         server,

@@ -81,14 +81,32 @@ def db_downgrade(revision: str) -> None:
 @app.command("seed-demo")
 def seed_demo_command() -> None:
     """Load the demo library into an empty registry."""
+    from registry.access import keys
+    from registry.access.schemas import KeyCreate
     from registry.demo import seed_demo
 
     with session_scope() as session:
         created = seed_demo(session)
-    if created:
-        console.print(f"[green]seeded {created} demo prompts[/green]")
-    else:
+        # The demo's first key, printed once; later keys come from `registry keys create`.
+        key = (
+            keys.create_key(
+                session,
+                KeyCreate(owner="demo-admin", role="admin", description="made by seed-demo"),
+                created_by="registry seed-demo",
+            )
+            if created
+            else None
+        )
+    if key is None:
         console.print("registry is not empty; demo not seeded")
+        return
+    console.print(f"[green]seeded {created} demo prompts[/green]")
+    console.print(
+        "An admin key for the demo, shown only now (send it as Authorization: Bearer …;"
+        " `registry keys create` makes more):",
+        highlight=False,
+    )
+    console.print(f"  [bold]{key.token}[/bold]", highlight=False, soft_wrap=True)
 
 
 @app.command("serve")
@@ -118,5 +136,5 @@ def serve(
         f"registry on [bold]http://{host}:{port}[/bold] · store {_safe(settings.database_url)}"
     )
     console.print(f"OpenAPI docs: http://{host}:{port}/docs")
-    console.print("API keys are not required yet: every request is accepted.")
+    console.print("Every request needs an API key: `registry keys create --role admin`.")
     uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
