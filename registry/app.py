@@ -13,6 +13,7 @@ from babel.lists import format_list
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -20,10 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__
+from registry.access.roles import LEAST_ROLE
 from registry.access.router import router as access_router
 from registry.backup.router import router as backup_router
 from registry.config import Settings, get_settings
 from registry.db import Database
+from registry.dependencies import declared_permission
 from registry.errors import (
     Conflict,
     ErrorItem,
@@ -361,6 +364,25 @@ def _http_detail(request: Request, exc: StarletteHTTPException, headers: dict[st
     return _title(exc.status_code)
 
 
+def _document_permissions(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Name in each operation the least role that may call it (`x-required-role`)."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        permission = declared_permission(route)
+        if permission is None:
+            continue
+        role = LEAST_ROLE[permission].value
+        for method in context.methods or ():
+            operation = schema["paths"].get(context.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            operation["x-required-role"] = role
+            note = f"Needs an API key with the `{role}` role or above."
+            operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """The registry's ASGI app; pass ``db`` to share an engine (tests, embedding)."""
     settings = settings or get_settings()
@@ -389,6 +411,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = FastAPI.openapi(app)
+        _document_permissions(app, schema)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(definitions.pop("$defs", {}))

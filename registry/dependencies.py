@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -121,6 +122,18 @@ def requires(permission: Permission) -> Any:
 
     check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def declared_permission(route: APIRoute) -> Permission | None:
+    """The permission a route declares with :func:`requires`, if any."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        permission = getattr(dependant.call, "permission", None)
+        if isinstance(permission, Permission):
+            return permission
+        pending.extend(dependant.dependencies)
+    return None
 
 
 # "function" scope: the commit happens before the response goes out, so a client never
