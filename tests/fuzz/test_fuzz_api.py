@@ -2,8 +2,8 @@
 
 Each operation gets ``REGISTRY_FUZZ_EXAMPLES`` generated requests (default 8) for each of
 the positive and negative modes, derandomized (the seed is fixed by the test's name), on
-a database of its own seeded with the demo library so real prompt names exist. Every
-answer must be:
+a database of its own seeded with the demo library so real prompt names exist, with an
+admin key, so that every operation is reached past authentication. Every answer must be:
 
 - not a server error (no 5xx);
 - ``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -42,6 +43,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.access import keys
+from registry.access.schemas import KeyCreate
 from registry.app import create_app
 from registry.config import Settings
 from registry.db import Database
@@ -61,17 +64,28 @@ CHECKS = [
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "errors"}
 
 
+@dataclass(frozen=True)
+class Fuzzed:
+    schema: schemathesis.BaseSchema
+    names: list[str]
+    headers: dict[str, str]
+    # The fuzzing key's id and prefix: generated revocations must not hit it.
+    own_key: frozenset[str]
+
+
 @pytest.fixture
-def fuzz_schema(migrated_url: str) -> Iterator[tuple[schemathesis.BaseSchema, list[str]]]:
+def fuzz_schema(migrated_url: str) -> Iterator[Fuzzed]:
     database = Database.from_url(migrated_url)
     with Session(database.engine) as session:
         seed_demo(session)
+        key = keys.create_key(session, KeyCreate(owner="fuzz", role="admin"), created_by="fuzz")
         session.commit()
     app = create_app(Settings(database_url=migrated_url, max_body_bytes=64 * 1024), db=database)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     with Session(database.engine) as session:
         names = list(session.scalars(select(Prompt.name).order_by(Prompt.name)))
-    yield schema, names
+    headers = {"Authorization": f"Bearer {key.token}"}
+    yield Fuzzed(schema, names, headers, frozenset({str(key.id), key.prefix}))
     database.dispose()
 
 
@@ -91,9 +105,12 @@ def _problem_body(response: Any) -> str | None:
     return None
 
 
-def _cases(operation: Any, mode: schemathesis.GenerationMode, names: list[str]) -> Any:
+def _cases(operation: Any, mode: schemathesis.GenerationMode, fuzzed: Fuzzed) -> Any:
     """Generated cases; half of them name a real prompt, so they get past the 404."""
+    names = fuzzed.names
     generated = operation.as_strategy(generation_mode=mode)
+    if "{key}" in operation.path:
+        return generated.filter(lambda case: case.path_parameters["key"] not in fuzzed.own_key)
     if "{name}" not in operation.path or not operation.path.startswith("/v1/prompts/"):
         return generated
     real = st.sampled_from(names).flatmap(
@@ -103,7 +120,7 @@ def _cases(operation: Any, mode: schemathesis.GenerationMode, names: list[str]) 
 
 
 def _fuzz_operation(
-    operation: Any, mode: schemathesis.GenerationMode, names: list[str]
+    operation: Any, mode: schemathesis.GenerationMode, fuzzed: Fuzzed
 ) -> Callable[[], None]:
     @seed(SEED)
     @settings(
@@ -115,9 +132,12 @@ def _fuzz_operation(
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
     )
-    @given(case=_cases(operation, mode, names))
+    @given(case=_cases(operation, mode, fuzzed))
     def run(case: Any) -> None:
+        # Negative cases may mangle the credentials; the input under test is the rest.
+        case.headers = {**(case.headers or {}), **fuzzed.headers}
         response = case.call()
+        assert response.status_code != 401, f"the fuzzing key was refused: {response.text}"
         case.validate_response(response, checks=CHECKS)
         problem = _problem_body(response)
         assert problem is None, f"{problem}\n{case.as_curl_command()}\n{response.text[:500]}"
@@ -125,16 +145,15 @@ def _fuzz_operation(
     return run
 
 
-def test_every_operation(fuzz_schema: tuple[schemathesis.BaseSchema, list[str]]) -> None:
-    schema, names = fuzz_schema
+def test_every_operation(fuzz_schema: Fuzzed) -> None:
     failures: list[str] = []
     operations = 0
-    for result in schema.get_all_operations():
+    for result in fuzz_schema.schema.get_all_operations():
         operation = result.ok()
         operations += 1
         for mode in MODES:
             try:
-                _fuzz_operation(operation, mode, names)()
+                _fuzz_operation(operation, mode, fuzz_schema)()
             except Unsatisfiable:
                 # Nothing to make invalid: no parameters and no body.
                 assert mode is schemathesis.GenerationMode.NEGATIVE, operation.label
