@@ -4,8 +4,10 @@ With ``--workers N`` uvicorn binds the socket itself with ``proto`` 0; accepted 
 inherit it, and asyncio sets TCP_NODELAY only on sockets whose ``proto`` is IPPROTO_TCP.
 Nagle's algorithm then holds each response's body until the client's delayed ACK of its
 headers, about 40 ms on Linux, on every keep-alive request
-(https://github.com/Kludex/uvicorn/issues/3149). The benchmarks run the workers both ways:
-as ``uvicorn`` is run, and through this module, to show the registry's own figures.
+(https://github.com/Kludex/uvicorn/issues/3149). ``registry serve --workers N`` binds
+through ``registry.serving.tcp_socket``; this module does the same for any app run from
+uvicorn's command line (the trivial baseline, and the registry with the benchmarks'
+options), so the benchmarks can run the workers both ways.
 """
 
 from __future__ import annotations
@@ -15,16 +17,13 @@ import socket
 import uvicorn
 from uvicorn.config import Config
 
+from registry.serving import tcp_socket
+
 _bind_socket = Config.bind_socket
 
 
 def _bind_tcp_socket(config: Config) -> socket.socket:
-    sock = _bind_socket(config)
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
-        # The same descriptor; Python reads the protocol back from it.
-        sock = socket.socket(fileno=sock.detach())
-        sock.set_inheritable(True)
-    return sock
+    return tcp_socket(_bind_socket(config))
 
 
 Config.bind_socket = _bind_tcp_socket  # type: ignore[method-assign]

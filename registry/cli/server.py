@@ -120,9 +120,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the REST API."""
-    import uvicorn
-
-    from registry import migrate
+    from registry import migrate, serving
     from registry.config import get_settings
 
     settings = get_settings()
@@ -137,4 +135,5 @@ def serve(
     )
     console.print(f"OpenAPI docs: http://{host}:{port}/docs")
     console.print("Every request needs an API key: `registry keys create --role admin`.")
-    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # Not uvicorn.run: with several workers it leaves Nagle's algorithm on (see serving).
+    serving.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
