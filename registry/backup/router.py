@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from registry.backup import service
 from registry.backup.schemas import Backup, ImportSummary
+from registry.db import Database
 from registry.dependencies import AdminAccess, SessionDep
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -18,10 +19,14 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
     response_class=Response,
     responses={200: {"model": Backup, "description": "The backup, as a file to save."}},
 )
-def export_registry(session: SessionDep, _: AdminAccess) -> Response:
+def export_registry(request: Request, _: AdminAccess) -> Response:
     """Every prompt, version, label, translation and style guide as one JSON backup (admin)."""
-    service.snapshot(session)
-    data = service.export_registry(session)
+    # A transaction of its own: the key check has already run a query in the request's,
+    # and the snapshot must be taken before the first query.
+    db: Database = request.app.state.db
+    with db.session(write=False) as session:
+        service.snapshot(session)
+        data = service.export_registry(session)
     stamp = data["exported_at"][:19].replace(":", "").replace("-", "")
     return Response(
         service.dumps(data),
