@@ -246,6 +246,12 @@ class TestExport:
         assert ("prompt.archive", "admin") in actions
         assert all("token" not in json.dumps(e) for e in data["audit_events"])
         assert "api_keys" not in data
+        (experiment,) = data["experiments"]
+        assert (experiment["prompt"], experiment["status"]) == ("summarize/article", "stopped")
+        assert [a["version"] for a in experiment["arms"]] == [1, 2]
+        exposed = {e["subject"] for e in experiment["exposures"]}
+        assert {f["subject"] for f in experiment["feedback"]} <= exposed
+        assert len(experiment["feedback"]) > 100
 
     def test_a_second_export_is_identical_apart_from_exported_at(self, source: str) -> None:
         first, second = export(source), export(source)

@@ -153,6 +153,51 @@ class AuditEventRecord(_Record):
     after: Any
 
 
+class ArmRecord(_Record):
+    name: str = Field(max_length=64)
+    version: Number
+    weight: int = Field(ge=0, le=100)
+
+
+class ExposureRecord(_Record):
+    subject: str = Field(max_length=255)
+    arm: str = Field(max_length=64)
+    first_at: AwareDatetime
+
+
+class FeedbackRecord(_Record):
+    subject: str = Field(max_length=255)
+    arm: str = Field(max_length=64)
+    value: float
+    resolve_id: str | None = Field(max_length=128)
+    source: str = Field(max_length=64)
+    created_at: AwareDatetime
+
+
+class ExperimentRecord(_Record):
+    """An experiment with its arms (in order), exposures and outcomes. Experiments are
+    restored in file order, so they keep their numbers, which resolve ids embed."""
+
+    prompt: PromptNameStr
+    name: str = Field(max_length=64)
+    description: str
+    label: LabelNameStr
+    running: bool
+    metric: str = Field(max_length=16)
+    locales: list[Locale]
+    min_samples: int = Field(ge=1)
+    salt: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    created_at: AwareDatetime
+    created_by: Who
+    ended_at: AwareDatetime | None
+    ended_by: Who | None
+    promoted_arm: str | None = Field(max_length=64)
+    arms: list[ArmRecord]
+    exposures: list[ExposureRecord] = Field(description="By subject.")
+    feedback: list[FeedbackRecord] = Field(description="Oldest first.")
+
+
 class Backup(_Record):
     """Everything a registry holds; written by `GET /v1/admin/export` and `registry export`."""
 
@@ -170,6 +215,7 @@ class Backup(_Record):
     style_reports: list[StyleReportRecord] = Field(description="By prompt, then version.")
     label_policies: list[LabelPolicyRecord] = Field(default_factory=list, description="By path.")
     audit_events: list[AuditEventRecord] = Field(default_factory=list, description="Oldest first.")
+    experiments: list[ExperimentRecord] = Field(default_factory=list, description="Oldest first.")
 
 
 class ImportSummary(BaseModel):
@@ -188,3 +234,4 @@ class ImportSummary(BaseModel):
     style_reports: int
     label_policies: int
     audit_events: int
+    experiments: int

@@ -20,9 +20,13 @@ from registry.access.models import AuditEvent, LabelPolicy
 from registry.backup.schemas import (
     FORMAT,
     FORMAT_VERSION,
+    ArmRecord,
     AuditEventRecord,
     Backup,
     BindingRecord,
+    ExperimentRecord,
+    ExposureRecord,
+    FeedbackRecord,
     GuideRecord,
     GuideVersionRecord,
     ImportSummary,
@@ -38,6 +42,7 @@ from registry.backup.schemas import (
 )
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, InvalidInput
+from registry.experiments.models import Experiment, ExperimentArm, Exposure, Feedback
 from registry.i18n.messages import _, _n
 from registry.i18n.models import RegistryInfo, Translation, TranslationRevision
 from registry.prompts.models import Label, LabelEvent, Prompt, PromptTag, PromptVersion
@@ -114,6 +119,13 @@ def export_registry(session: Session) -> dict[str, Any]:
     )
     label_policies = session.scalars(select(LabelPolicy).order_by(LabelPolicy.path))
     audit_events = session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+    experiments = list(session.scalars(select(Experiment).order_by(Experiment.id)))
+    exposures: dict[int, list[Exposure]] = {e.id: [] for e in experiments}
+    for exposure in session.scalars(select(Exposure).order_by(Exposure.subject)):
+        exposures[exposure.experiment_id].append(exposure)
+    outcomes: dict[int, list[Feedback]] = {e.id: [] for e in experiments}
+    for feedback in session.scalars(select(Feedback).order_by(Feedback.id)):
+        outcomes[feedback.experiment_id].append(feedback)
 
     backup = Backup(
         format=FORMAT,
@@ -261,8 +273,49 @@ def export_registry(session: Session) -> dict[str, Any]:
             )
             for a in audit_events
         ],
+        experiments=[
+            _experiment_record(x, names, exposures[x.id], outcomes[x.id]) for x in experiments
+        ],
     )
     return backup.model_dump(mode="json")
+
+
+def _experiment_record(
+    x: Experiment, names: dict[int, str], exposures: list[Exposure], outcomes: list[Feedback]
+) -> ExperimentRecord:
+    return ExperimentRecord(
+        prompt=names[x.prompt_id],
+        name=x.name,
+        description=x.description,
+        label=x.label,
+        running=x.running_label is not None,
+        metric=x.metric,
+        locales=list(x.locales),
+        min_samples=x.min_samples,
+        salt=x.salt,
+        status=x.status,
+        created_at=_utc(x.created_at),
+        created_by=x.created_by,
+        ended_at=_utc(x.ended_at) if x.ended_at else None,
+        ended_by=x.ended_by,
+        promoted_arm=x.promoted_arm,
+        arms=[ArmRecord(name=a.name, version=a.version, weight=a.weight) for a in x.arms],
+        exposures=[
+            ExposureRecord(subject=e.subject, arm=e.arm, first_at=_utc(e.first_at))
+            for e in exposures
+        ],
+        feedback=[
+            FeedbackRecord(
+                subject=f.subject,
+                arm=f.arm,
+                value=f.value,
+                resolve_id=f.resolve_id,
+                source=f.source,
+                created_at=_utc(f.created_at),
+            )
+            for f in outcomes
+        ],
+    )
 
 
 def dumps(data: Mapping[str, Any]) -> str:
@@ -449,6 +502,19 @@ def _reference_problems(backup: Backup) -> list[ErrorItem]:
     )
     for i, r in enumerate(backup.style_reports):
         items += missing_version(("style_reports", i, "version"), r.prompt, r.version)
+    items += _duplicates("label_policies", (lp.path for lp in backup.label_policies), "path", repr)
+    for i, experiment in enumerate(backup.experiments):
+        for j, arm in enumerate(experiment.arms):
+            loc = ("experiments", i, "arms", j, "version")
+            items += missing_version(loc, experiment.prompt, arm.version)
+        subjects = (e.subject for e in experiment.exposures)
+        items += _duplicates(f"experiments.{i}.exposures", subjects, "subject", repr)
+    items += _duplicates(
+        "experiments",
+        ((e.prompt, e.label) for e in backup.experiments if e.running),
+        "label",
+        lambda k: f"{k[0]!r} {k[1]!r} (running)",
+    )
     return items
 
 
@@ -652,6 +718,9 @@ def import_registry(
         for a in backup.audit_events
     )
     step("audit_events", len(backup.audit_events))
+    for x in backup.experiments:
+        _restore_experiment(session, x, prompts[x.prompt].id, versions)
+    step("experiments", len(backup.experiments))
     audit.record(
         session,
         "registry.import",
@@ -673,4 +742,58 @@ def import_registry(
         style_reports=len(backup.style_reports),
         label_policies=len(backup.label_policies),
         audit_events=len(backup.audit_events),
+        experiments=len(backup.experiments),
+    )
+
+
+def _restore_experiment(
+    session: Session,
+    x: ExperimentRecord,
+    prompt_id: int,
+    versions: Mapping[tuple[str, int], PromptVersion],
+) -> None:
+    experiment = Experiment(
+        prompt_id=prompt_id,
+        name=x.name,
+        description=x.description,
+        label=x.label,
+        running_label=x.label if x.running else None,
+        metric=x.metric,
+        locales=x.locales,
+        min_samples=x.min_samples,
+        salt=x.salt,
+        status=x.status,
+        created_at=x.created_at,
+        created_by=x.created_by,
+        ended_at=x.ended_at,
+        ended_by=x.ended_by,
+        promoted_arm=x.promoted_arm,
+        arms=[
+            ExperimentArm(
+                position=position,
+                name=a.name,
+                version_id=versions[(x.prompt, a.version)].id,
+                version=a.version,
+                weight=a.weight,
+            )
+            for position, a in enumerate(x.arms)
+        ],
+    )
+    session.add(experiment)
+    session.flush()  # one at a time, so the ids follow the file
+    session.add_all(
+        Exposure(experiment_id=experiment.id, subject=e.subject, arm=e.arm, first_at=e.first_at)
+        for e in x.exposures
+    )
+    session.add_all(
+        Feedback(
+            experiment_id=experiment.id,
+            subject=f.subject,
+            arm=f.arm,
+            value=f.value,
+            resolve_id=f.resolve_id,
+            source=f.source,
+            created_at=f.created_at,
+        )
+        for f in x.feedback
     )
