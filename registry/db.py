@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -157,6 +158,15 @@ class Database:
         factory = self._write if write else self._read
         with factory() as session, session.begin():
             yield session
+
+    @property
+    def max_connections(self) -> int | None:
+        """How many connections the engine's pool hands out at most; None: no limit."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):
+            return None
+        overflow: int = pool._max_overflow
+        return None if overflow < 0 else pool.size() + overflow
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,6 +32,52 @@ def _writes(request: Request) -> bool:
     return request.method not in _READ_METHODS and not request.url.path.endswith(READ_ONLY_POSTS)
 
 
+# What a request runs once its session has given its connection back: a read's record
+# of its key's use, which writes, so must not wait for a second connection while the
+# read still holds its first.
+AFTER_CLOSE = "registry.after_close"
+
+# Worker threads and pooled connections kept for work outside a request's session: the
+# readiness probe, exposures written after a response.
+THREAD_RESERVE = 4
+CONNECTION_RESERVE = 3
+
+
+def _session_slots(request: Request) -> anyio.Semaphore:
+    """How many requests may hold a session at once, so each can always finish.
+
+    A request runs on up to three worker threads in turn (authentication, the route, the
+    commit), holding its transaction (on SQLite the write lock, on PostgreSQL the prompt's
+    row lock) in between. Were every worker thread and pooled connection taken by requests
+    waiting for that lock, the request holding it could not get a thread to commit: all
+    would wait until the busy timeout and answer 503. Fewer sessions than threads and
+    connections, and the others wait for a slot without holding either.
+    """
+    app = request.app
+    slots: anyio.Semaphore | None = getattr(app.state, "session_slots", None)
+    if slots is None:
+        db: Database = app.state.db
+        count = anyio.to_thread.current_default_thread_limiter().total_tokens - THREAD_RESERVE
+        connections = db.max_connections
+        if connections is not None:
+            count = min(count, connections - CONNECTION_RESERVE)
+        slots = anyio.Semaphore(max(1, int(count)))
+        app.state.session_slots = slots
+    return slots
+
+
+def _finish(
+    scope: AbstractContextManager[Session], session: Session, exc: BaseException | None
+) -> None:
+    """Commit (or roll back, after ``exc``), then run what waited for the connection."""
+    if exc is None:
+        scope.__exit__(None, None, None)
+    else:
+        scope.__exit__(type(exc), exc, exc.__traceback__)
+    for after in session.info.pop(AFTER_CLOSE, ()):
+        after()
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent.
 
@@ -37,16 +86,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     (render, lint) are listed in ``READ_ONLY_POSTS``: on SQLite a writing transaction
     takes the one write lock, which would queue every render behind every other.
     """
-    db: Database = request.app.state.db
-    scope = db.session(write=_writes(request))
-    session = scope.__enter__()
-    try:
-        yield session
-    except BaseException as exc:
-        await run_in_threadpool(scope.__exit__, type(exc), exc, exc.__traceback__)
-        raise
-    else:
-        await run_in_threadpool(scope.__exit__, None, None, None)
+    async with _session_slots(request):
+        db: Database = request.app.state.db
+        scope = db.session(write=_writes(request))
+        session = scope.__enter__()
+        try:
+            yield session
+        except BaseException as exc:
+            await run_in_threadpool(_finish, scope, session, exc)
+            raise
+        else:
+            await run_in_threadpool(_finish, scope, session, None)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -68,12 +118,19 @@ async def get_key_toucher(request: Request) -> KeyToucher:
     """How a key's last use is recorded.
 
     A write request records it in its own transaction: on SQLite a second writer would
-    wait for the lock the request holds. A read records it in a short commit of its own.
+    wait for the lock the request holds. A read records it in a short commit of its own,
+    once its session has been closed, so it never holds two connections.
     """
     if _writes(request):
         return lambda session, key_id, last: keys.touch(lambda: nullcontext(session), key_id, last)
     db: Database = request.app.state.db
-    return lambda _session, key_id, last: keys.touch(db.session, key_id, last)
+
+    def after_close(session: Session, key_id: int, last: datetime | None) -> None:
+        session.info.setdefault(AFTER_CLOSE, []).append(
+            partial(keys.touch, db.session, key_id, last)
+        )
+
+    return after_close
 
 
 def authenticate(
