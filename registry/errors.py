@@ -60,6 +60,13 @@ class RegistryError(Exception):
     code: ClassVar[str] = "internal-error"
     title: ClassVar[str] = N_("Internal error")
 
+    def __post_init__(self) -> None:
+        """Subclasses add headers of their own here (e.g. ``WWW-Authenticate``).
+
+        Defined on the base so that the ``__init__`` the dataclass generates calls it:
+        it calls ``__post_init__`` only when the decorated class has one.
+        """
+
     def __str__(self) -> str:
         return self.detail
 
