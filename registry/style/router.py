@@ -45,17 +45,19 @@ def list_guides(session: SessionDep, _: ReadAccess) -> list[Guide]:
     return service.list_guides(session)
 
 
-@router.put("/v1/style-guides/{name}")
+# The path parameter is ``guide``, not ``name``: ``requires`` checks a ``name`` against
+# the key's folder, as the name of a prompt.
+@router.put("/v1/style-guides/{guide}")
 def publish_guide(
-    name: GuideName, body: GuidePublish, session: SessionDep, principal: AdminAccess
+    guide: GuideName, body: GuidePublish, session: SessionDep, principal: AdminAccess
 ) -> GuideVersion:
     """Publish a new version of a guide (YAML); versions are immutable."""
-    return service.publish_guide(session, name, body, author=principal.owner)
+    return service.publish_guide(session, guide, body, author=principal.owner)
 
 
-@router.get("/v1/style-guides/{name}")
+@router.get("/v1/style-guides/{guide}")
 def get_guide(
-    name: GuideName,
+    guide: GuideName,
     session: SessionDep,
     _: ReadAccess,
     version: Annotated[
@@ -63,7 +65,7 @@ def get_guide(
     ] = None,
 ) -> GuideVersion:
     """A guide's text, newest version or the one asked for."""
-    return service.get_guide_version(session, name, version)
+    return service.get_guide_version(session, guide, version)
 
 
 @router.get("/v1/style-bindings")
