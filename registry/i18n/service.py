@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from registry.access import audit
 from registry.access.roles import SYSTEM, Principal
-from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound, PreconditionFailed
+from registry.errors import (
+    Conflict,
+    ErrorItem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
 from registry.i18n import checks, po
 from registry.i18n.messages import N_, _, _n
 from registry.i18n.models import RegistryInfo, Translation
@@ -689,23 +696,34 @@ def import_po(
         index = int(match["index"]) if match["index"] is not None else None
         groups.setdefault(key, _Group(*key)).entries.append((index, entry))
 
+    # A prompt outside the key's folder is refused as everywhere else (403), before the
+    # file's content is looked at; every such entry is listed.
+    outside = [
+        ErrorItem(
+            loc=("body", f"{name}@{number}"),
+            message=_("this key is limited to the folder {folder}").format(
+                folder=repr(principal.folder)
+            ),
+            line=group.entries[0][1].lineno,
+        )
+        for (name, number), group in groups.items()
+        if not principal.in_scope(name)
+    ]
+    if outside:
+        first = next(name for name, _number in groups if not principal.in_scope(name))
+        raise Forbidden(
+            _("this key is limited to the folder {folder}; {name} lies outside it").format(
+                folder=repr(principal.folder), name=repr(first)
+            ),
+            outside,
+        )
+
     changes: list[
         tuple[models.Prompt, models.PromptVersion, Translation | None, list[str], str]
     ] = []
     warnings: list[Finding] = []
     unchanged = untranslated = 0
     for (name, number), group in groups.items():
-        if not principal.in_scope(name):
-            errors.append(
-                ErrorItem(
-                    loc=("body", f"{name}@{number}"),
-                    message=_("this key is limited to the folder {folder}").format(
-                        folder=repr(principal.folder)
-                    ),
-                    line=group.entries[0][1].lineno,
-                )
-            )
-            continue
         first_line = group.entries[0][1].lineno
         try:
             prompt = get_prompt(session, name, lock=True)
