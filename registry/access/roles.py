@@ -69,7 +69,7 @@ class Principal:
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
             raise Forbidden(
-                _("a {role} key may not do this; it needs the {needed} role or above").format(
+                _("keys with the {role} role may not do this; it needs the {needed} role or above").format(
                     role=self.role.value, needed=LEAST_ROLE[permission].value
                 )
             )
