@@ -46,8 +46,9 @@ CONNECTION_RESERVE = 3
 def _session_slots(request: Request) -> anyio.Semaphore:
     """How many requests may hold a session at once, so each can always finish.
 
-    A request runs on up to three worker threads in turn (authentication, the route, the
-    commit), holding its transaction (on SQLite the write lock, on PostgreSQL the prompt's
+    A request runs on up to three worker threads in turn (the key's check, the route, the
+    commit; two where the route checks the key itself, see ``registry.routing``), holding
+    its transaction (on SQLite the write lock, on PostgreSQL the prompt's
     row lock) in between. Were every worker thread and pooled connection taken by requests
     waiting for that lock, the request holding it could not get a thread to commit: all
     would wait until the busy timeout and answer 503. Fewer sessions than threads and
@@ -133,25 +134,84 @@ async def get_key_toucher(request: Request) -> KeyToucher:
     return after_close
 
 
-def authenticate(
+class RequestKey:
+    """The request's bearer key, well formed, to be checked against the store once.
+
+    The check (one indexed lookup and a salted hash, the key's last use recorded, the
+    principal made the actor of the session's audit events) runs in a worker thread, on
+    the request's session: in the route's own thread when its route checks keys there
+    (:class:`registry.routing.KeyCheckingRoute`), else in one of its own. It is never
+    remembered beyond the request, so a revoked or expired key is refused by every
+    process on its next request.
+    """
+
+    def __init__(self, session: Session, token: str, touch: KeyToucher) -> None:
+        self._session = session
+        self._token = token
+        self._touch = touch
+        self._principal: Principal | None = None
+
+    def principal(self) -> Principal:
+        """Who the key acts as; 401 if it is unknown, revoked or expired. Blocking."""
+        if self._principal is None:
+            checked = keys.check_token(self._session, self._token)
+            principal = checked.principal
+            if principal.key_id is not None:
+                self._touch(self._session, principal.key_id, checked.last_used_at)
+            audit.act_as(self._session, principal)
+            self._principal = principal
+        return self._principal
+
+
+async def authenticate(
     session: Annotated[Session, Depends(get_session, scope="function")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     touch: Annotated[KeyToucher, Depends(get_key_toucher)],
-) -> Principal:
-    """The principal of the request's bearer key; 401 without a valid one.
+) -> RequestKey:
+    """The request's bearer key; 401 at once without one, or with a malformed one.
 
-    The principal becomes the actor of the session's audit events.
+    Async and without I/O: the lookup is :meth:`RequestKey.principal`.
     """
     if credentials is None:
         raise Unauthorized(
             _("this request needs an API key: send Authorization: Bearer <key>"),
         )
-    checked = keys.check_token(session, credentials.credentials)
-    principal = checked.principal
-    if principal.key_id is not None:
-        touch(session, principal.key_id, checked.last_used_at)
-    audit.act_as(session, principal)
-    return principal
+    keys.parse_token(credentials.credentials)
+    return RequestKey(session, credentials.credentials, touch)
+
+
+class Access:
+    """A route's access check, pending: the key's, then the permission and the scope.
+
+    A route that checks keys in its own thread receives this in place of the principal
+    and calls :meth:`check` before its code runs.
+    """
+
+    def __init__(
+        self, key: RequestKey, permission: Permission, path_params: dict[str, Any]
+    ) -> None:
+        self._key = key
+        self._permission = permission
+        self._path_params = path_params
+
+    def check(self) -> Principal:
+        """The principal, once it holds the permission for this path. Blocking."""
+        principal = self._key.principal()
+        principal.require(self._permission)
+        name = self._path_params.get("name")
+        if name is not None:
+            principal.require_scope(name)
+        locale = self._path_params.get("locale")
+        if self._permission is Permission.TRANSLATE and locale is not None:
+            # A bad tag is reported by the route with its own 422.
+            with suppress(LocaleError):
+                canonical = canonical_locale(locale)
+                principal.require_locale(canonical)
+        return principal
+
+
+# Set on a route whose endpoint runs :meth:`Access.check` in its own worker thread.
+CHECKS_KEY_IN_ROUTE = "checks_key_in_route"
 
 
 def requires(permission: Permission) -> Any:
@@ -160,22 +220,21 @@ def requires(permission: Permission) -> Any:
     A prompt named in the path must lie in the key's folder; a locale in the path of a
     translation write must be one the key may translate. The permission is kept on the
     dependency so a test can check that every route declares one.
+
+    A missing or malformed key is refused before anything else. Checking the key needs
+    the store: a route that does it in its own worker thread gets the pending
+    :class:`Access` (one trip to the thread pool per request instead of two); any other
+    route gets the principal checked in a worker thread of its own. Either way the
+    check runs before the route's code.
     """
 
     async def check(
-        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+        request: Request, key: Annotated[RequestKey, Depends(authenticate)]
     ) -> Principal:
-        principal.require(permission)
-        name = request.path_params.get("name")
-        if name is not None:
-            principal.require_scope(name)
-        locale = request.path_params.get("locale")
-        if permission is Permission.TRANSLATE and locale is not None:
-            # A bad tag is reported by the route with its own 422.
-            with suppress(LocaleError):
-                canonical = canonical_locale(locale)
-                principal.require_locale(canonical)
-        return principal
+        access = Access(key, permission, request.path_params)
+        if getattr(request.scope.get("route"), CHECKS_KEY_IN_ROUTE, False):
+            return access  # type: ignore[return-value]  # checked by the route's endpoint
+        return await run_in_threadpool(access.check)
 
     check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)

@@ -5,7 +5,9 @@ key in lists and logs; the secret is stored only as a salted SHA-256 hash. Secre
 256 random bits, so a fast hash is enough: nobody can guess one to compare against.
 
 Every request looks its key up again (one indexed query), so a revoked or expired key is
-refused at once by every process, with no cache to outlive the revocation.
+refused at once by every process, with no cache to outlive the revocation. The lookup
+reads the columns it needs as a plain row: loading the key as an ORM object cost more
+than the rest of the check.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -161,6 +163,23 @@ def revoke_key(session: Session, ident: str) -> Key:
     return key_schema(key)
 
 
+# The columns a request's key check reads, by the key's unique prefix: a Core statement
+# on the table, which the session runs without the ORM's loading machinery.
+_KEYS = ApiKey.__table__.c
+_LOOKUP = select(
+    _KEYS.id,
+    _KEYS.salt,
+    _KEYS.secret_hash,
+    _KEYS.owner,
+    _KEYS.role,
+    _KEYS.folder,
+    _KEYS.locales,
+    _KEYS.expires_at,
+    _KEYS.last_used_at,
+    _KEYS.revoked_at,
+).where(_KEYS.prefix == bindparam("prefix"))
+
+
 @dataclass(frozen=True)
 class Checked:
     """A verified key: who it acts as, and whether its last use needs writing."""
@@ -169,17 +188,22 @@ class Checked:
     last_used_at: datetime | None
 
 
-def check_token(session: Session, token: str, *, now: datetime | None = None) -> Checked:
-    """The principal a bearer token acts as; 401 if unknown, revoked or expired."""
+def parse_token(token: str) -> tuple[str, str]:
+    """A bearer token's prefix and secret, without looking anything up; 401 if malformed."""
     token = token.strip()
     # The prefix has no "_"; the secret may.
     head, sep, secret = token.removeprefix(TOKEN_START).partition("_")
-    prefix = TOKEN_START + head
     if not token.startswith(TOKEN_START) or not sep or not head or not secret:
         raise Unauthorized(
             _("the API key is malformed; it reads rk_<prefix>_<secret>, as it was shown")
         )
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+    return TOKEN_START + head, secret
+
+
+def check_token(session: Session, token: str, *, now: datetime | None = None) -> Checked:
+    """The principal a bearer token acts as; 401 if malformed, unknown, revoked or expired."""
+    prefix, secret = parse_token(token)
+    key = session.execute(_LOOKUP, {"prefix": prefix}).one_or_none()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(key.salt, secret)):
         raise Unauthorized(_("the API key is not known to this registry"))
     now = now or utcnow()

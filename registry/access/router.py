@@ -19,8 +19,9 @@ from registry.access.schemas import (
 )
 from registry.dependencies import AdminAccess, ReadAccess, SessionDep
 from registry.inputs import NulFreeStr
+from registry.routing import KeyCheckingRoute
 
-router = APIRouter(tags=["access"])
+router = APIRouter(tags=["access"], route_class=KeyCheckingRoute)
 
 KeyIdent = Annotated[
     str, Path(max_length=64, pattern=r"^[0-9]+$|^rk_[a-z0-9]+$", description="Id or prefix.")

@@ -10,8 +10,9 @@ from registry.backup import service
 from registry.backup.schemas import Backup, ImportSummary
 from registry.db import Database
 from registry.dependencies import AdminAccess, SessionDep
+from registry.routing import KeyCheckingRoute
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=KeyCheckingRoute)
 
 
 @router.get(

@@ -28,8 +28,9 @@ from registry.experiments.schemas import (
 )
 from registry.inputs import MAX_INTEGER
 from registry.prompts.schemas import PROMPT_NAME_PATTERN
+from registry.routing import KeyCheckingRoute
 
-router = APIRouter(tags=["experiments"])
+router = APIRouter(tags=["experiments"], route_class=KeyCheckingRoute)
 
 PromptName = Annotated[
     str,

@@ -21,8 +21,9 @@ from registry.i18n.schemas import (
 from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts.router import PromptName
 from registry.prompts.schemas import LABEL_NAME_PATTERN
+from registry.routing import KeyCheckingRoute
 
-router = APIRouter(tags=["translations"])
+router = APIRouter(tags=["translations"], route_class=KeyCheckingRoute)
 
 Locale = Annotated[str, Path(max_length=64, description="BCP 47 or POSIX, e.g. `pt-BR`.")]
 VersionQuery = Annotated[

@@ -40,8 +40,9 @@ from registry.prompts.schemas import (
     VersionCreate,
     VersionPage,
 )
+from registry.routing import KeyCheckingRoute
 
-router = APIRouter(prefix="/v1/prompts", tags=["prompts"])
+router = APIRouter(prefix="/v1/prompts", tags=["prompts"], route_class=KeyCheckingRoute)
 
 PromptName = Annotated[
     str,

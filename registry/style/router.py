@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from registry.dependencies import AdminAccess, ReadAccess, SessionDep
 from registry.inputs import MAX_INTEGER
+from registry.routing import KeyCheckingRoute
 from registry.style import service
 from registry.style.schemas import (
     GUIDE_NAME_PATTERN,
@@ -20,7 +21,7 @@ from registry.style.schemas import (
     LintResult,
 )
 
-router = APIRouter(tags=["style"])
+router = APIRouter(tags=["style"], route_class=KeyCheckingRoute)
 
 GuideName = Annotated[str, Path(pattern=GUIDE_NAME_PATTERN, max_length=100)]
 Folder = Annotated[
