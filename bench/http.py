@@ -1,14 +1,16 @@
 """Items 1 and 2: resolve and render over HTTP, against a trivial FastAPI endpoint.
 
 A real uvicorn server (one worker) on 127.0.0.1 serves a SQLite registry seeded with the
-demo library. The load generator (wrk when installed, else an async httpx loop; see
+demo library; every request carries a reader's API key, which the registry looks up and
+verifies on each request. The load generator (wrk when installed, else an async httpx loop; see
 ``bench.load``) loads it with one connection (latency) and with 16 keep-alive
 connections (throughput), warm, without caching on the client. The baseline, a trivial
-FastAPI endpoint, is served and loaded the same way, in turns with the registry (see
-``bench.load.compare``), so the ratios hold on a noisy shared machine. A breakdown of
-the baseline (bare ASGI, async endpoint, the registry's middlewares, a health check that
-opens a session) shows where a request's time goes before any registry code runs, and
-the SQL of one resolve and one render shows what the database is asked.
+FastAPI endpoint that checks no key, is served and loaded the same way, in turns with the
+registry (see ``bench.load.compare``), so the ratios hold on a noisy shared machine. A
+breakdown of the baseline (bare ASGI, async endpoint, the registry's middlewares, the
+readiness probe that opens a session, the cheapest read with a key) shows where a
+request's time goes before any prompt is resolved, and the SQL of one resolve and one
+render shows what the database is asked.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from registry.demo.library import LIBRARY
 from bench.load import GENERATOR, Figures, Request, Subject, compare, figures_table
 from bench.plans import explain
 from bench.results import Section, Target, print_targets
-from bench.server import REGISTRY, serve
+from bench.server import REGISTRY, create_key, serve
 
 CONNECTIONS = 16
 SECONDS = 3.0
@@ -35,7 +37,8 @@ ROUNDS = 3
 LOCALES = ("fr", "de", "es", "ja", "fr-CA", "it", "en")
 PROMPTS = tuple(entry["name"] for entry in LIBRARY)
 PING: list[Request] = [("GET", "/ping", None)]
-HEALTH: list[Request] = [("GET", "/healthz", None)]
+READY: list[Request] = [("GET", "/readyz", None)]
+POLICIES: list[Request] = [("GET", "/v1/label-policies", None)]
 
 
 def resolve_requests(
@@ -79,17 +82,18 @@ def against_baseline(what: str, figures: Figures, baseline: Figures) -> list[Tar
     ]
 
 
-def seeded_sqlite(folder: str) -> str:
+def seeded_sqlite(folder: str) -> tuple[str, str]:
+    """The demo library in a new SQLite file, and a reader's key to it."""
     url = f"sqlite:///{Path(folder) / 'demo.db'}"
     migrate.upgrade(url)
     db = Database.from_url(url)
     with db.session() as session:
         seed_demo(session)
     db.dispose()
-    return url
+    return url, create_key(url, "reader")
 
 
-def breakdown(env: dict[str, str]) -> list[Figures]:
+def breakdown(env: dict[str, str], token: str) -> list[Figures]:
     """The trivial request taken apart: which layer costs what, before registry code."""
     print("where a trivial request's time goes:")
     with ExitStack() as servers:
@@ -98,15 +102,16 @@ def breakdown(env: dict[str, str]) -> list[Figures]:
         wrapped = servers.enter_context(
             serve("bench.trivial_app:with_middleware", factory=True, ready_path="/ping")
         )
-        registry = servers.enter_context(serve(REGISTRY, env, ready_path="/healthz"))
+        registry = servers.enter_context(serve(REGISTRY, env, token=token))
         return compare(
             [
                 Subject("bare ASGI callable (uvicorn only)", raw, PING),
                 Subject("FastAPI, async endpoint", app, [("GET", "/ping-async", None)]),
                 Subject("FastAPI, sync endpoint (the baseline)", app, PING),
                 Subject("FastAPI sync + registry middlewares", wrapped, PING),
-                Subject("FastAPI sync + 2 sync dependencies", app, [("GET", "/ping-deps", None)]),
-                Subject("registry /healthz (session, SELECT 1)", registry, HEALTH),
+                Subject("FastAPI sync + a commit's trip", app, [("GET", "/ping-deps", None)]),
+                Subject("registry /readyz (no key; a session, SELECT 1)", registry, READY),
+                Subject("registry /v1/label-policies (key, 1 SELECT)", registry, POLICIES),
             ],
             rounds=2,
             seconds=3,
@@ -116,11 +121,11 @@ def breakdown(env: dict[str, str]) -> list[Figures]:
 def main() -> Section:
     print(f"Items 1-2: resolve and render over HTTP; load generator: {GENERATOR}")
     with tempfile.TemporaryDirectory() as folder:
-        url = seeded_sqlite(folder)
+        url, token = seeded_sqlite(folder)
         env = {"REGISTRY_DATABASE_URL": url}
         with (
             serve("bench.trivial_app:app", ready_path="/ping") as trivial,
-            serve(REGISTRY, env, ready_path="/healthz") as registry,
+            serve(REGISTRY, env, token=token) as registry,
         ):
             baseline, resolved, rendered = compare(
                 [
@@ -131,9 +136,9 @@ def main() -> Section:
                 rounds=ROUNDS,
                 seconds=SECONDS,
             )
-        layers = breakdown(env)
-        resolve_sql = explain(url, *resolve_requests(PROMPTS)[:2])
-        render_sql = explain(url, *render_requests()[:2])
+        layers = breakdown(env, token)
+        resolve_sql = explain(url, token, *resolve_requests(PROMPTS)[:2])
+        render_sql = explain(url, token, *render_requests()[:2])
     print("SQL of one resolve (time, statement, plan):", *resolve_sql, sep="\n  ")
     print("SQL of one render (time, statement, plan):", *render_sql, sep="\n  ")
     targets = [
@@ -148,7 +153,11 @@ def main() -> Section:
         "`support/greeting` with three variables and the tone component, in fr-CA (served "
         f"from fr). The three are measured in turns after a warm-up: {ROUNDS} rounds of "
         f"{SECONDS:g} s for each connection count; a latency is the median of the rounds'. "
-        "Server CPU is the uvicorn process's user + system time per answered request.",
+        "Server CPU is the uvicorn process's user + system time per answered request. "
+        "Every registry request sends a reader's API key (`Authorization: Bearer …`), so "
+        "the registry's figures include the key's verification on every request (an "
+        "indexed lookup and a salted SHA-256; the key's last use is written at most once a "
+        "minute); the trivial endpoint checks no key.",
         "",
         *figures_table([baseline, resolved, rendered], baseline),
         "",
@@ -182,7 +191,7 @@ def where_time_goes(
     baseline: Figures, resolved: Figures, rendered: Figures, layers: Sequence[Figures]
 ) -> list[str]:
     """Server CPU per request at one connection, layer by layer, from the figures above."""
-    raw, fastapi_async, fastapi_sync, middleware, dependencies, health = (
+    raw, fastapi_async, fastapi_sync, middleware, dependencies, ready, keyed = (
         row.one.cpu_ms_per_request for row in layers
     )
     trivial = baseline.one.cpu_ms_per_request
@@ -192,14 +201,20 @@ def where_time_goes(
         ("the threadpool hop of a sync endpoint", fastapi_sync - fastapi_async),
         ("the registry's two middlewares", middleware - fastapi_sync),
         (
-            "a sync generator dependency and a sync dependency (three more hops), as resolve "
-            "declares its session and settings",
+            "a second trip to the thread pool, as the registry's session dependency makes to "
+            "commit",
             dependencies - fastapi_sync,
         ),
         (
-            "/healthz over the middlewares: its session dependency (two hops), a transaction, "
-            "SELECT 1",
-            health - middleware,
+            "/readyz over the middlewares: the registry's routing, a session of its own, a "
+            "transaction, SELECT 1 (no key)",
+            ready - middleware,
+        ),
+        (
+            "/v1/label-policies over /readyz: the key's dependencies and check (an indexed "
+            "lookup and a salted SHA-256, in the route's own trip to the thread pool), the "
+            "request's session and the trip of its commit, one SELECT of an empty table",
+            keyed - ready,
         ),
         ("resolve beyond the trivial endpoint", resolved.one.cpu_ms_per_request - trivial),
         ("render beyond the trivial endpoint", rendered.one.cpu_ms_per_request - trivial),

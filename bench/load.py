@@ -4,9 +4,10 @@ wrk (``apt-get install wrk``) runs one thread in C and costs the server little C
 httpx loop runs in the benchmark's process, in Python, and takes a good share of a core
 from the server on a two-core machine, so its figures are lower.
 
-Both rotate through a list of requests (method, path, JSON body) and report the number of
-answers, the duration, the answers that were not 2xx/3xx, and latency percentiles. With
-one connection the figures are latencies; with several, the request rate is the figure.
+Both rotate through a list of requests (method, path, JSON body), each with the server's
+API key when it has one (``Server.token``), and report the number of answers, the
+duration, the answers that were not 2xx/3xx, and latency percentiles. With one
+connection the figures are latencies; with several, the request rate is the figure.
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ function init(args)
   for line in io.lines(REQUESTS) do
     local method, path, body = line:match("^(%u+)\t([^\t]+)\t?(.*)$")
     if body == "" then
-      requests[#requests + 1] = wrk.format(method, path)
+      requests[#requests + 1] = wrk.format(method, path, HEADERS)
     else
-      requests[#requests + 1] = wrk.format(method, path, HEADERS, body)
+      requests[#requests + 1] = wrk.format(method, path, BODY_HEADERS, body)
     end
   end
 end
@@ -99,11 +100,14 @@ class Load:
 def run(server: Server, requests: Sequence[Request], connections: int, seconds: float) -> Load:
     """Load ``server`` with ``connections`` keep-alive connections for ``seconds``."""
     cpu_before = server.cpu_seconds()
+    headers = server.headers
     if WRK:
-        requests_, duration, errors, p50, p99 = _wrk(server.url, requests, connections, seconds)
+        requests_, duration, errors, p50, p99 = _wrk(
+            server.url, headers, requests, connections, seconds
+        )
     else:
         requests_, duration, errors, p50, p99 = asyncio.run(
-            _httpx(server.url, requests, connections, seconds)
+            _httpx(server.url, headers, requests, connections, seconds)
         )
     cpu = server.cpu_seconds() - cpu_before
     if errors:
@@ -111,8 +115,17 @@ def run(server: Server, requests: Sequence[Request], connections: int, seconds: 
     return Load(connections, requests_, duration, errors, p50, p99, cpu)
 
 
+def _lua_table(headers: dict[str, str]) -> str:
+    # JSON's string escapes are Lua's for these ASCII values.
+    return "{" + ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()) + "}"
+
+
 def _wrk(
-    url: str, requests: Sequence[Request], connections: int, seconds: float
+    url: str,
+    headers: dict[str, str],
+    requests: Sequence[Request],
+    connections: int,
+    seconds: float,
 ) -> tuple[int, float, int, float, float]:
     assert WRK is not None
     with tempfile.TemporaryDirectory() as folder:
@@ -122,8 +135,11 @@ def _wrk(
                 encoded = json.dumps(body, separators=(",", ":")) if body is not None else ""
                 file.write(f"{method}\t{path}\t{encoded}\n")
         script = Path(folder) / "rotate.lua"
-        headers = '{["Content-Type"] = "application/json"}'
-        script.write_text(f"REQUESTS = {json.dumps(str(data))}\nHEADERS = {headers}\n{LUA}")
+        body_headers = {**headers, "Content-Type": "application/json"}
+        script.write_text(
+            f"REQUESTS = {json.dumps(str(data))}\nHEADERS = {_lua_table(headers)}\n"
+            f"BODY_HEADERS = {_lua_table(body_headers)}\n{LUA}"
+        )
         # One wrk thread: it keeps far ahead of one Python server and leaves it the CPU.
         # wrk takes whole seconds.
         command = [WRK, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
@@ -143,12 +159,18 @@ def _wrk(
 
 
 async def _httpx(
-    url: str, requests: Sequence[Request], connections: int, seconds: float
+    url: str,
+    headers: dict[str, str],
+    requests: Sequence[Request],
+    connections: int,
+    seconds: float,
 ) -> tuple[int, float, int, float, float]:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     times: list[float] = []
     errors = 0
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=url, limits=limits, timeout=10, headers=headers
+    ) as client:
         started = time.monotonic()
         deadline = started + seconds
 

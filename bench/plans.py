@@ -1,7 +1,8 @@
 """The SQL one request runs, with each statement's time and SQLite's query plan.
 
-The registry's app runs in this process (httpx's ASGI transport) and the engine's cursor
-events record every statement. Each SELECT is then run again on its own sqlite3
+The registry's app runs in this process (httpx's ASGI transport), the requests carry an
+API key as over HTTP, and the engine's cursor events record every statement: the key's
+lookup too. Each SELECT is then run again on its own sqlite3
 connection to the same file, with the same parameters, and timed to its last row (the
 median of three runs: the cursor events see only the first row), and ``EXPLAIN QUERY
 PLAN`` gives its plan. A ``SCAN`` of a table, rather than a ``SEARCH`` through an index,
@@ -24,12 +25,17 @@ from registry.app import create_app
 from registry.config import Settings
 
 from bench.load import Request
+from bench.server import bearer
 
 _COLUMNS = re.compile(r"^SELECT .*? FROM ", re.DOTALL)
 
 
-def statements(url: str, warmup: Request, request: Request) -> list[tuple[str, Any]]:
-    """(SQL, parameters) of each statement ``request`` runs, after ``warmup`` has run."""
+def statements(url: str, token: str, warmup: Request, request: Request) -> list[tuple[str, Any]]:
+    """(SQL, parameters) of each statement ``request`` runs, after ``warmup`` has run.
+
+    The warm-up also records the key's use, which a key's next requests within a minute
+    do not write again.
+    """
     app = create_app(Settings(database_url=url))
     engine = app.state.db.engine
     seen: list[tuple[str, Any]] = []
@@ -39,7 +45,9 @@ def statements(url: str, warmup: Request, request: Request) -> list[tuple[str, A
 
     async def get() -> None:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers=bearer(token)
+        ) as client:
             for method, path, body in (warmup, request):
                 seen.clear()
                 (await client.request(method, path, json=body)).raise_for_status()
@@ -52,12 +60,12 @@ def statements(url: str, warmup: Request, request: Request) -> list[tuple[str, A
     return seen
 
 
-def explain(url: str, warmup: Request, request: Request) -> list[str]:
+def explain(url: str, token: str, warmup: Request, request: Request) -> list[str]:
     """One line per statement: time, SQL without its column list, and the plan's steps."""
     database = make_url(url).database or ""
     lines = []
     with sqlite3.connect(database) as conn:
-        for sql, params in statements(url, warmup, request):
+        for sql, params in statements(url, token, warmup, request):
             if not sql.lstrip().upper().startswith("SELECT"):
                 lines.append(f"{'':>10}  {sql}")
                 continue

@@ -1,13 +1,19 @@
 """Item 5: resolve on PostgreSQL with two uvicorn workers, and no stale cache in any of them.
 
-The demo library in a new PostgreSQL database, served by ``uvicorn --workers 2``; the
-trivial endpoint is served with two workers too, as the baseline. The figures are item
-1's. Then the correctness check: with both workers warm on a label, the label is moved
-by one request, and every later request must be served the new version, by whichever
-process answers. Which worker answered a request is read from outside the server: while
-the connection is open, /proc/net/tcp gives the socket's inode and /proc/<pid>/fd tells
-which worker holds it. Requests go on fresh connections (so the kernel spreads them over
-the workers) and on keep-alive connections opened before the move.
+The demo library in a new PostgreSQL database, served by two uvicorn workers with
+TCP_NODELAY on their connections, as ``registry serve --workers 2`` runs them (see
+``bench.uvicorn_nodelay``); the trivial endpoint is served with two workers too, as the
+baseline, and once as plain ``uvicorn --workers 2`` runs it, to show what Nagle's
+algorithm costs there. The figures are item 1's; the registry's requests carry a
+reader's API key.
+
+Then the correctness check: with both workers warm on a label, the label is moved by one
+request (with an admin's key: ``production`` is protected), and every later request must
+be served the new version, by whichever process answers. Which worker answered a request
+is read from outside the server: while the connection is open, /proc/net/tcp gives the
+socket's inode and /proc/<pid>/fd tells which worker holds it. Requests go on fresh
+connections (so the kernel spreads them over the workers) and on keep-alive connections
+opened before the move.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from bench.results import Section, Target, print_targets
 from bench.server import (
     REGISTRY,
     Server,
+    bearer,
+    create_key,
     owner_of_connection,
     postgres_available,
     postgres_database,
@@ -79,11 +87,13 @@ def _request(
     path: str,
     body: dict[str, object] | None = None,
     conn: http.client.HTTPConnection | None = None,
+    token: str | None = None,
 ) -> tuple[int, dict[str, object], int | None]:
-    """Status, JSON answer, and the worker that answered (new connection unless given)."""
+    """Status, JSON answer, and the worker that answered (new connection unless given);
+    with ``token``'s key, else the server's."""
     fresh = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    headers = {"Content-Type": "application/json", "X-Registry-Author": "bench"}
+    headers = {"Content-Type": "application/json", **bearer(token or server.token)}
     conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
     response = conn.getresponse()
     data = json.loads(response.read())
@@ -103,7 +113,7 @@ def _version(
     return int(str(data["version"])), pid
 
 
-def check_label_moves(server: Server) -> Check:
+def check_label_moves(server: Server, admin: str) -> Check:
     check = Check(workers=len(server.serving_pids()))
     # Warm every worker on the label first, so a stale cache would show.
     seen: Counter[int | None] = Counter()
@@ -117,7 +127,8 @@ def check_label_moves(server: Server) -> Check:
         for conn in kept:
             _version(server, conn)
         path = f"/v1/prompts/{PROMPT}/-/labels/production"
-        status, data, mover = _request(server, "PUT", path, {"version": target, "reason": "bench"})
+        move = {"version": target, "reason": "bench"}
+        status, data, mover = _request(server, "PUT", path, move, token=admin)
         if status != 200:
             raise RuntimeError(f"the label move answered {status}: {data}")
         check.moves.append(f"to v{target} by pid {mover}")
@@ -159,38 +170,37 @@ def main() -> Section:
         with db.session() as session:
             seed_demo(session)
         db.dispose()
+        reader, admin = create_key(url, "reader"), create_key(url, "admin")
         env = {"REGISTRY_DATABASE_URL": url}
         requests = resolve_requests(PROMPTS)
-        slow, fixed = "as uvicorn runs them", "TCP_NODELAY restored"
         with ExitStack() as servers:
 
-            def start(app: str, workers: int, nodelay: bool = False) -> Server:
-                ready = "/healthz" if app == REGISTRY else "/ping"
+            def start(app: str, workers: int, nodelay: bool = True) -> Server:
+                token = reader if app == REGISTRY else None
                 return servers.enter_context(
-                    serve(app, env, workers=workers, nodelay=nodelay, ready_path=ready)
+                    serve(app, env, workers=workers, nodelay=nodelay, token=token)
                 )
 
             registry = start(REGISTRY, WORKERS)
-            trivial, resolved, trivial_nodelay, resolved_nodelay, single = compare(
+            nagle, trivial, resolved, single = compare(
                 [
-                    Subject(f"trivial, {WORKERS} workers, {slow}", start(TRIVIAL, WORKERS), PING),
-                    Subject(f"resolve, {WORKERS} workers, {slow}", registry, requests),
                     Subject(
-                        f"trivial, {WORKERS} workers, {fixed}", start(TRIVIAL, WORKERS, True), PING
+                        f"trivial, {WORKERS} workers, as `uvicorn --workers` runs them",
+                        start(TRIVIAL, WORKERS, nodelay=False),
+                        PING,
                     ),
                     Subject(
-                        f"resolve, {WORKERS} workers, {fixed}",
-                        start(REGISTRY, WORKERS, True),
-                        requests,
+                        f"trivial, {WORKERS} workers, TCP_NODELAY", start(TRIVIAL, WORKERS), PING
                     ),
+                    Subject(f"resolve, {WORKERS} workers, TCP_NODELAY", registry, requests),
                     Subject("resolve, 1 worker", start(REGISTRY, 1), requests),
                 ],
                 rounds=ROUNDS,
                 seconds=SECONDS,
             )
-            check = check_label_moves(registry)
+            check = check_label_moves(registry, admin)
             rss = registry.peak_rss_mb()
-    rows = [trivial, resolved, trivial_nodelay, resolved_nodelay, single]
+    rows = [nagle, trivial, resolved, single]
     targets = [
         Target(
             f"PostgreSQL, {WORKERS} workers: stale answers after a label move", check.stale, 0, ""
@@ -200,20 +210,21 @@ def main() -> Section:
     section.targets = targets
     section.markdown += [
         f"Load generator: {GENERATOR}. The demo library on PostgreSQL; the same resolve "
-        f"requests as item 1; the baseline is the trivial endpoint with {WORKERS} workers. "
-        f"All five servers run at once and are measured in turns, {ROUNDS} rounds of "
-        f"{SECONDS:g} s for each connection count. Server CPU sums both workers. "
-        "`uvicorn --workers N` leaves Nagle's algorithm on for its connections "
-        "(https://github.com/Kludex/uvicorn/issues/3149): every response on a "
-        "keep-alive connection waits ~40 ms for the client's delayed ACK, which hides "
-        "everything else, so each pair is also measured through `bench.uvicorn_nodelay`, "
-        "which creates uvicorn's listening socket as IPPROTO_TCP and nothing else.",
+        f"requests as item 1, with a reader's API key verified on every request; the "
+        f"baseline is the trivial endpoint (no key) with {WORKERS} workers. All four servers "
+        f"run at once and are measured in turns, {ROUNDS} rounds of {SECONDS:g} s for each "
+        "connection count. Server CPU sums both workers. `uvicorn --workers N` leaves "
+        "Nagle's algorithm on for its connections "
+        "(https://github.com/Kludex/uvicorn/issues/3149): every response on a keep-alive "
+        "connection waits ~40 ms for the client's delayed ACK, as the first row shows. "
+        "`registry serve --workers N` binds its socket through `registry.serving`, which "
+        "turns it off; the other multi-worker rows run through `bench.uvicorn_nodelay`, "
+        "which binds the same way.",
         "",
         *figures_table(rows),
         "",
-        *ratios("as `uvicorn --workers 2` runs", trivial, resolved),
         *ratios(
-            "with TCP_NODELAY restored (`bench.uvicorn_nodelay`)", trivial_nodelay, resolved_nodelay
+            f"{WORKERS} workers with TCP_NODELAY, as `registry serve` runs them", trivial, resolved
         ),
         "",
         f"Peak RSS of the workers: {', '.join(f'{mb:.0f} MB' for mb in rss)}.",

@@ -3,9 +3,10 @@
 One uvicorn worker on a new database. One client, then several at once, each publishing
 to a prompt of its own, a new version after the previous one is answered: every publish
 validates the template, checks the declared variables and runs the default style guide
-(style checks are always on), then writes the version and its style report. The load generator is an
-async httpx loop in this process (each body is new, and each answer is checked for 201);
-its own CPU time is reported, since it shares the machine's two cores with the server.
+(style checks are always on), then writes the version, its style report and its audit
+event. Each client sends an editor's API key. The load generator is an async httpx loop
+in this process (each body is new, and each answer is checked for 201); its own CPU time
+is reported, since it shares the machine's two cores with the server.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bench.results import Section, Target, print_targets, table
 from bench.server import (
     REGISTRY,
     Server,
+    create_key,
     database_size_mb,
     postgres_available,
     postgres_database,
@@ -89,7 +91,7 @@ def body(client: int, revision: int) -> dict[str, object]:
 async def _publish_all(server: Server, clients: int) -> tuple[float, list[float], float, float]:
     """``clients`` clients, each publishing ``VERSIONS`` versions to a prompt of its own."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"X-Registry-Author": "bench"}
+    headers = server.headers
     prompts = [f"bench/publish-{clients}-{client:02d}" for client in range(clients)]
     async with httpx.AsyncClient(
         base_url=server.url, limits=limits, timeout=60, headers=headers
@@ -125,8 +127,9 @@ async def _publish_all(server: Server, clients: int) -> tuple[float, list[float]
 def measure(backend: str, url: str) -> list[Publish]:
     """One client, then ``CLIENTS`` at once, on one server over a new database."""
     migrate.upgrade(url)
+    token = create_key(url, "editor")
     results = []
-    with serve(REGISTRY, {"REGISTRY_DATABASE_URL": url}, ready_path="/healthz") as server:
+    with serve(REGISTRY, {"REGISTRY_DATABASE_URL": url}, token=token) as server:
         for clients in (1, CLIENTS):
             seconds, latencies, cpu_server, cpu_client = asyncio.run(_publish_all(server, clients))
             result = Publish(
@@ -171,7 +174,9 @@ def main() -> Section:
         f"benchmark's process), each publishing {VERSIONS} versions to a prompt of its own, "
         "one after the other, after one untimed publish each. The target applies to the "
         "concurrent clients. Each version is a new ~600-byte template with two variables, "
-        "no include; the default style guide runs on every publish. One uvicorn worker. "
+        "no include; the default style guide runs on every publish. The clients send an "
+        "editor's API key, verified on every request; each publish also writes its audit "
+        "event. One uvicorn worker. "
         "Server CPU is the uvicorn process's; PostgreSQL's own processes are not counted. "
         "Client CPU is this benchmark's process.",
         "",

@@ -1,8 +1,9 @@
 """`registry push` of 1,000 prompt files into an empty SQLite registry, over HTTP.
 
 A real uvicorn server (one worker) on 127.0.0.1 with a new SQLite file; the CLI runs in
-this process against it, as a user's `registry push prompts/` would. The second push,
-with nothing changed, is timed too.
+this process against it, as a user's `registry push prompts/` would, with an admin's API
+key (it moves `production`, a protected label). The second push, with nothing changed,
+is timed too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from registry.cli import app
 from registry.client import Client
 
 from bench.results import Section, Target
-from bench.server import REGISTRY, serve
+from bench.server import REGISTRY, create_key, serve
 
 COUNT = 1000
 
@@ -78,12 +79,13 @@ def main() -> Section:
             path.write_text(prompt_file(i))
         url = f"sqlite:///{Path(folder) / 'push.db'}"
         migrate.upgrade(url)
-        with serve(REGISTRY, {"REGISTRY_DATABASE_URL": url}, ready_path="/healthz") as server:
+        token = create_key(url, "admin")
+        with serve(REGISTRY, {"REGISTRY_DATABASE_URL": url}) as server:
             base = server.url
             runner = CliRunner()
             timings = []
             for _ in range(2):
-                with Client(base, cache_ttl=0) as client:
+                with Client(base, api_key=token, cache_ttl=0) as client:
                     start = time.perf_counter()
                     result = runner.invoke(
                         app, ["push", str(root), "--label", "production", "--json"], obj=client

@@ -23,7 +23,7 @@ from bench.http import resolve_requests
 from bench.load import GENERATOR, Request, Subject, compare, figures_table
 from bench.plans import explain
 from bench.results import Section, Target, print_targets, table
-from bench.server import REGISTRY, database_size_mb, serve
+from bench.server import REGISTRY, create_key, database_size_mb, serve
 
 SIZES = (100, 10_000)
 # Exact, regional fallback (de-AT → de), exact, exact, exact, source fallback (pt-BR → en).
@@ -38,6 +38,7 @@ class Registry:
     """One registry of the comparison: how it was built and what one resolve queries."""
 
     url: str
+    token: str
     built: Built
     size_mb: float
     names: list[str]
@@ -62,12 +63,13 @@ def make_registry(folder: str, count: int) -> Registry:
         f"{count:,} prompts: {built.versions:,} versions, {built.translations:,} translations, "
         f"{built.rows:,} rows written in {built.seconds:.1f} s; database {size:,.0f} MB"
     )
+    token = create_key(url, "reader")
     every = names(count)
-    plans = explain(url, _resolve(every[0]), _resolve(every[1]))
+    plans = explain(url, token, _resolve(every[0]), _resolve(every[1]))
     print(f"SQL of one resolve, in process, on {count:,} prompts (time, statement, plan):")
     for line in plans:
         print("  " + line)
-    return Registry(url, built, size, every, plans)
+    return Registry(url, token, built, size, every, plans)
 
 
 def main() -> Section:
@@ -75,8 +77,8 @@ def main() -> Section:
     with tempfile.TemporaryDirectory() as folder:
         small, large = (make_registry(folder, count) for count in SIZES)
         with (
-            serve(REGISTRY, {"REGISTRY_DATABASE_URL": small.url}, ready_path="/healthz") as one,
-            serve(REGISTRY, {"REGISTRY_DATABASE_URL": large.url}, ready_path="/healthz") as two,
+            serve(REGISTRY, {"REGISTRY_DATABASE_URL": small.url}, token=small.token) as one,
+            serve(REGISTRY, {"REGISTRY_DATABASE_URL": large.url}, token=large.token) as two,
         ):
             rss_start = [one.peak_rss_mb()[0], two.peak_rss_mb()[0]]
             spread_small, spread_large, hot = compare(
@@ -135,7 +137,8 @@ def main() -> Section:
         f"Load generator: {GENERATOR}. Resolve by `label=production` rotating every prompt of "
         f"the registry (shuffled) x {len(LOCALES)} locales ({', '.join(LOCALES)}); "
         f"translations exist in {', '.join(TRANSLATED)}. Ten prompts are components that every "
-        "other prompt includes. SQLite, one worker per registry; both servers run at once "
+        "other prompt includes. Every request sends a reader's API key, verified on each "
+        "request. SQLite, one worker per registry; both servers run at once "
         f"and are measured in turns after a warm-up, {ROUNDS} rounds of {SECONDS:g} s for "
         f'each connection count. The row "{HOT} of them" rotates {HOT} prompts of the large '
         "registry: the cost of the database's size without the cost of cache misses.",

@@ -1,4 +1,5 @@
-"""Real uvicorn servers on 127.0.0.1, their processes, and throwaway PostgreSQL databases."""
+"""Real uvicorn servers on 127.0.0.1, their processes, API keys, and throwaway PostgreSQL
+databases."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ POSTGRES_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REGISTRY = "registry.app:create_app"
+# The registry's readiness probe: it answers once the database does, without a key.
+READY = "/readyz"
 
 
 def free_port() -> int:
@@ -30,15 +33,42 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def create_key(url: str, role: str = "reader") -> str:
+    """A new API key in the database at ``url``, committed before any server starts; its
+    token. Readers resolve and render, as an application's key does; writes take more."""
+    from registry.access import keys
+    from registry.access.schemas import KeyCreate
+    from registry.db import Database
+
+    db = Database.from_url(url)
+    try:
+        with db.session() as session:
+            data = KeyCreate(owner=f"bench-{role}", role=role, description="made by bench/")
+            return keys.create_key(session, data, created_by="bench").token
+    finally:
+        db.dispose()
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    """The header that carries ``token``; none for a server that needs no key."""
+    return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
 @dataclass(frozen=True)
 class Server:
-    """A running uvicorn: its URL and the pid of the process started (the master with
-    ``--workers``, else the one process that serves)."""
+    """A running uvicorn: its URL, the pid of the process started (the master with
+    ``--workers``, else the one process that serves), and the API key its load sends
+    (None for the baselines, which check none)."""
 
     url: str
     port: int
     pid: int
     workers: int
+    token: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
 
     def serving_pids(self) -> list[int]:
         """The processes that answer requests: the workers, or the one process."""
@@ -63,12 +93,15 @@ def serve(
     workers: int = 1,
     factory: bool | None = None,
     nodelay: bool = False,
-    ready_path: str = "/",
+    ready_path: str | None = None,
+    token: str | None = None,
 ) -> Iterator[Server]:
     """Run ``app`` under uvicorn until the block ends; the registry's app is a factory.
 
     ``nodelay`` runs uvicorn through ``bench.uvicorn_nodelay``, which restores TCP_NODELAY
-    on the connections of ``--workers`` (one worker has it anyway).
+    on the connections of ``--workers`` (one worker has it anyway) as ``registry serve``
+    does. ``token`` is the API key the load sends (see :func:`create_key`). The server is
+    ready when ``ready_path`` (the registry's ``/readyz`` by default) answers below 500.
     """
     port = free_port()
     command = [sys.executable, "-m", "bench.uvicorn_nodelay" if nodelay else "uvicorn", app]
@@ -79,9 +112,9 @@ def serve(
     if workers > 1:
         command += ["--workers", str(workers)]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
-    server = Server(f"http://127.0.0.1:{port}", port, process.pid, workers)
+    server = Server(f"http://127.0.0.1:{port}", port, process.pid, workers, token)
     try:
-        _wait_ready(server, process, ready_path)
+        _wait_ready(server, process, ready_path or (READY if app == REGISTRY else "/"))
         yield server
     finally:
         process.terminate()
@@ -98,8 +131,11 @@ def _wait_ready(server: Server, process: subprocess.Popen[bytes], path: str) -> 
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode}")
         try:
-            httpx.get(server.url + path, timeout=2)
+            answer = httpx.get(server.url + path, timeout=2)
         except httpx.HTTPError:
+            time.sleep(0.1)
+            continue
+        if answer.status_code >= 500:  # /readyz: the database does not answer yet
             time.sleep(0.1)
             continue
         # Every worker imports the app on its own; wait until each one listens.
