@@ -34,6 +34,7 @@ from registry.db import utcnow
 from registry.errors import ErrorItem, InvalidInput, NotFound, Unauthorized
 from registry.i18n.locales import LocaleError, canonical_locale
 from registry.i18n.messages import _
+from registry.inputs import MAX_INTEGER
 
 log = logging.getLogger("registry.access")
 
@@ -138,6 +139,8 @@ def _find(session: Session, ident: str) -> ApiKey:
     """A key by its id or its prefix."""
     query = select(ApiKey)
     if ident.isdigit():
+        if int(ident) > MAX_INTEGER:  # no such id, and past what the store can compare
+            raise NotFound(_("there is no key {key}").format(key=repr(ident)))
         query = query.where(ApiKey.id == int(ident))
     else:
         query = query.where(ApiKey.prefix == ident)

@@ -69,9 +69,9 @@ class Principal:
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
             raise Forbidden(
-                _("keys with the {role} role may not do this; it needs the {needed} role or above").format(
-                    role=self.role.value, needed=LEAST_ROLE[permission].value
-                )
+                _(
+                    "keys with the {role} role may not do this; it needs the {needed} role or above"
+                ).format(role=self.role.value, needed=LEAST_ROLE[permission].value)
             )
 
     def require_scope(self, name: str) -> None:

@@ -133,6 +133,9 @@ class TestCreate:
         assert client.get("/v1/keys/999999").status_code == 404
         assert client.get("/v1/keys/rk_nosuchkey").status_code == 404
         assert client.delete("/v1/keys/999999").status_code == 404
+        # Past the stores' integer range: still simply not found.
+        assert client.get(f"/v1/keys/{2**40}").status_code == 404
+        assert client.delete(f"/v1/keys/{10**30}").status_code == 404
         for ident in ("rk_ABC", "x" * 65, "rk_a_b", "-1"):
             assert client.get(f"/v1/keys/{ident}").status_code == 422, ident
 
