@@ -18,9 +18,9 @@ serve: $(INSTALLED)
 	$(BIN)/registry serve --demo
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when
-## REGISTRY_TEST_DATABASE_URL is set).
+## REGISTRY_TEST_DATABASE_URL is set), one process per core.
 test: $(INSTALLED) tools lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 ## GNU gettext's msgfmt checks the PO files in the tests (Debian's package gettext).
 tools:
