@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from registry.db import autoflush
 from registry.experiments.models import Experiment
 from registry.experiments.plan import ExperimentPlan, PlanArm
 from registry.i18n.locales import fallback_chain
@@ -58,15 +59,19 @@ class _Plans:
 
 plans = _Plans(size=2_000)
 
+# On the tables' columns: a Core statement, without the ORM's compile and loading steps.
+_EXPERIMENTS = Experiment.__table__.c
+_PROMPTS = Prompt.__table__.c
 _RUNNING = (
-    select(Experiment.id, Experiment.salt)
-    .join(Prompt, Prompt.id == Experiment.prompt_id)
-    .where(Prompt.name == bindparam("name"), Experiment.running_label == bindparam("label"))
+    select(_EXPERIMENTS.id, _EXPERIMENTS.salt)
+    .join(Prompt.__table__, _PROMPTS.id == _EXPERIMENTS.prompt_id)
+    .where(_PROMPTS.name == bindparam("name"), _EXPERIMENTS.running_label == bindparam("label"))
 )
 
 
 def running_experiment(session: Session, name: str, label: str) -> Running | None:
     """The experiment running on ``label`` of prompt ``name``, if any."""
+    autoflush(session)
     row = session.execute(_RUNNING, {"name": name, "label": label}).first()
     if row is None:
         return None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from registry.db import autoflush
 from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.locales import (
     LocaleError,
@@ -83,20 +84,22 @@ class Source:
 
 
 # Built once with expanding parameters: building a statement per resolve costs more
-# than running it.
+# than running it. On the table's columns: a Core statement, without the ORM's compile
+# and loading steps.
+_TRANSLATIONS = Translation.__table__.c
 _SERVABLE_TRANSLATIONS = select(
-    Translation.version_id,
-    Translation.locale,
-    Translation.status,
-    Translation.texts,
-    Translation.approved_texts,
-    Translation.revision,
+    _TRANSLATIONS.version_id,
+    _TRANSLATIONS.locale,
+    _TRANSLATIONS.status,
+    _TRANSLATIONS.texts,
+    _TRANSLATIONS.approved_texts,
+    _TRANSLATIONS.revision,
 ).where(
-    Translation.version_id.in_(bindparam("versions", expanding=True)),
-    Translation.locale.in_(bindparam("locales", expanding=True)),
+    _TRANSLATIONS.version_id.in_(bindparam("versions", expanding=True)),
+    _TRANSLATIONS.locale.in_(bindparam("locales", expanding=True)),
     or_(
-        Translation.status.in_(bindparam("statuses", expanding=True)),
-        Translation.approved_texts.is_not(None),
+        _TRANSLATIONS.status.in_(bindparam("statuses", expanding=True)),
+        _TRANSLATIONS.approved_texts.is_not(None),
     ),
 )
 
@@ -122,6 +125,7 @@ def localize_all(
     }
     found: dict[tuple[int, str], Any] = {}
     if wanted:
+        autoflush(session)
         rows = session.execute(
             _SERVABLE_TRANSLATIONS,
             {
