@@ -127,18 +127,6 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
     return engine
 
 
-def autoflush(session: Session) -> None:
-    """Flush pending changes, as the ORM does before a query of its own.
-
-    A Core statement (on a table's columns) runs through the session without the ORM's
-    compile and loading steps, and without its autoflush: the hot paths that use one
-    call this first, so they see the transaction's own writes. Free when nothing is
-    pending; nothing while autoflush is off (``Session.no_autoflush``).
-    """
-    if session.autoflush:
-        session.flush()
-
-
 def is_unreachable(exc: DBAPIError) -> bool:
     """Whether ``exc`` says the database cannot be reached, rather than that it is busy."""
     if exc.connection_invalidated:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from registry.db import autoflush
 from registry.experiments.models import Experiment
 from registry.experiments.plan import ExperimentPlan, PlanArm
 from registry.i18n.locales import fallback_chain
@@ -71,7 +70,6 @@ _RUNNING = (
 
 def running_experiment(session: Session, name: str, label: str) -> Running | None:
     """The experiment running on ``label`` of prompt ``name``, if any."""
-    autoflush(session)
     row = session.execute(_RUNNING, {"name": name, "label": label}).first()
     if row is None:
         return None

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from registry.db import autoflush
 from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.locales import (
     LocaleError,
@@ -125,7 +124,6 @@ def localize_all(
     }
     found: dict[tuple[int, str], Any] = {}
     if wanted:
-        autoflush(session)
         rows = session.execute(
             _SERVABLE_TRANSLATIONS,
             {

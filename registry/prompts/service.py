@@ -17,7 +17,7 @@ from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from registry.access import audit
-from registry.db import autoflush, utcnow
+from registry.db import utcnow
 from registry.errors import (
     Conflict,
     ErrorItem,
@@ -794,7 +794,6 @@ def find_served(
     session: Session, name: str, *, label: str | None, number: int | None
 ) -> ServedVersion:
     """The version a name plus label or number points to: one small query when cached."""
-    autoflush(session)
     if number is not None:
         row = session.execute(_BY_NUMBER, {"name": name, "number": number}).first()
     elif label == LATEST:
