@@ -37,8 +37,16 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## Run the benchmarks (not part of the test suite).
+## Run the benchmarks (not part of the test suite). The HTTP load comes from wrk
+## (Debian's package wrk), installed here when missing and running as root; without it
+## the suite falls back to a slower httpx loop.
 bench: $(INSTALLED)
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+		else \
+			echo "wrk not found (apt-get install wrk); loading with httpx instead" >&2; \
+		fi; }
 	$(BIN)/python -m bench
 
 ## Extract the registry's own messages into locales/messages.pot and merge them into each
