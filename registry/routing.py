@@ -70,3 +70,18 @@ class KeyCheckingRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, checking_key_in_thread(endpoint), **kwargs)
+        _refuse_nested_access(self)
+
+
+def _refuse_nested_access(route: APIRoute) -> None:
+    """Only the endpoint's own parameters are checked by its wrapper: an access declared
+    by a sub-dependency would reach it unchecked, so such a route is refused at start-up."""
+    pending = [d for top in route.dependant.dependencies for d in top.dependencies]
+    while pending:
+        dependant = pending.pop()
+        if getattr(dependant.call, "permission", None) is not None:
+            raise TypeError(
+                f"{route.path}: declare the access (ReadAccess, …) as a parameter of the "
+                "endpoint itself, not of one of its dependencies"
+            )
+        pending.extend(dependant.dependencies)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -211,3 +211,15 @@ def test_an_async_route_checks_before_its_code(migrated_url: str) -> None:
         refused = test_client.get("/async/whoami", headers=bearer("rk_nosuchkey_secret"))
         assert refused.status_code == 401
     assert ran == ["admin"]
+
+
+def test_an_access_declared_by_a_sub_dependency_is_refused_at_start_up() -> None:
+    def helper(_: ReadAccess) -> int:
+        return 1
+
+    router = APIRouter(route_class=KeyCheckingRoute)
+    with pytest.raises(TypeError, match="endpoint itself"):
+
+        @router.get("/nested")
+        def nested(value: int = Depends(helper)) -> int:
+            return value
