@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from registry.access.roles import Role
 from registry.inputs import RequestModel
-from registry.prompts.schemas import LABEL_NAME_PATTERN
+from registry.prompts.schemas import LabelNameStr
 from registry.templating.engine import NAME_PATTERN
 
 FOLDER_PATTERN = rf"^{NAME_PATTERN}/?$"
@@ -79,7 +78,7 @@ class KeyCreated(Key):
 class LabelPolicySet(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    protected: list[str] = Field(
+    protected: list[LabelNameStr] = Field(
         max_length=50,
         description="Labels only reviewers and admins may move.",
     )
@@ -91,9 +90,6 @@ class LabelPolicySet(RequestModel):
     @field_validator("protected")
     @classmethod
     def _labels(cls, value: list[str]) -> list[str]:
-        for label in value:
-            if not re.fullmatch(LABEL_NAME_PATTERN, label):
-                raise ValueError(f"{label!r} is not a label name ({LABEL_NAME_PATTERN})")
         return sorted(set(value))
 
 

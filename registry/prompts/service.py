@@ -664,8 +664,12 @@ def _check_label_precondition(
 ) -> None:
     current = None
     if label is not None:
-        events = _label_events(session, prompt.id, label_name)
-        current = label_etag(events[0].id if events else 0)
+        last_move = session.scalar(
+            select(func.max(models.LabelEvent.id)).where(
+                models.LabelEvent.prompt_id == prompt.id, models.LabelEvent.label == label_name
+            )
+        )
+        current = label_etag(last_move or 0)
     if "*" in if_match and current is not None:
         return
     if current is None or current not in if_match:
