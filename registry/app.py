@@ -40,6 +40,7 @@ from registry.health import router as health_router
 from registry.i18n.messages import N_, _, _n, current_locale, request_locale, use_locale
 from registry.i18n.middleware import LocaleMiddleware, language_headers
 from registry.i18n.router import router as translations_router
+from registry.prompts.answers import AnswerCache
 from registry.prompts.models import ImmutableVersionError
 from registry.prompts.router import router as prompts_router
 from registry.style.router import router as style_router
@@ -432,6 +433,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(access_router)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Outermost, so the body-size limit's problems are translated too.
+    # Outside the body-size limit, so its problems are translated too.
     app.add_middleware(LocaleMiddleware)
+    # Outermost: a repeated resolve is answered before any other layer runs. It answers
+    # only with what the app answered (a 200 JSON body the locale middleware leaves as it
+    # is); anything else goes through every layer.
+    app.add_middleware(AnswerCache, db=database, max_bytes=settings.answer_cache_bytes)
     return app

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )
+    answer_cache_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Memory for resolve answers kept by each process and checked against the "
+            "store on every request; 0 turns the cache off."
+        ),
+    )
     log_sql: bool = Field(default=False, description="Echo every SQL statement (debugging).")
 
 

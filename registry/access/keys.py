@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -203,7 +204,9 @@ def parse_token(token: str) -> tuple[str, str]:
     return TOKEN_START + head, secret
 
 
-def check_token(session: Session, token: str, *, now: datetime | None = None) -> Checked:
+def check_token(
+    session: Session | Connection, token: str, *, now: datetime | None = None
+) -> Checked:
     """The principal a bearer token acts as; 401 if malformed, unknown, revoked or expired."""
     prefix, secret = parse_token(token)
     key = session.execute(_LOOKUP, {"prefix": prefix}).one_or_none()

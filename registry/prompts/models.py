@@ -25,6 +25,10 @@ class Prompt(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Bumped by the store's triggers (migration 0006) whenever what the prompt serves may
+    # have changed: its serving columns, labels, versions, translations or experiments.
+    # Read by the serving path only; the ORM never writes it.
+    revision: Mapped[int] = mapped_column(Integer, server_default="0")
 
     tags: Mapped[list[PromptTag]] = relationship(
         back_populates="prompt",

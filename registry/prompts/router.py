@@ -22,7 +22,7 @@ from registry.experiments.exposures import ExposuresDep
 from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
-from registry.prompts import service
+from registry.prompts import answers, service
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,
     PROMPT_NAME_PATTERN,
@@ -150,7 +150,7 @@ def set_label(
         body,
         actor=principal.owner,
         depth_limit=settings.include_depth_limit,
-        if_match=None if if_match is None else sorted(_etags(if_match)),
+        if_match=None if if_match is None else sorted(answers.etags_of(if_match)),
     )
     response.headers["ETag"] = moved.etag
     return moved
@@ -224,18 +224,13 @@ def resolve(
         "Content-Language": to_bcp47(resolved.locale),
         "Vary": "Accept-Language",
     }
-    if resolved.experiment is None and resolved.etag in _etags(
+    answers.offer(request, name, resolution, headers)
+    if resolved.experiment is None and resolved.etag in answers.etags_of(
         request.headers.get("if-none-match")
     ):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     # The hot path: serialized once by Pydantic, not validated again by the framework.
     return Response(resolved.model_dump_json(), media_type="application/json", headers=headers)
-
-
-def _etags(header: str | None) -> set[str]:
-    if not header:
-        return set()
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
 @router.post("/{name:path}/-/render")

@@ -755,6 +755,7 @@ _POINTER_COLUMNS = (
     _VERSIONS.number,
     _VERSIONS.content_hash,
     _PROMPTS.archived_at,
+    _PROMPTS.revision,
 )
 _POINTER = select(*_POINTER_COLUMNS).join(
     models.Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id
@@ -794,10 +795,25 @@ def _not_found(session: Session, name: str, label: str | None, number: int | Non
     )
 
 
+# What an answer was computed from: each prompt's id and the revision read with its
+# pointer (see ``registry.prompts.answers``).
+Revisions = dict[int, int]
+
+
 def find_served(
-    session: Session, name: str, *, label: str | None, number: int | None
+    session: Session,
+    name: str,
+    *,
+    label: str | None,
+    number: int | None,
+    seen: Revisions | None = None,
 ) -> ServedVersion:
-    """The version a name plus label or number points to: one small query when cached."""
+    """The version a name plus label or number points to: one small query when cached.
+
+    ``seen`` collects the prompt's revision, read in the same statement as the pointer,
+    so it is never newer than anything read after it; a prompt read twice keeps the
+    older revision.
+    """
     if number is not None:
         row = session.execute(_BY_NUMBER, {"name": name, "number": number}).first()
     elif label == LATEST:
@@ -814,6 +830,8 @@ def find_served(
             # TRANSLATORS: version=<number> is a query parameter; keep it as it is.
             [ErrorItem(loc=("query", "version"), message=_("pass version=<number>"))],
         )
+    if seen is not None:
+        seen[row.prompt_id] = min(row.revision, seen.get(row.prompt_id, row.revision))
     key = (row.id, row.prompt_id, row.number, row.content_hash)
     served = served_versions.get(key)
     if served is None:
@@ -846,6 +864,7 @@ def resolve_components(
     *,
     root: str,
     depth_limit: int,
+    seen: Revisions | None = None,
 ) -> dict[str, _Component]:
     """Every prompt reachable through includes, keyed by reference as written."""
     found: dict[str, _Component] = {}
@@ -867,7 +886,9 @@ def resolve_components(
             if ref in found:
                 visit(found[ref].version.includes, (*path, target.name))
                 continue
-            version = find_served(session, target.name, label=target.label, number=target.version)
+            version = find_served(
+                session, target.name, label=target.label, number=target.version, seen=seen
+            )
             if version.kind is not Kind.text:
                 raise Conflict(
                     _("{name} is a chat prompt; only text prompts can be included").format(
@@ -891,6 +912,8 @@ def _etag(root: ServedVersion, localized: Localized, parts: Iterable[str]) -> st
 class Resolution:
     resolved: Resolved
     immutable: bool
+    # The revision of every prompt the answer was read from, root and components.
+    revisions: Revisions
 
 
 def resolve(
@@ -919,7 +942,8 @@ def resolve(
         )
     if version is None and label is None:
         label = PRODUCTION
-    root = find_served(session, name, label=label, number=version)
+    seen: Revisions = {}
+    root = find_served(session, name, label=label, number=version, seen=seen)
     plan, served = None, None
     if label is not None and label != LATEST:
         # An experiment on the label serves a subject its arm's version instead.
@@ -927,9 +951,11 @@ def resolve(
         if plan is not None and subject is not None:
             arm = plan.assign(subject)
             served = ServedExperiment.serving(plan, arm, subject)
-            root = find_served(session, name, label=None, number=arm.version)
+            root = find_served(session, name, label=None, number=arm.version, seen=seen)
     components = list(
-        resolve_components(session, root.includes, root=name, depth_limit=depth_limit).values()
+        resolve_components(
+            session, root.includes, root=name, depth_limit=depth_limit, seen=seen
+        ).values()
     )
     statuses = servable_statuses(allow_stale=allow_stale, preview=preview)
     localized, *parts = localize_all(
@@ -985,7 +1011,7 @@ def resolve(
     immutable = (
         version is not None and all(parse_ref(c.ref).pinned for c in components) and not locales
     )
-    return Resolution(resolved=resolved, immutable=immutable)
+    return Resolution(resolved=resolved, immutable=immutable, revisions=seen)
 
 
 def render(

@@ -1,0 +1,348 @@
+"""Kept resolve answers: served only while every prompt they were read from is unchanged.
+
+Through the app exactly as served (its own engine, committed requests), on both stores.
+Each test checks that the cache did answer (its hit count), so a cache that never
+answered could not pass, and that every change is served from the next request on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.orm import Session
+
+from registry.access.models import ApiKey
+from registry.app import create_app
+from registry.config import Settings
+from registry.db import Database, utcnow
+from registry.prompts.answers import AnswerCache, answer_cache
+from registry.prompts.models import Prompt
+
+from conftest import admin_token, bearer
+from factories import make_prompt, unique_name
+from factories import publish as publish_version
+
+SERVED_HEADERS = ("content-type", "content-length", "etag", "cache-control", "content-language")
+
+
+def cache_of(client: TestClient) -> AnswerCache:
+    found = answer_cache(client.app)  # type: ignore[arg-type]
+    assert found is not None
+    return found
+
+
+def make(client: TestClient, *templates: str, label: str = "production", **extra: Any) -> str:
+    name = extra.pop("name", None) or unique_name("answers/p")
+    assert client.post("/v1/prompts", json={"name": name, **extra}).status_code == 201
+    for template in templates:
+        variables = [{"name": "who"}] if "{{ who }}" in template else []
+        body = {"template": template, "variables": variables}
+        published = client.post(f"/v1/prompts/{name}/-/versions", json=body)
+        assert published.status_code == 201, published.text
+    assert client.put(f"/v1/prompts/{name}/-/labels/{label}", json={"version": 1}).status_code == (
+        200
+    )
+    return name
+
+
+def resolve(client: TestClient, name: str, **params: Any) -> Any:
+    headers = params.pop("headers", {})
+    return client.get(f"/v1/prompts/{name}/-/resolve", params=params, headers=headers)
+
+
+def served_twice(client: TestClient, name: str, **params: Any) -> Any:
+    """The answer to a resolve asked twice; the second one must come from the cache."""
+    cache = cache_of_after(client, name, **params)
+    hits = cache.hits
+    again = resolve(client, name, **params)
+    assert cache.hits == hits + 1, "the second identical request was not answered from memory"
+    return again
+
+
+def cache_of_after(client: TestClient, name: str, **params: Any) -> AnswerCache:
+    first = resolve(client, name, **params)
+    assert first.status_code == 200, first.text
+    return cache_of(client)
+
+
+@pytest.fixture
+def client(committing_client: TestClient) -> TestClient:
+    return committing_client
+
+
+class TestServing:
+    def test_a_repeated_resolve_is_answered_exactly_as_the_app_answered(
+        self, client: TestClient
+    ) -> None:
+        name = make(client, "Hello {{ who }}")
+        first = resolve(client, name, locale="fr")
+        again = served_twice(client, name, locale="fr")
+        assert again.status_code == 200
+        assert again.content == first.content
+        for header in SERVED_HEADERS:
+            assert again.headers[header] == first.headers[header], header
+        assert again.headers["vary"] == first.headers["vary"]
+
+    def test_if_none_match_gets_the_apps_304(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        etag = resolve(client, name).headers["etag"]
+        from_app = resolve(client, name, label="latest", headers={"If-None-Match": etag})
+        cache = cache_of(client)
+        hits = cache.hits
+        cached = resolve(client, name, headers={"If-None-Match": f'W/{etag}, "other"'})
+        assert cache.hits == hits + 1
+        assert cached.status_code == 304 and cached.content == b""
+        assert from_app.status_code == 304
+        assert cached.headers["etag"] == etag
+        assert cached.headers["cache-control"] == from_app.headers["cache-control"]
+        assert "content-type" not in cached.headers
+        stale = resolve(client, name, headers={"If-None-Match": '"not-it"'})
+        assert stale.status_code == 200 and stale.headers["etag"] == etag
+
+    def test_requests_differing_in_query_or_language_are_kept_apart(
+        self, client: TestClient
+    ) -> None:
+        name = make(client, "Hello {{ who }}")
+        client.put(f"/v1/prompts/{name}/-/translations/fr", json={"template": "Salut {{ who }}"})
+        client.post(f"/v1/prompts/{name}/-/translations/fr/review", json={"action": "approve"})
+        body = {"template": "Bye {{ who }}", "variables": [{"name": "who"}]}
+        client.post(f"/v1/prompts/{name}/-/versions", json=body)
+        client.put(f"/v1/prompts/{name}/-/labels/staging", json={"version": 2})
+        assert served_twice(client, name).json()["template"] == "Hello {{ who }}"
+        assert served_twice(client, name, label="staging").json()["template"] == "Bye {{ who }}"
+        french = {"headers": {"Accept-Language": "fr"}}
+        assert served_twice(client, name, **french).json()["template"] == "Salut {{ who }}"
+        assert served_twice(client, name, version=1).json()["template"] == "Hello {{ who }}"
+
+    def test_errors_are_never_kept(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        cache = cache_of_after(client, name)
+        for _ in range(2):
+            assert resolve(client, name, label="nope").status_code == 404
+            assert resolve(client, "answers/missing").status_code == 404
+        assert cache.hits == 0
+
+    def test_a_subject_in_an_experiment_is_never_answered_from_memory(
+        self, client: TestClient
+    ) -> None:
+        name = make(client, "one {{ who }}", "two {{ who }}")
+        body = {"name": "try", "arms": [{"version": 1, "weight": 50}, {"version": 2, "weight": 50}]}
+        assert client.post(f"/v1/prompts/{name}/-/experiments", json=body).status_code == 201
+        cache = cache_of_after(client, name, subject="user-1")
+        ids = {resolve(client, name, subject="user-1").json()["experiment"]["resolve_id"]}
+        ids.add(resolve(client, name, subject="user-1").json()["experiment"]["resolve_id"])
+        assert len(ids) == 2
+        assert cache.hits == 0
+        # Without a subject the label's own version is served, and may be kept.
+        assert served_twice(client, name).json()["experiment"] is None
+
+
+class TestEveryChangeIsServedAtOnce:
+    def test_a_label_move(self, client: TestClient) -> None:
+        name = make(client, "one {{ who }}", "two {{ who }}")
+        assert served_twice(client, name).json()["version"] == 1
+        client.put(f"/v1/prompts/{name}/-/labels/production", json={"version": 2})
+        assert served_twice(client, name).json()["version"] == 2
+
+    def test_a_publish_moves_latest(self, client: TestClient) -> None:
+        name = make(client, "one {{ who }}")
+        assert served_twice(client, name, label="latest").json()["version"] == 1
+        body = {"template": "two {{ who }}", "variables": [{"name": "who"}]}
+        client.post(f"/v1/prompts/{name}/-/versions", json=body)
+        assert served_twice(client, name, label="latest").json()["version"] == 2
+
+    def test_a_translation_written_then_approved(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        assert served_twice(client, name, locale="fr").json()["locale"] == "en"
+        client.put(f"/v1/prompts/{name}/-/translations/fr", json={"template": "Salut {{ who }}"})
+        assert served_twice(client, name, locale="fr", preview=True).json()["template"] == (
+            "Salut {{ who }}"
+        )
+        assert served_twice(client, name, locale="fr").json()["locale"] == "en"
+        client.post(f"/v1/prompts/{name}/-/translations/fr/review", json={"action": "approve"})
+        assert served_twice(client, name, locale="fr").json()["template"] == "Salut {{ who }}"
+
+    def test_a_components_label_move(self, client: TestClient) -> None:
+        part = make(client, "formal", "casual")
+        name = make(client, f'Hi. {{% include "{part}" %}}')
+        assert served_twice(client, name).json()["components"][0]["version"] == 1
+        client.put(f"/v1/prompts/{part}/-/labels/production", json={"version": 2})
+        assert served_twice(client, name).json()["components"][0]["template"] == "casual"
+
+    def test_an_experiment_started_on_the_label(self, client: TestClient) -> None:
+        name = make(client, "one {{ who }}", "two {{ who }}")
+        assert served_twice(client, name).json()["experiment_plan"] is None
+        body = {"name": "try", "arms": [{"version": 1, "weight": 50}, {"version": 2, "weight": 50}]}
+        experiment = client.post(f"/v1/prompts/{name}/-/experiments", json=body).json()
+        plan = served_twice(client, name).json()["experiment_plan"]
+        assert plan is not None and plan["id"] == experiment["id"]
+        client.post(f"/v1/experiments/{experiment['id']}/stop")
+        assert served_twice(client, name).json()["experiment_plan"] is None
+
+    def test_an_archive(self, client: TestClient) -> None:
+        name = make(client, "one {{ who }}")
+        served_twice(client, name)
+        client.post(f"/v1/prompts/{name}/-/archive")
+        assert resolve(client, name).status_code == 409
+
+    def test_a_change_made_through_another_process(self, migrated_url: str) -> None:
+        headers = bearer(admin_token(migrated_url))
+        apps = [create_app(Settings(database_url=migrated_url)) for _ in range(2)]
+        with (
+            TestClient(apps[0], headers=headers) as one,
+            TestClient(apps[1], headers=headers) as two,
+        ):
+            name = make(one, "one {{ who }}", "two {{ who }}")
+            assert served_twice(two, name).json()["version"] == 1
+            one.put(f"/v1/prompts/{name}/-/labels/production", json={"version": 2})
+            assert resolve(two, name).json()["version"] == 2
+
+    def test_a_change_written_straight_to_the_store(self, client: TestClient) -> None:
+        # A translation reviewed by hand in the database: the triggers still see it.
+        name = make(client, "Hello {{ who }}")
+        client.put(f"/v1/prompts/{name}/-/translations/fr", json={"template": "Salut {{ who }}"})
+        assert served_twice(client, name, locale="fr").json()["locale"] == "en"
+        database = Database(create_engine(str(client.app.state.db.engine.url)))  # type: ignore[attr-defined]
+        try:
+            with database.session(write=True) as session:
+                session.execute(text("UPDATE translations SET status = 'approved'"))
+        finally:
+            database.dispose()
+        assert resolve(client, name, locale="fr").json()["template"] == "Salut {{ who }}"
+
+
+class TestKeys:
+    def key(self, client: TestClient, role: str = "reader", **extra: Any) -> dict[str, str]:
+        body = {"owner": unique_name("answers-key"), "role": role, **extra}
+        created = client.post("/v1/keys", json=body)
+        assert created.status_code == 201, created.text
+        return bearer(created.json()["token"])
+
+    def test_a_revoked_key_is_refused_though_the_answer_is_kept(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        reader = self.key(client)
+        served_twice(client, name, headers=reader)
+        prefix = reader["Authorization"].removeprefix("Bearer ")[:13]
+        assert client.delete(f"/v1/keys/{prefix}").status_code == 200
+        refused = resolve(client, name, headers=reader)
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+
+    def test_an_expired_key_is_refused(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        reader = self.key(client, expires_at=(utcnow() + timedelta(hours=1)).isoformat())
+        served_twice(client, name, headers=reader)
+        engine = client.app.state.db.engine  # type: ignore[attr-defined]
+        with engine.begin() as conn:
+            conn.execute(update(ApiKey).values(expires_at=utcnow() - timedelta(seconds=1)))
+        assert resolve(client, name, headers=reader).status_code == 401
+
+    def test_missing_or_malformed_keys_are_refused(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        served_twice(client, name)
+        for authorization in ("", "Bearer", "Basic abc", "Bearer rk_nope", "Bearer rk_a_b"):
+            answer = resolve(client, name, headers={"Authorization": authorization})
+            assert answer.status_code == 401, authorization
+
+    def test_a_key_limited_to_a_folder(self, client: TestClient) -> None:
+        inside = make(client, "Hello {{ who }}", name=unique_name("answers/in/p"))
+        outside = make(client, "Hello {{ who }}", name=unique_name("answers/out/p"))
+        limited = self.key(client, folder="answers/in")
+        assert served_twice(client, inside, headers=limited).status_code == 200
+        served_twice(client, outside)
+        refused = resolve(client, outside, headers=limited)
+        assert refused.status_code == 403
+        assert "answers/in/" in refused.json()["detail"]
+
+    def test_a_keys_use_is_still_recorded(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        reader = self.key(client)
+        served_twice(client, name, headers=reader)
+        engine = client.app.state.db.engine  # type: ignore[attr-defined]
+        long_ago = utcnow() - timedelta(hours=1)
+        prefix = reader["Authorization"].removeprefix("Bearer ")[:13]
+        with engine.begin() as conn:
+            conn.execute(update(ApiKey).values(last_used_at=long_ago))
+        cache = cache_of(client)
+        hits = cache.hits
+        assert resolve(client, name, headers=reader).status_code == 200
+        assert cache.hits == hits  # answered by the app, which recorded the use
+        with engine.connect() as conn:
+            used = conn.execute(
+                select(ApiKey.last_used_at).where(ApiKey.prefix == prefix)
+            ).scalar_one()
+        assert used is not None and used > long_ago
+
+
+class TestBounds:
+    @pytest.fixture
+    def small(self, migrated_url: str) -> Iterator[TestClient]:
+        app = create_app(Settings(database_url=migrated_url, answer_cache_bytes=4_000))
+        with TestClient(app, headers=bearer(admin_token(migrated_url))) as test_client:
+            yield test_client
+
+    def test_answers_are_dropped_least_recently_used_first(self, small: TestClient) -> None:
+        names = [make(small, f"Hello {n} {{{{ who }}}}") for n in range(6)]
+        for name in names:
+            resolve(small, name)
+        cache = cache_of(small)
+        assert 0 < len(cache.answers) < len(names)
+        assert cache.answers.size <= 4_000
+        hits = cache.hits
+        resolve(small, names[-1])
+        resolve(small, names[0])
+        assert cache.hits == hits + 1
+
+    def test_zero_bytes_turns_the_cache_off(self, migrated_url: str) -> None:
+        app = create_app(Settings(database_url=migrated_url, answer_cache_bytes=0))
+        with TestClient(app, headers=bearer(admin_token(migrated_url))) as off:
+            name = make(off, "Hello {{ who }}")
+            for _ in range(3):
+                assert resolve(off, name).status_code == 200
+            cache = cache_of(off)
+            assert cache.hits == 0 and len(cache.answers) == 0
+
+
+class TestRevisions:
+    """The store's triggers, whoever writes: what changes what a prompt serves bumps it."""
+
+    def revision(self, session: Session, name: str) -> int:
+        return session.scalar(select(Prompt.revision).where(Prompt.name == name)) or 0
+
+    def test_what_changes_serving_bumps_the_revision(self, session: Session) -> None:
+        name = make_prompt(session, labels=("production", "staging"))
+        prompt_id = session.scalar(select(Prompt.id).where(Prompt.name == name))
+        where = {"id": prompt_id}
+        changes = [
+            "UPDATE labels SET updated_by = 'someone' WHERE prompt_id = :id",
+            "DELETE FROM labels WHERE prompt_id = :id AND name = 'staging'",
+            "UPDATE prompts SET source_locale = 'de' WHERE id = :id",
+            "UPDATE prompts SET latest_version = latest_version WHERE id = :id",
+        ]
+        for statement in changes:
+            before = self.revision(session, name)
+            session.execute(text(statement), where)
+            after = self.revision(session, name)
+            if "latest_version = latest_version" in statement:
+                # PostgreSQL bumps only when a serving column's value changes.
+                assert after >= before, statement
+            else:
+                assert after > before, statement
+        before = self.revision(session, name)
+        publish_version(session, name=name, template="again {{ who }}")
+        assert self.revision(session, name) > before
+
+    def test_other_columns_and_other_prompts_leave_it(self, session: Session) -> None:
+        name = make_prompt(session)
+        other = make_prompt(session)
+        before = self.revision(session, name)
+        session.execute(
+            text("UPDATE prompts SET description = 'words' WHERE name = :name"), {"name": name}
+        )
+        publish_version(session, name=other, template="other {{ who }}")
+        assert self.revision(session, name) == before
