@@ -435,8 +435,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outside the body-size limit, so its problems are translated too.
     app.add_middleware(LocaleMiddleware)
-    # Outermost: a repeated resolve is answered before any other layer runs. It answers
-    # only with what the app answered (a 200 JSON body the locale middleware leaves as it
-    # is); anything else goes through every layer.
-    app.add_middleware(AnswerCache, db=database, max_bytes=settings.answer_cache_bytes)
+    # Outermost: a repeated resolve or render is answered before any other layer runs.
+    # It answers only as the app answered (a 200 JSON body the locale middleware leaves
+    # as it is); anything else goes through every layer.
+    app.add_middleware(
+        AnswerCache,
+        db=database,
+        max_bytes=settings.answer_cache_bytes,
+        max_body_bytes=settings.max_body_bytes,
+    )
     return app

@@ -1,76 +1,155 @@
-"""Resolve answers kept by each process, and checked against the store on every request.
+"""Resolve and render answers kept by each process, checked against the store on every request.
 
-Applications resolve the same few prompts, labels and locales over and over. The first
-request for one goes through the whole app; its answer is kept with the revision of
-every prompt it was read from (the root and each component, see
+Applications resolve and render the same few prompts, labels and locales over and over.
+The first request for one goes through the whole app; what it was computed from is kept
+with the revision of every prompt it was read from (the root and each component, see
 ``registry.prompts.service.find_served``). The store's triggers bump a prompt's revision
 in the same transaction as any change to what it serves: a label move, a publish, a
 translation written or reviewed, an experiment started or stopped, an archive. A later
-identical request is answered from memory after one short read transaction that
+request for the same thing is answered from memory after one short read transaction
+that
 
 - looks its API key up, exactly as every other request does (so a revoked or expired key
   is refused by every process at once), and checks the key's folder;
 - reads the current revisions of the answer's prompts, by primary key.
 
 If any of that fails or differs, or the key's last use is due to be recorded, the request
-goes through the whole app, which answers it (with its own errors) and keeps the new
-answer. So the cache answers only what the app itself answered for the same request,
-and only while nothing it was read from has changed: every process, on either store,
-serves a label move from the next request on.
+goes through the whole app, which answers it (with its own errors) and offers its answer
+to keep. So the cache answers only what the app itself answered, and only while nothing
+it was read from has changed: every process, on either store, serves a label move from
+the next request on.
 
-Requests are told apart by path, query string and ``Accept-Language`` (the only header
-resolve reads besides the key). Answers to a subject in an experiment are never kept:
-each is an exposure the app records.
+- **Resolve** answers are kept as the bytes the app sent, by path, query string and
+  ``Accept-Language`` (the only header resolve reads besides the key).
+- **Render** keeps the resolve it rendered, by prompt, label or version, locales and
+  the translation statuses asked for; each request's variables are rendered into it
+  with the same code as the app's route, and a request the cache cannot render (an
+  invalid body, a variable that does not fit) goes through the app for its error.
+
+Answers to a subject in an experiment are never kept: each is an exposure the app
+records.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import anyio.to_thread
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.access import keys
 from registry.access.roles import Permission
 from registry.db import Database, utcnow
 from registry.errors import RegistryError
+from registry.i18n.locales import to_bcp47
+from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.prompts import models
-from registry.prompts.service import Resolution, Revisions
+from registry.prompts.schemas import Rendered, RenderRequest
+from registry.prompts.service import Resolution, Revisions, render_resolution
 
 log = logging.getLogger("registry.answers")
 
-_STATE_KEY = "registry.answer"
+_PREFIX = "/v1/prompts/"
+_RESOLVE = "/-/resolve"
+_RENDER = "/-/render"
+_OFFERED = "registry.answer"
 _PROMPTS = models.Prompt.__table__.c
 _REVISIONS = select(_PROMPTS.id, _PROMPTS.revision).where(
     _PROMPTS.id.in_(bindparam("ids", expanding=True))
 )
-# Bytes an answer costs beyond its body and headers: the key, the entry, the dict slot.
+# Bytes a kept answer costs beyond its own content: its key, the entry, the dict slot.
 _OVERHEAD = 400
+# What a kept render answer is estimated to cost besides its texts.
+_RESOLUTION_OVERHEAD = 4_000
+# The longest Accept-Language the routes accept (``AcceptLanguage`` in the router).
+_MAX_ACCEPT_LANGUAGE = 1000
+
+Key = tuple[Any, ...]
+Stamp = tuple[tuple[int, int], ...]
+
+
+# ---------------------------------------------------------------- what the routes use
+
+
+def etags_of(header: str | None) -> set[str]:
+    """The entity tags an ``If-None-Match`` header lists, weak or strong alike."""
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+def render_locales(data: RenderRequest, accept_language: str | None) -> list[str]:
+    """The locales a render request asks for: the body's, else ``Accept-Language``."""
+    if data.locale:
+        return [parse_locale(data.locale, ("body", "locale"))]
+    return requested_locales_from(None, accept_language)
+
+
+def rendered_response(rendered: Rendered) -> Response:
+    """A render's response, the same from the route and from a kept answer."""
+    return Response(
+        rendered.model_dump_json(),
+        media_type="application/json",
+        headers={"Content-Language": to_bcp47(rendered.locale), "Vary": "Accept-Language"},
+    )
 
 
 @dataclass(frozen=True)
-class Offer:
-    """What the resolve route hands the cache along with its answer."""
-
+class _ResolveOffer:
     name: str
-    revisions: tuple[tuple[int, int], ...]
+    revisions: Stamp
     etag: str
     headers: dict[str, str]
 
 
 @dataclass(frozen=True)
+class _RenderOffer:
+    name: str
+    resolution: Resolution
+
+
+def offer(request: Request, name: str, resolution: Resolution, headers: dict[str, str]) -> None:
+    """Let the cache keep a resolve's answer, sent with ``headers`` (an answer to a
+    subject in an experiment is not kept)."""
+    if resolution.resolved.experiment is None:
+        request.scope.setdefault("state", {})[_OFFERED] = _ResolveOffer(
+            name=name,
+            revisions=_stamp(resolution.revisions),
+            etag=resolution.resolved.etag,
+            headers=headers,
+        )
+
+
+def offer_resolution(request: Request, name: str, resolution: Resolution) -> None:
+    """Let the cache keep the resolve a render rendered (not one serving a subject an
+    experiment's arm)."""
+    if resolution.resolved.experiment is None:
+        request.scope.setdefault("state", {})[_OFFERED] = _RenderOffer(name, resolution)
+
+
+def _stamp(revisions: Revisions) -> Stamp:
+    return tuple(sorted(revisions.items()))
+
+
+# ---------------------------------------------------------------- what is kept
+
+
+@dataclass(frozen=True)
 class Answer:
-    """A kept answer: the response as sent, and what it was read from."""
+    """A resolve's response as the app sent it, and what it was read from."""
 
     name: str
-    revisions: tuple[tuple[int, int], ...]
+    revisions: Stamp
     etag: str
     start: Message
     body: bytes
@@ -82,38 +161,34 @@ class Answer:
         return len(self.body) + 2 * headers + len(self.name) + _OVERHEAD
 
 
-def offer(request: Request, name: str, resolution: Resolution, headers: dict[str, str]) -> None:
-    """Let the cache keep this answer, which ``headers`` go with (an answer to a subject in
-    an experiment is not kept)."""
-    if resolution.resolved.experiment is not None:
-        return
-    request.scope.setdefault("state", {})[_STATE_KEY] = Offer(
-        name=name,
-        revisions=_sorted(resolution.revisions),
-        etag=resolution.resolved.etag,
-        headers=headers,
-    )
+@dataclass(frozen=True)
+class KeptResolution:
+    """The resolve a render rendered, and what it was read from."""
+
+    name: str
+    revisions: Stamp
+    resolution: Resolution
+
+    @property
+    def size(self) -> int:
+        resolved = self.resolution.resolved
+        texts = [resolved.template or ""]
+        texts.extend(m.content for m in resolved.messages or ())
+        texts.extend(c.template for c in resolved.components)
+        return sum(len(t) for t in texts) + _RESOLUTION_OVERHEAD
 
 
-def etags_of(header: str | None) -> set[str]:
-    """The entity tags an ``If-None-Match`` header lists, weak or strong alike."""
-    if not header:
-        return set()
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+Kept = Answer | KeptResolution
 
 
-def _sorted(revisions: Revisions) -> tuple[tuple[int, int], ...]:
-    return tuple(sorted(revisions.items()))
-
-
-class _Answers:
-    """A least-recently-used map of answers, bounded by their approximate size in bytes.
+class _Kept:
+    """A least-recently-used map of kept answers, bounded by their approximate size.
 
     Used from the event loop only, so it needs no lock.
     """
 
     def __init__(self, max_bytes: int) -> None:
-        self._items: OrderedDict[tuple[bytes, ...], Answer] = OrderedDict()
+        self._items: OrderedDict[Key, Kept] = OrderedDict()
         self._bytes = 0
         self.max_bytes = max_bytes
 
@@ -124,78 +199,156 @@ class _Answers:
     def size(self) -> int:
         return self._bytes
 
-    def get(self, key: tuple[bytes, ...]) -> Answer | None:
-        answer = self._items.get(key)
-        if answer is not None:
+    def get(self, key: Key) -> Kept | None:
+        kept = self._items.get(key)
+        if kept is not None:
             self._items.move_to_end(key)
-        return answer
+        return kept
 
-    def put(self, key: tuple[bytes, ...], answer: Answer) -> None:
+    def put(self, key: Key, kept: Kept) -> None:
         self.discard(key)
-        if answer.size > self.max_bytes:
+        if kept.size > self.max_bytes:
             return
-        self._items[key] = answer
-        self._bytes += answer.size
+        self._items[key] = kept
+        self._bytes += kept.size
         while self._bytes > self.max_bytes:
             _, dropped = self._items.popitem(last=False)
             self._bytes -= dropped.size
 
-    def discard(self, key: tuple[bytes, ...]) -> None:
+    def discard(self, key: Key) -> None:
         old = self._items.pop(key, None)
         if old is not None:
             self._bytes -= old.size
 
 
-class AnswerCache:
-    """ASGI middleware answering repeated resolve requests from kept answers."""
+# ---------------------------------------------------------------- the middleware
 
-    def __init__(self, app: ASGIApp, db: Database, max_bytes: int) -> None:
+
+class AnswerCache:
+    """ASGI middleware answering repeated resolves and renders from kept answers."""
+
+    def __init__(self, app: ASGIApp, db: Database, max_bytes: int, max_body_bytes: int) -> None:
         self.app = app
         self.db = db
-        self.answers = _Answers(max_bytes)
+        self.max_body_bytes = max_body_bytes
+        self.kept = _Kept(max_bytes)
         # Requests answered from memory, and kept answers found changed or refused.
         self.hits = 0
         self.misses = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = self._request_key(scope)
-        if key is None:
-            await self.app(scope, receive, send)
-            return
-        headers = _headers(scope)
-        answer = self.answers.get(key)
-        if answer is not None:
-            token = headers.get(b"authorization", b"")
-            current = await anyio.to_thread.run_sync(self._current, answer, token)
-            if current:
-                self.hits += 1
-                await self._send(answer, headers.get(b"if-none-match"), send)
-                return
-            self.misses += 1
-            self.answers.discard(key)
-        await self._through_app(key, scope, receive, send)
+        if scope["type"] == "http" and self.kept.max_bytes:
+            path: str = scope["path"]
+            if path.startswith(_PREFIX):
+                if scope["method"] == "GET" and path.endswith(_RESOLVE):
+                    await self._resolve(scope, receive, send)
+                    return
+                if scope["method"] == "POST" and path.endswith(_RENDER):
+                    await self._render(path[len(_PREFIX) : -len(_RENDER)], scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
-    def _request_key(self, scope: Scope) -> tuple[bytes, ...] | None:
-        """What tells a resolve request's answer apart; None for every other request."""
-        if scope["type"] != "http" or scope["method"] != "GET" or not self.answers.max_bytes:
-            return None
-        path: str = scope["path"]
-        if not (path.startswith("/v1/prompts/") and path.endswith("/-/resolve")):
-            return None
+    # ------------------------------------------------------------ resolve
+
+    async def _resolve(self, scope: Scope, receive: Receive, send: Send) -> None:
         language = b""
+        authorization = if_none_match = None
         for name, value in scope["headers"]:
             if name in (b"content-length", b"transfer-encoding"):
-                return None  # a GET with a body: the app says what it makes of it
+                # A GET with a body: the app says what it makes of it.
+                await self.app(scope, receive, send)
+                return
             if name == b"accept-language":
                 language = language + b"," + value if language else value
-        return (scope["raw_path"] or path.encode(), scope["query_string"], language)
+            elif name == b"authorization" and authorization is None:
+                authorization = value  # the first, as the app reads it
+            elif name == b"if-none-match":
+                if_none_match = if_none_match + b"," + value if if_none_match else value
+        key: Key = ("resolve", scope["raw_path"] or scope["path"].encode(), scope["query_string"])
+        key += (language,)
+        answer = self.kept.get(key)
+        if isinstance(answer, Answer):
+            if await anyio.to_thread.run_sync(self._current, answer, authorization):
+                self.hits += 1
+                if if_none_match is not None and answer.etag in etags_of(
+                    if_none_match.decode("latin-1")
+                ):
+                    await send(answer.not_modified)
+                    await send({"type": "http.response.body", "body": b""})
+                else:
+                    await send(answer.start)
+                    await send({"type": "http.response.body", "body": answer.body})
+                return
+            self.misses += 1
+            self.kept.discard(key)
+        await self._through_app(key, scope, receive, send)
 
-    def _current(self, answer: Answer, authorization: bytes) -> bool:
-        """Whether the key may read the answer's prompt now, and the answer still holds.
+    # ------------------------------------------------------------ render
+
+    async def _render(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        body, receive = await self._body(scope, receive)
+        request = None if body is None else _render_request(scope, body)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        data, locales = request
+        key: Key = ("render", name, data.label, data.version, tuple(locales))
+        key += (data.allow_stale, data.preview)
+        kept = self.kept.get(key)
+        if isinstance(kept, KeptResolution) and (
+            data.subject is None or kept.resolution.resolved.experiment_plan is None
+        ):
+            authorization = Headers(scope=scope).get("authorization")
+            rendered = await anyio.to_thread.run_sync(
+                self._rendered, kept, authorization, data.variables
+            )
+            if rendered is not None:
+                self.hits += 1
+                await rendered_response(rendered)(scope, receive, send)
+                return
+        await self._through_app(key, scope, receive, send)
+
+    async def _body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, Receive]:
+        """The request's body, if it is within the limit, and a ``receive`` replaying it."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None, receive
+        while more and size <= self.max_body_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None, _replaying(chunks, receive, message)
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+        replay = _replaying(chunks, receive, None if not more else "more")
+        return (None if more else b"".join(chunks)), replay
+
+    def _rendered(
+        self, kept: KeptResolution, authorization: str | None, variables: dict[str, Any]
+    ) -> Rendered | None:
+        """The render of a kept resolve with these values; None if the app must answer."""
+        if not self._current(
+            kept, None if authorization is None else authorization.encode("latin-1")
+        ):
+            return None
+        try:
+            return render_resolution(kept.resolution, variables)
+        except RegistryError:
+            return None  # the app reports it, as it would have
+
+    # ------------------------------------------------------------ both
+
+    def _current(self, kept: Kept, authorization: bytes | None) -> bool:
+        """Whether the key may read the kept answer's prompt now, and the answer holds.
 
         Blocking: one read transaction, two indexed queries. Any doubt (a malformed key,
         an error, a key use to record) says no, and the app answers the request.
         """
+        if authorization is None:
+            return False
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
@@ -206,28 +359,21 @@ class AnswerCache:
                     return False
                 principal = checked.principal
                 principal.require(Permission.READ)
-                principal.require_scope(answer.name)
-                ids = [prompt_id for prompt_id, _ in answer.revisions]
+                principal.require_scope(kept.name)
+                ids = [prompt_id for prompt_id, _ in kept.revisions]
                 rows = conn.execute(_REVISIONS, {"ids": ids}).all()
         except RegistryError:
             return False
         except SQLAlchemyError as exc:
             log.info("could not check a kept answer; the app answers: %s", exc)
             return False
-        return tuple(sorted((row.id, row.revision) for row in rows)) == answer.revisions
+        current = tuple(sorted((row.id, row.revision) for row in rows)) == kept.revisions
+        if not current:
+            self.misses += 1
+        return current
 
-    async def _send(self, answer: Answer, if_none_match: bytes | None, send: Send) -> None:
-        if if_none_match is not None and answer.etag in etags_of(if_none_match.decode("latin-1")):
-            await send(answer.not_modified)
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send(answer.start)
-        await send({"type": "http.response.body", "body": answer.body})
-
-    async def _through_app(
-        self, key: tuple[bytes, ...], scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        """Let the app answer, and keep its answer if the resolve route offered it."""
+    async def _through_app(self, key: Key, scope: Scope, receive: Receive, send: Send) -> None:
+        """Let the app answer, and keep what its route offered if the answer is a 200."""
         # Made here, so every copy of the scope down the app shares it.
         state = scope.setdefault("state", {})
         start: Message | None = None
@@ -244,26 +390,64 @@ class AnswerCache:
             await send(message)
 
         await self.app(scope, receive, capture)
-        offered = state.get(_STATE_KEY)
-        if not isinstance(offered, Offer) or start is None or start["status"] != 200:
+        offered = state.get(_OFFERED)
+        if start is None or start["status"] != 200 or not complete:
             return
-        if not complete:
-            return
-        self.answers.put(
-            key,
-            Answer(
-                name=offered.name,
-                revisions=offered.revisions,
-                etag=offered.etag,
-                start=start,
-                body=b"".join(chunks),
-                not_modified={
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": _encoded(offered.headers.items()),
-                },
-            ),
-        )
+        if isinstance(offered, _ResolveOffer) and key[0] == "resolve":
+            self.kept.put(
+                key,
+                Answer(
+                    name=offered.name,
+                    revisions=offered.revisions,
+                    etag=offered.etag,
+                    start=start,
+                    body=b"".join(chunks),
+                    not_modified={
+                        "type": "http.response.start",
+                        "status": 304,
+                        "headers": _encoded(offered.headers.items()),
+                    },
+                ),
+            )
+        elif isinstance(offered, _RenderOffer) and key[0] == "render":
+            self.kept.put(
+                key,
+                KeptResolution(
+                    name=offered.name,
+                    revisions=_stamp(offered.resolution.revisions),
+                    resolution=offered.resolution,
+                ),
+            )
+
+
+def _render_request(scope: Scope, body: bytes) -> tuple[RenderRequest, list[str]] | None:
+    """A render request's body and locales as the route reads them; None if invalid."""
+    language = Headers(scope=scope).get("accept-language")
+    if language is not None and len(language) > _MAX_ACCEPT_LANGUAGE:
+        return None
+    try:
+        data = RenderRequest.model_validate(json.loads(body))
+        return data, render_locales(data, language)
+    except (ValueError, RegistryError):  # JSON, validation and locale errors alike
+        return None
+
+
+def _replaying(chunks: list[bytes], receive: Receive, last: Message | str | None) -> Receive:
+    """``receive``, giving first the body already read (and the message that ended it)."""
+    pending: list[Message] = [
+        {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks
+    ]
+    if pending and last is None:
+        pending[-1]["more_body"] = False
+    if isinstance(last, dict):
+        pending.append(last)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
 
 
 def answer_cache(app: ASGIApp) -> AnswerCache | None:
@@ -272,15 +456,6 @@ def answer_cache(app: ASGIApp) -> AnswerCache | None:
     while layer is not None and not isinstance(layer, AnswerCache):
         layer = getattr(layer, "app", None)
     return layer
-
-
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    """The request headers resolve reads: the key, and the caller's ETags."""
-    found: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
-        if name in (b"authorization", b"if-none-match"):
-            found[name] = found[name] + b"," + value if name in found else value
-    return found
 
 
 def _encoded(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:

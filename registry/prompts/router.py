@@ -20,7 +20,7 @@ from registry.dependencies import (
 )
 from registry.experiments.exposures import ExposuresDep
 from registry.i18n.locales import to_bcp47
-from registry.i18n.serving import parse_locale, requested_locales_from
+from registry.i18n.serving import requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts import answers, service
 from registry.prompts.schemas import (
@@ -233,28 +233,29 @@ def resolve(
     return Response(resolved.model_dump_json(), media_type="application/json", headers=headers)
 
 
-@router.post("/{name:path}/-/render")
+@router.post("/{name:path}/-/render", response_model=Rendered)
 def render(
     name: PromptName,
     body: RenderRequest,
-    response: Response,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     _: ReadAccess,
     exposures: ExposuresDep,
     accept_language: AcceptLanguage = None,
-) -> Rendered:
+) -> Any:
     """Resolve and render with variable values: final text, or chat messages."""
-    locales = requested_locales_from(None, accept_language)
-    if body.locale:
-        locales = [parse_locale(body.locale, ("body", "locale"))]
-    rendered = service.render(
-        session, name, body, locales=locales, depth_limit=settings.include_depth_limit
+    resolution = service.resolve_to_render(
+        session,
+        name,
+        body,
+        locales=answers.render_locales(body, accept_language),
+        depth_limit=settings.include_depth_limit,
     )
-    response.headers["Content-Language"] = to_bcp47(rendered.locale)
-    response.headers["Vary"] = "Accept-Language"
+    rendered = service.render_resolution(resolution, body.variables)
     exposures.served(rendered.experiment)
-    return rendered
+    answers.offer_resolution(request, name, resolution)
+    return answers.rendered_response(rendered)
 
 
 @router.post("/{name:path}/-/archive")

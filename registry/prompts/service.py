@@ -9,7 +9,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1023,7 +1023,22 @@ def render(
     depth_limit: int = 10,
 ) -> Rendered:
     """Resolve, then render with the caller's values in the served locale."""
-    resolution = resolve(
+    return render_resolution(
+        resolve_to_render(session, name, data, locales=locales, depth_limit=depth_limit),
+        data.variables,
+    )
+
+
+def resolve_to_render(
+    session: Session,
+    name: str,
+    data: RenderRequest,
+    *,
+    locales: Sequence[str] = (),
+    depth_limit: int = 10,
+) -> Resolution:
+    """What a render request renders: its resolve."""
+    return resolve(
         session,
         name,
         label=data.label,
@@ -1034,8 +1049,15 @@ def render(
         depth_limit=depth_limit,
         subject=data.subject,
     )
+
+
+def render_resolution(resolution: Resolution, variables: Mapping[str, Any]) -> Rendered:
+    """A resolved prompt rendered with the caller's values in the served locale.
+
+    No I/O: an answer kept by ``registry.prompts.answers`` is rendered with it too.
+    """
     resolved = resolution.resolved
-    output = render_resolved(resolved, data.variables, locale=resolved.locale)
+    output = render_resolved(resolved, variables, locale=resolved.locale)
     return Rendered(
         prompt=resolved.prompt,
         kind=resolved.kind,

@@ -216,6 +216,93 @@ class TestEveryChangeIsServedAtOnce:
         assert resolve(client, name, locale="fr").json()["template"] == "Salut {{ who }}"
 
 
+class TestRender:
+    @pytest.fixture
+    def uncached(self, migrated_url: str) -> Iterator[TestClient]:
+        """The same registry served without kept answers."""
+        app = create_app(Settings(database_url=migrated_url, answer_cache_bytes=0))
+        with TestClient(app, headers=bearer(admin_token(migrated_url))) as test_client:
+            yield test_client
+
+    def render(self, client: TestClient, name: str, **body: Any) -> Any:
+        headers = body.pop("headers", {})
+        return client.post(f"/v1/prompts/{name}/-/render", json=body, headers=headers)
+
+    def test_each_request_renders_its_own_values_into_the_kept_resolve(
+        self, client: TestClient, uncached: TestClient
+    ) -> None:
+        part = make(client, "Be brief.")
+        name = make(client, f'Hi {{{{ who }}}}. {{% include "{part}" %}}')
+        french = f'Salut {{{{ who }}}}. {{% include "{part}" %}}'
+        written = client.put(f"/v1/prompts/{name}/-/translations/fr", json={"template": french})
+        assert written.status_code == 201, written.text
+        client.post(f"/v1/prompts/{name}/-/translations/fr/review", json={"action": "approve"})
+        assert self.render(client, name, variables={"who": "Ann"}).status_code == 200
+        cache = cache_of(client)
+        for who, locale in (("Bob", None), ("Éva", "fr-CA"), ("Cy", "fr-CA")):
+            body: dict[str, Any] = {"variables": {"who": who}}
+            if locale:
+                body["locale"] = locale
+            hits = cache.hits
+            kept = self.render(client, name, **body)
+            if locale != "fr-CA" or who == "Cy":
+                assert cache.hits == hits + 1, who
+            fresh = self.render(uncached, name, **body)
+            assert kept.status_code == fresh.status_code == 200
+            assert kept.content == fresh.content
+            for header in ("content-type", "content-length", "content-language", "vary"):
+                assert kept.headers[header] == fresh.headers[header], header
+        assert kept.json()["text"] == "Salut Cy. Be brief."
+        assert kept.json()["locale"] == "fr"
+
+    def test_values_that_do_not_fit_get_the_apps_error(
+        self, client: TestClient, uncached: TestClient
+    ) -> None:
+        name = make(client, "Hi {{ who }}")
+        assert self.render(client, name, variables={"who": "Ann"}).status_code == 200
+        for variables in ({}, {"who": 3}, {"who": "Ann", "extra": 1}):
+            kept = self.render(client, name, variables=variables)
+            fresh = self.render(uncached, name, variables=variables)
+            assert kept.status_code == fresh.status_code == 422
+            assert kept.json() == fresh.json()
+        bad = client.post(f"/v1/prompts/{name}/-/render", content=b"{not json")
+        assert bad.status_code == 422
+        unknown = self.render(client, name, variables={"who": "Ann"}, colour="red")
+        assert unknown.status_code == 422
+        assert self.render(client, name, variables={"who": "A"}, locale="xx-??").status_code == 422
+
+    def test_a_body_over_the_limit_is_refused(self, migrated_url: str) -> None:
+        app = create_app(Settings(database_url=migrated_url, max_body_bytes=2_000))
+        with TestClient(app, headers=bearer(admin_token(migrated_url))) as small:
+            name = make(small, "Hi {{ who }}")
+            assert self.render(small, name, variables={"who": "Ann"}).status_code == 200
+            assert self.render(small, name, variables={"who": "Ann"}).status_code == 200
+            assert cache_of(small).hits == 1
+            answer = self.render(small, name, variables={"who": "x" * 3_000})
+            assert answer.status_code == 413
+
+    def test_a_label_move_is_rendered_from_the_next_request(self, client: TestClient) -> None:
+        name = make(client, "one {{ who }}", "two {{ who }}")
+        for _ in range(2):
+            assert self.render(client, name, variables={"who": "A"}).json()["text"] == "one A"
+        client.put(f"/v1/prompts/{name}/-/labels/production", json={"version": 2})
+        assert self.render(client, name, variables={"who": "B"}).json()["text"] == "two B"
+
+    def test_a_subject_in_an_experiment_goes_through_the_app(self, client: TestClient) -> None:
+        name = make(client, "one {{ who }}", "two {{ who }}")
+        assert self.render(client, name, variables={"who": "A"}).status_code == 200
+        body = {"name": "try", "arms": [{"version": 1, "weight": 50}, {"version": 2, "weight": 50}]}
+        assert client.post(f"/v1/prompts/{name}/-/experiments", json=body).status_code == 201
+        assert self.render(client, name, variables={"who": "A"}).status_code == 200
+        cache = cache_of(client)
+        hits = cache.hits
+        served = self.render(client, name, variables={"who": "A"}, subject="user-9")
+        assert served.json()["experiment"]["subject"] == "user-9"
+        assert cache.hits == hits
+        assert self.render(client, name, variables={"who": "A"}).json()["experiment"] is None
+        assert cache.hits == hits + 1
+
+
 class TestKeys:
     def key(self, client: TestClient, role: str = "reader", **extra: Any) -> dict[str, str]:
         body = {"owner": unique_name("answers-key"), "role": role, **extra}
@@ -291,8 +378,8 @@ class TestBounds:
         for name in names:
             resolve(small, name)
         cache = cache_of(small)
-        assert 0 < len(cache.answers) < len(names)
-        assert cache.answers.size <= 4_000
+        assert 0 < len(cache.kept) < len(names)
+        assert cache.kept.size <= 4_000
         hits = cache.hits
         resolve(small, names[-1])
         resolve(small, names[0])
@@ -305,7 +392,7 @@ class TestBounds:
             for _ in range(3):
                 assert resolve(off, name).status_code == 200
             cache = cache_of(off)
-            assert cache.hits == 0 and len(cache.answers) == 0
+            assert cache.hits == 0 and len(cache.kept) == 0
 
 
 class TestRevisions:
