@@ -151,6 +151,8 @@ class Database:
         self._write = sessionmaker(
             bind=engine.execution_options(registry_write=True), expire_on_commit=False
         )
+        self._immediate: Engine | None = None
+        self._immediate_checked = False
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -172,5 +174,30 @@ class Database:
         overflow: int = pool._max_overflow
         return None if overflow < 0 else pool.size() + overflow
 
+    def immediate_reads(self) -> Engine | None:
+        """An engine for short reads that never wait, or None where reads can wait.
+
+        A reader of a SQLite file in WAL mode never waits for a writer: an indexed lookup
+        costs tens of microseconds of page-cache reads, little enough to run on the event
+        loop instead of a trip to a worker thread. The engine's busy timeout is zero, so
+        in the rare case the file is locked anyway (a recovery after a crash, a database
+        in another journal mode) a read fails at once instead of blocking the loop, and
+        the caller takes its usual path. PostgreSQL reads cross a network: None.
+        """
+        if not self._immediate_checked:
+            self._immediate_checked = True
+            url = self.engine.url
+            if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+                engine = make_engine(url.render_as_string(hide_password=False), busy_timeout_ms=0)
+                with engine.connect() as conn:
+                    mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+                if str(mode).lower() == "wal":
+                    self._immediate = engine
+                else:
+                    engine.dispose()
+        return self._immediate
+
     def dispose(self) -> None:
+        if self._immediate is not None:
+            self._immediate.dispose()
         self.engine.dispose()

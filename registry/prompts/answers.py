@@ -35,14 +35,15 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Request, Response
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,6 +76,7 @@ _RESOLUTION_OVERHEAD = 4_000
 _MAX_ACCEPT_LANGUAGE = 1000
 
 Key = tuple[Any, ...]
+_T = TypeVar("_T")
 Stamp = tuple[tuple[int, int], ...]
 
 
@@ -268,7 +270,7 @@ class AnswerCache:
         key += (language,)
         answer = self.kept.get(key)
         if isinstance(answer, Answer):
-            if await anyio.to_thread.run_sync(self._current, answer, authorization):
+            if await self._run(self._current, answer, authorization):
                 self.hits += 1
                 if if_none_match is not None and answer.etag in etags_of(
                     if_none_match.decode("latin-1")
@@ -299,9 +301,7 @@ class AnswerCache:
             data.subject is None or kept.resolution.resolved.experiment_plan is None
         ):
             authorization = Headers(scope=scope).get("authorization")
-            rendered = await anyio.to_thread.run_sync(
-                self._rendered, kept, authorization, data.variables
-            )
+            rendered = await self._run(self._rendered, kept, authorization, data.variables)
             if rendered is not None:
                 self.hits += 1
                 await rendered_response(rendered)(scope, receive, send)
@@ -327,12 +327,15 @@ class AnswerCache:
         return (None if more else b"".join(chunks)), replay
 
     def _rendered(
-        self, kept: KeptResolution, authorization: str | None, variables: dict[str, Any]
+        self,
+        kept: KeptResolution,
+        authorization: str | None,
+        variables: dict[str, Any],
+        engine: Engine,
     ) -> Rendered | None:
         """The render of a kept resolve with these values; None if the app must answer."""
-        if not self._current(
-            kept, None if authorization is None else authorization.encode("latin-1")
-        ):
+        key = None if authorization is None else authorization.encode("latin-1")
+        if not self._current(kept, key, engine):
             return None
         try:
             return render_resolution(kept.resolution, variables)
@@ -341,11 +344,19 @@ class AnswerCache:
 
     # ------------------------------------------------------------ both
 
-    def _current(self, kept: Kept, authorization: bytes | None) -> bool:
+    async def _run(self, check: Callable[..., _T], *args: Any) -> _T:
+        """Run a check on the event loop where the store's reads never wait (a SQLite
+        file in WAL mode, see ``Database.immediate_reads``), else in a worker thread."""
+        immediate = self.db.immediate_reads()
+        if immediate is not None:
+            return check(*args, immediate)
+        return await anyio.to_thread.run_sync(partial(check, *args, self.db.engine))
+
+    def _current(self, kept: Kept, authorization: bytes | None, engine: Engine) -> bool:
         """Whether the key may read the kept answer's prompt now, and the answer holds.
 
-        Blocking: one read transaction, two indexed queries. Any doubt (a malformed key,
-        an error, a key use to record) says no, and the app answers the request.
+        One read transaction, two indexed queries. Any doubt (a malformed key, an error,
+        a key use to record) says no, and the app answers the request.
         """
         if authorization is None:
             return False
@@ -353,7 +364,7 @@ class AnswerCache:
         if scheme.lower() != "bearer" or not token.strip():
             return False
         try:
-            with self.db.engine.connect() as conn:
+            with engine.connect() as conn:
                 checked = keys.check_token(conn, token)
                 if _use_to_record(checked.last_used_at):
                     return False

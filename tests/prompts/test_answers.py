@@ -7,6 +7,7 @@ answered could not pass, and that every change is served from the next request o
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -433,3 +434,50 @@ class TestRevisions:
         )
         publish_version(session, name=other, template="other {{ who }}")
         assert self.revision(session, name) == before
+
+
+class TestImmediateReads:
+    def test_only_a_sqlite_file_in_wal_mode_is_read_on_the_event_loop(
+        self, migrated_url: str, store: str
+    ) -> None:
+        database = Database.from_url(migrated_url)
+        try:
+            immediate = database.immediate_reads()
+            assert (immediate is not None) is (store == "sqlite")
+            if immediate is not None:
+                with immediate.connect() as conn:
+                    assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 0
+        finally:
+            database.dispose()
+
+    def test_a_locked_file_is_never_waited_for_on_the_event_loop(
+        self, migrated_url: str, store: str
+    ) -> None:
+        if store != "sqlite":
+            pytest.skip("SQLite's file locks")
+        settings = Settings(database_url=migrated_url, sqlite_busy_timeout_ms=100)
+        with TestClient(create_app(settings), headers=bearer(admin_token(migrated_url))) as app:
+            name = make(app, "Hello {{ who }}")
+            served_twice(app, name)
+            cache = cache_of(app)
+            hits = cache.hits
+            # Closed, so that the lock below can be taken.
+            database: Database = app.app.state.db  # type: ignore[attr-defined]
+            immediate = database.immediate_reads()
+            assert immediate is not None
+            immediate.dispose()
+            database.engine.dispose()
+            path = migrated_url.removeprefix("sqlite:///")
+            locker = sqlite3.connect(path, isolation_level=None)
+            try:
+                # Exclusive locking mode: readers of a WAL database are shut out too.
+                locker.execute("PRAGMA locking_mode = EXCLUSIVE")
+                locker.execute("BEGIN EXCLUSIVE")
+                locker.execute("UPDATE prompts SET description = 'locked'")
+                refused = resolve(app, name)
+                assert refused.status_code == 503, refused.text
+                assert cache.hits == hits
+            finally:
+                locker.rollback()
+                locker.close()
+            assert resolve(app, name).status_code == 200
