@@ -694,7 +694,7 @@ class BaseClient:
         resolved = armed.resolved.model_copy(
             update={"label": base.label, "experiment": served, "experiment_plan": plan}
         )
-        return Prompt(resolved, origin=armed.origin), self._exposures.add(plan.id, subject)
+        return armed._served_as(resolved), self._exposures.add(plan.id, subject)
 
     def _exposures_call(self, batch: list[dict[str, Any]]) -> Call[ExposuresRecorded]:
         body = {"exposures": batch}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, Literal, cast
 
 from registry import errors as engine_errors
 from registry.client import errors
 from registry.experiments.plan import ServedExperiment
-from registry.prompts.rendering import render_resolved
+from registry.prompts.rendering import resolved_renderer
 from registry.prompts.schemas import (
     Component,
     Kind,
@@ -18,7 +19,7 @@ from registry.prompts.schemas import (
     Resolved,
     Variable,
 )
-from registry.templating import render_template
+from registry.templating import template_renderer
 
 __all__ = ["Origin", "Prompt", "Rendered"]
 
@@ -35,28 +36,45 @@ class Prompt:
     a cached prompt: treat them and their attributes as read-only.
     """
 
-    __slots__ = ("_resolved", "origin")
+    __slots__ = ("_render", "_resolved", "origin")
 
     def __init__(self, resolved: Resolved, *, origin: Origin = "registry") -> None:
         self._resolved = resolved
         # Where the content came from: the registry (possibly through the cache), an
         # offline bundle, or the application's own fallback text.
         self.origin: Origin = origin
+        # Made on the first render and kept: a cached prompt binds its variables and
+        # renders its templates without working out again what they need.
+        self._render: Callable[[Mapping[str, Any]], Rendered] | None = None
 
     def render(self, /, **variables: Any) -> Rendered:
         """The final text, or for a chat prompt a list of ``{"role", "content"}`` dicts."""
-        resolved = self._resolved
         try:
-            if self.origin == "fallback":
-                output = _render_undeclared(resolved, variables)
-            else:
-                output = render_resolved(resolved, variables, locale=resolved.locale)
+            return (self._render or self._renderer())(variables)
         except engine_errors.RegistryError as exc:
             # The same error, with the same problem fields, as the server's render.
             raise errors.from_problem(exc.status, exc.problem()) from None
-        if isinstance(output, str):
-            return output
-        return [{"role": m.role, "content": m.content} for m in output]
+
+    def _renderer(self) -> Callable[[Mapping[str, Any]], Rendered]:
+        """The render function, made once; two threads making it at once make the same."""
+        if self._render is None:
+            resolved = self._resolved
+            if self.origin == "fallback":
+                self._render = _undeclared_renderer(resolved)
+            else:
+                render = resolved_renderer(resolved, locale=resolved.locale)
+                if resolved.kind is Kind.text:
+                    self._render = cast(Callable[[Mapping[str, Any]], str], render)
+                else:
+                    self._render = partial(_as_dicts, render)
+        return self._render
+
+    def _served_as(self, resolved: Resolved) -> Prompt:
+        """This prompt's content with the metadata of ``resolved`` (same templates,
+        variables, includes and locale), sharing its render function."""
+        prompt = Prompt(resolved, origin=self.origin)
+        prompt._render = self._renderer()
+        return prompt
 
     @property
     def name(self) -> str:
@@ -180,17 +198,27 @@ def fallback_prompt(
     return Prompt(resolved, origin="fallback")
 
 
-def _render_undeclared(resolved: Resolved, values: Mapping[str, Any]) -> str | list[Message]:
+def _as_dicts(
+    render: Callable[[Mapping[str, Any]], str | list[Message]], values: Mapping[str, Any]
+) -> list[dict[str, str]]:
+    messages = cast(list[Message], render(values))
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+def _undeclared_renderer(resolved: Resolved) -> Callable[[Mapping[str, Any]], Rendered]:
     # A fallback declares no variables, so the values are not checked against a
     # declaration; the engine still refuses a variable the text uses but was not given.
     if resolved.template is not None:
-        return render_template(resolved.template, values, locale=resolved.locale)
-    return [
-        Message(
-            role=m.role,
-            content=render_template(
-                m.content, values, locale=resolved.locale, loc=("messages", i, "content")
-            ),
+        return template_renderer(resolved.template, locale=resolved.locale)
+    messages = [
+        (
+            m.role,
+            template_renderer(m.content, locale=resolved.locale, loc=("messages", i, "content")),
         )
         for i, m in enumerate(resolved.messages or ())
     ]
+
+    def render_messages(values: Mapping[str, Any]) -> list[dict[str, str]]:
+        return [{"role": role, "content": render(values)} for role, render in messages]
+
+    return render_messages

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from registry.errors import ErrorItem, RenderError
@@ -15,7 +15,7 @@ from registry.prompts.schemas import (
     VariableType,
     value_matches,
 )
-from registry.templating import render_template
+from registry.templating import render_template, template_renderer
 
 _PYTHON_TYPES: dict[VariableType, type | tuple[type, ...]] = {
     VariableType.string: str,
@@ -127,3 +127,40 @@ def render_resolved(
         )
         for i, m in enumerate(resolved.messages)
     ]
+
+
+def resolved_renderer(
+    resolved: Resolved, *, locale: str = "en"
+) -> Callable[[Mapping[str, Any]], str | list[Message]]:
+    """``render_resolved`` with all but the values given: a function of the values.
+
+    It binds and renders with the same functions, and so renders and fails exactly as
+    ``render_resolved`` does; what does not depend on the values (the includes, each
+    template's compilation) is worked out once, for a caller that renders the same
+    answer many times: the SDK, for a cached prompt. (A server request renders once, and
+    would only pay for the preparing.)
+    """
+    declared = resolved.variables
+    components = {c.ref: c.template for c in resolved.components}
+    if resolved.kind is Kind.text:
+        assert resolved.template is not None
+        render = template_renderer(resolved.template, components, locale=locale)
+
+        def render_text(values: Mapping[str, Any]) -> str:
+            return render(bind_variables(declared, values))
+
+        return render_text
+    assert resolved.messages is not None
+    messages = [
+        (
+            m.role,
+            template_renderer(m.content, components, locale=locale, loc=("messages", i, "content")),
+        )
+        for i, m in enumerate(resolved.messages)
+    ]
+
+    def render_chat(values: Mapping[str, Any]) -> list[Message]:
+        bound = bind_variables(declared, values)
+        return [Message(role=role, content=render(bound)) for role, render in messages]
+
+    return render_chat

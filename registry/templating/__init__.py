@@ -10,6 +10,14 @@ from registry.templating.engine import (
     analyze,
     parse_ref,
     render_template,
+    template_renderer,
 )
 
-__all__ = ["IncludeRef", "TemplateInfo", "analyze", "parse_ref", "render_template"]
+__all__ = [
+    "IncludeRef",
+    "TemplateInfo",
+    "analyze",
+    "parse_ref",
+    "render_template",
+    "template_renderer",
+]

@@ -12,11 +12,11 @@ import hashlib
 import operator
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, cast
 
 from jinja2 import BaseLoader, StrictUndefined, Template, TemplateNotFound, nodes
 from jinja2.exceptions import (
@@ -127,6 +127,8 @@ class _Exhausted(Exception):
 class _Budget:
     """The cost of the render in progress: time, call depth and steps."""
 
+    __slots__ = ("deadline", "depth", "steps")
+
     def __init__(self) -> None:
         self.deadline = time.monotonic() + MAX_RENDER_SECONDS
         self.depth = 0
@@ -135,7 +137,11 @@ class _Budget:
     def tick(self) -> None:
         self.steps += 1
         if self.steps % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
-            raise _Exhausted(N_("rendering takes longer than {limit} seconds"), MAX_RENDER_SECONDS)
+            raise _too_slow()
+
+
+def _too_slow() -> _Exhausted:
+    return _Exhausted(N_("rendering takes longer than {limit} seconds"), MAX_RENDER_SECONDS)
 
 
 _budget: ContextVar[_Budget | None] = ContextVar("registry_render_budget", default=None)
@@ -198,13 +204,26 @@ class _GuardedRange:
 
 
 def _finalize(value: Any) -> Any:
-    # Called for every {{ … }} output, also inside macros and {% set %} blocks.
-    _tick()
+    # Called for every {{ … }} output, also inside macros and {% set %} blocks. This is
+    # _tick() written out, one call less for every output of every render.
+    budget = _budget.get()
+    if budget is not None:
+        budget.steps += 1
+        if budget.steps % _CLOCK_EVERY == 0 and time.monotonic() > budget.deadline:
+            raise _too_slow()
     return value
 
 
 class _PromptEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A dict, where Jinja makes a ChainMap over the environment's globals: every
+        # render copies a template's globals into its context, which a ChainMap does key
+        # by key in Python. What the ChainMap adds, seeing globals set on the
+        # environment after a template is loaded, is not needed: they are set once, in
+        # _make_environment.
+        return {**self.globals, **(d or {})}
 
     def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
         if operator_ == "*":
@@ -398,7 +417,7 @@ def _plain_parts(source: str) -> tuple[tuple[bool, str], ...] | None:
 
 
 def _render_plain(
-    parts: tuple[tuple[bool, str], ...], variables: Mapping[str, Any], loc: tuple[str | int, ...]
+    parts: tuple[tuple[bool, str], ...], loc: tuple[str | int, ...], variables: Mapping[str, Any]
 ) -> str:
     # Same output as Jinja for plain substitutions (str() of each value), at a
     # fraction of the cost: no context object, no generated code.
@@ -464,15 +483,55 @@ def render_template(
     """Render ``source`` with values and the resolved sources of its includes."""
     plain = _plain_parts(source)
     if plain is not None:
-        return _render_plain(plain, variables, loc)
+        return _render_plain(plain, loc, variables)
+    scope = _scope_sources(source, components) if components else None
+    return _render_jinja(source, None, scope, locale, loc, variables)
+
+
+def template_renderer(
+    source: str,
+    components: Mapping[str, str] | None = None,
+    *,
+    locale: str = "en",
+    loc: tuple[str | int, ...] = ("template",),
+) -> Callable[[Mapping[str, Any]], str]:
+    """``render_template`` with all but the values given: a function of the values.
+
+    What does not depend on the values (the template's compilation, the sources of its
+    includes) is worked out here, once, for a caller that renders the same template
+    many times. The function renders and fails exactly as ``render_template`` does.
+    """
+    plain = _plain_parts(source)
+    if plain is not None:
+        return partial(_render_plain, plain, loc)
+    scope = _scope_sources(source, components) if components else None
+    try:
+        template: Template | None = _compiled(source)
+    except Exception:
+        # Left to the render, which refuses the template as render_template does.
+        template = None
+    return partial(_render_jinja, source, template, scope, locale, loc)
+
+
+def _render_jinja(
+    source: str,
+    template: Template | None,
+    scope: tuple[dict[str, str], dict[str, str]] | None,
+    locale: str,
+    loc: tuple[str | int, ...],
+    variables: Mapping[str, Any],
+) -> str:
+    """Render with Jinja, within the limits, in ``locale``, with the includes of ``scope``."""
     locale_token = render_locale.set(locale)
     scope_tokens = None
-    if components:
-        sources, refs = _scope_sources(source, components)
-        scope_tokens = (_sources.set(sources), _refs.set(refs))
-    budget_token = _budget.set(_Budget())
+    if scope is not None:
+        scope_tokens = (_sources.set(scope[0]), _refs.set(scope[1]))
+    budget = _Budget()
+    budget_token = _budget.set(budget)
     try:
-        return _render_bounded(_compiled(source), variables)
+        if template is None:
+            template = _compiled(source)
+        return _render_bounded(template, variables, budget)
     except _Exhausted as exc:
         message = exc.message()
         raise RenderError(
@@ -517,14 +576,31 @@ def render_template(
         render_locale.reset(locale_token)
 
 
-def _render_bounded(template: Template, variables: Mapping[str, Any]) -> str:
-    # Streamed, so output that grows without bound is stopped as it is produced.
+def _render_bounded(template: Template, variables: Mapping[str, Any], budget: _Budget) -> str:
+    # Streamed, so output that grows without bound is stopped as it is produced. This is
+    # Template.generate without its generator around the template's own: one generator
+    # less per chunk. The chunks are counted here, with the clock looked at every
+    # _CLOCK_EVERY of them, rather than on the budget: this runs for every chunk.
     out: list[str] = []
+    append = out.append
     size = 0
-    for chunk in template.generate(variables):
-        size += len(chunk)
-        if size > MAX_OUTPUT_CHARS:
-            raise _Exhausted(N_("the output is longer than {limit} characters"), MAX_OUTPUT_CHARS)
-        _tick()
-        out.append(chunk)
+    until_clock = _CLOCK_EVERY
+    # new_context copies the values into a dict of its own; any mapping will do.
+    context = template.new_context(cast(dict[str, Any], variables))
+    try:
+        for chunk in template.root_render_func(context):
+            size += len(chunk)
+            if size > MAX_OUTPUT_CHARS:
+                raise _Exhausted(
+                    N_("the output is longer than {limit} characters"), MAX_OUTPUT_CHARS
+                )
+            until_clock -= 1
+            if not until_clock:
+                if time.monotonic() > budget.deadline:
+                    raise _too_slow()
+                until_clock = _CLOCK_EVERY
+            append(chunk)
+    except Exception:
+        # As Template.generate does: the traceback shows the template's lines.
+        ENVIRONMENT.handle_exception()
     return "".join(out)

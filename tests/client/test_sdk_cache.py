@@ -222,6 +222,28 @@ class TestSizeAndInvalidation:
         sdk.set_label("summarize/article", "production", 2, reason="audience-aware")
         assert sdk.get("summarize/article").version == 2
 
+    def test_an_includer_renders_the_moved_include_at_once(self, sdk: Client) -> None:
+        # The render function a cached prompt keeps holds its includes' text: it must go
+        # with the prompt when an include moves.
+        article = sdk.get("summarize/article")
+        assert "prefer plain words" in str(article.render(article="News."))
+        sdk.set_label("shared/tone-of-voice", "production", 1, reason="back to the short one")
+        rendered = str(sdk.get("summarize/article").render(article="News."))
+        assert "Be friendly and clear." in rendered
+        assert "prefer plain words" not in rendered
+
+    def test_a_refreshed_prompt_renders_its_new_text(
+        self, sdk: Client, demo: TestClient, clock: FakeClock
+    ) -> None:
+        values = {"article": "News."}
+        assert "for a busy reader" not in str(sdk.get("summarize/article").render(**values))
+        moved = demo.put("/v1/prompts/summarize/article/-/labels/production", json={"version": 2})
+        assert moved.status_code == 200
+        clock.advance(TTL + 1)
+        sdk.get("summarize/article")  # stale: starts the refresh
+        join_refreshes()
+        assert "for a busy reader" in str(sdk.get("summarize/article").render(**values))
+
 
 # Threads: the real app behind uvicorn, with its own committed database.
 
