@@ -6,12 +6,13 @@ ends and rolls back on any error. Services never commit; they flush when they ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import namedtuple
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
@@ -140,6 +141,49 @@ def is_unreachable(exc: DBAPIError) -> bool:
     return sqlstate is None or (
         isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_UNREACHABLE)
     )
+
+
+class CompiledRead:
+    """A Core SELECT compiled once for one dialect, run on a raw DBAPI connection.
+
+    For the few reads on the serving path that run on every request: the statement's
+    SQL and its columns' result processing (dates, JSON) are SQLAlchemy's own, without
+    a Connection, a transaction object or the statement cache lookup around each call.
+    The caller owns the connection: on PostgreSQL the read runs in the connection's
+    implicit transaction, which the pool ends when the connection goes back.
+    """
+
+    def __init__(self, statement: Select[Any], dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._positions: tuple[str, ...] | None = (
+            tuple(compiled.positiontup or ()) if compiled.positional else None
+        )
+        columns = list(statement.selected_columns)
+        self._row = namedtuple("Row", [str(column.key) for column in columns])  # type: ignore[misc]
+        self._decoders: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+
+    def all(self, dbapi_connection: Any, **params: Any) -> list[Any]:
+        cursor = dbapi_connection.cursor()
+        try:
+            if self._positions is None:
+                cursor.execute(self.sql, params)
+            else:
+                cursor.execute(self.sql, tuple(params[name] for name in self._positions))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        decoders = self._decoders
+        return [
+            self._row(*(v if d is None else d(v) for d, v in zip(decoders, raw, strict=True)))
+            for raw in rows
+        ]
+
+    def first(self, dbapi_connection: Any, **params: Any) -> Any | None:
+        rows = self.all(dbapi_connection, **params)
+        return rows[0] if rows else None
 
 
 class Database:

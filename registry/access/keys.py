@@ -21,6 +21,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -170,7 +171,7 @@ def revoke_key(session: Session, ident: str) -> Key:
 # The columns a request's key check reads, by the key's unique prefix: a Core statement
 # on the table, which the session runs without the ORM's loading machinery.
 _KEYS = ApiKey.__table__.c
-_LOOKUP = select(
+LOOKUP = select(
     _KEYS.id,
     _KEYS.salt,
     _KEYS.secret_hash,
@@ -204,12 +205,22 @@ def parse_token(token: str) -> tuple[str, str]:
     return TOKEN_START + head, secret
 
 
+def prefix_of(token: str) -> str:
+    """The prefix a bearer token names; 401 if malformed."""
+    return parse_token(token)[0]
+
+
 def check_token(
     session: Session | Connection, token: str, *, now: datetime | None = None
 ) -> Checked:
     """The principal a bearer token acts as; 401 if malformed, unknown, revoked or expired."""
+    key = session.execute(LOOKUP, {"prefix": prefix_of(token)}).one_or_none()
+    return verify(key, token, now=now)
+
+
+def verify(key: Any | None, token: str, *, now: datetime | None = None) -> Checked:
+    """Check a well-formed token against its key's ``LOOKUP`` row (None: no such key)."""
     prefix, secret = parse_token(token)
-    key = session.execute(_LOOKUP, {"prefix": prefix}).one_or_none()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(key.salt, secret)):
         raise Unauthorized(_("the API key is not known to this registry"))
     now = now or utcnow()

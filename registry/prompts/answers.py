@@ -43,14 +43,14 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Request, Response
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, Integer, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.access import keys
 from registry.access.roles import Permission
-from registry.db import Database, utcnow
+from registry.db import CompiledRead, Database, utcnow
 from registry.errors import RegistryError
 from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import parse_locale, requested_locales_from
@@ -65,9 +65,6 @@ _RESOLVE = "/-/resolve"
 _RENDER = "/-/render"
 _OFFERED = "registry.answer"
 _PROMPTS = models.Prompt.__table__.c
-_REVISIONS = select(_PROMPTS.id, _PROMPTS.revision).where(
-    _PROMPTS.id.in_(bindparam("ids", expanding=True))
-)
 # Bytes a kept answer costs beyond its own content: its key, the entry, the dict slot.
 _OVERHEAD = 400
 # What a kept render answer is estimated to cost besides its texts.
@@ -234,6 +231,8 @@ class AnswerCache:
         self.db = db
         self.max_body_bytes = max_body_bytes
         self.kept = _Kept(max_bytes)
+        # Statements compiled once, by dialect and number of prompts (0: the key lookup).
+        self._compiled: dict[tuple[str, int], CompiledRead] = {}
         # Requests answered from memory, and kept answers found changed or refused.
         self.hits = 0
         self.misses = 0
@@ -344,6 +343,19 @@ class AnswerCache:
 
     # ------------------------------------------------------------ both
 
+    def _reads(self, engine: Engine, count: int) -> tuple[CompiledRead, CompiledRead]:
+        """The key lookup, and the revisions of ``count`` prompts, compiled for ``engine``."""
+        dialect = engine.dialect
+        lookup = self._compiled.get((dialect.name, 0))
+        if lookup is None:
+            lookup = self._compiled[(dialect.name, 0)] = CompiledRead(keys.LOOKUP, dialect)
+        revisions = self._compiled.get((dialect.name, count))
+        if revisions is None:
+            params = [bindparam(f"id{i}", type_=Integer) for i in range(count)]
+            statement = select(_PROMPTS.id, _PROMPTS.revision).where(_PROMPTS.id.in_(params))
+            revisions = self._compiled[(dialect.name, count)] = CompiledRead(statement, dialect)
+        return lookup, revisions
+
     async def _run(self, check: Callable[..., _T], *args: Any) -> _T:
         """Run a check on the event loop where the store's reads never wait (a SQLite
         file in WAL mode, see ``Database.immediate_reads``), else in a worker thread."""
@@ -355,7 +367,7 @@ class AnswerCache:
     def _current(self, kept: Kept, authorization: bytes | None, engine: Engine) -> bool:
         """Whether the key may read the kept answer's prompt now, and the answer holds.
 
-        One read transaction, two indexed queries. Any doubt (a malformed key, an error,
+        Two indexed queries on a pooled connection. Any doubt (a malformed key, an error,
         a key use to record) says no, and the app answers the request.
         """
         if authorization is None:
@@ -363,19 +375,24 @@ class AnswerCache:
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
+        lookup, revisions = self._reads(engine, len(kept.revisions))
+        dbapi_error = engine.dialect.loaded_dbapi.Error
         try:
-            with engine.connect() as conn:
-                checked = keys.check_token(conn, token)
+            connection = engine.raw_connection()
+            try:
+                checked = keys.verify(lookup.first(connection, prefix=keys.prefix_of(token)), token)
                 if _use_to_record(checked.last_used_at):
                     return False
                 principal = checked.principal
                 principal.require(Permission.READ)
                 principal.require_scope(kept.name)
-                ids = [prompt_id for prompt_id, _ in kept.revisions]
-                rows = conn.execute(_REVISIONS, {"ids": ids}).all()
+                ids = {f"id{i}": prompt_id for i, (prompt_id, _) in enumerate(kept.revisions)}
+                rows = revisions.all(connection, **ids)
+            finally:
+                connection.close()
         except RegistryError:
             return False
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, dbapi_error) as exc:
             log.info("could not check a kept answer; the app answers: %s", exc)
             return False
         current = tuple(sorted((row.id, row.revision) for row in rows)) == kept.revisions
