@@ -337,6 +337,11 @@ class TestKeys:
             answer = resolve(client, name, headers={"Authorization": authorization})
             assert answer.status_code == 401, authorization
 
+    def test_every_role_reads_through_the_cache(self, client: TestClient) -> None:
+        name = make(client, "Hello {{ who }}")
+        for role, extra in (("translator", {"locales": ["fr", "de-AT"]}), ("editor", {})):
+            assert served_twice(client, name, headers=self.key(client, role, **extra)).json()
+
     def test_a_key_limited_to_a_folder(self, client: TestClient) -> None:
         inside = make(client, "Hello {{ who }}", name=unique_name("answers/in/p"))
         outside = make(client, "Hello {{ who }}", name=unique_name("answers/out/p"))
