@@ -9,9 +9,9 @@ recorded as ``system``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from registry.access.models import AuditEvent
@@ -23,6 +23,10 @@ from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.messages import _
 
 PRINCIPAL = "registry.principal"
+
+# On the table, not the mapped class: an event is written once and never read back in
+# the request that writes it, so it needs none of the ORM's unit of work.
+_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 def act_as(session: Session, principal: Principal) -> None:
@@ -44,19 +48,20 @@ def record(
     before: Any = None,
     after: Any = None,
 ) -> None:
-    """Add one audit event to the session's transaction."""
+    """Write one audit event in the session's transaction, after its pending changes."""
     principal = acting(session)
-    session.add(
-        AuditEvent(
-            at=utcnow(),
-            key_id=principal.key_id,
-            actor=principal.owner,
-            action=action,
-            prompt=prompt,
-            target=target,
-            before=before,
-            after=after,
-        )
+    session.execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "key_id": principal.key_id,
+            "actor": principal.owner,
+            "action": action,
+            "prompt": prompt,
+            "target": target,
+            "before": before,
+            "after": after,
+        },
     )
 
 
