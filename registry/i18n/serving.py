@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Table, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from registry.errors import ErrorItem, InvalidInput
@@ -22,18 +22,38 @@ from registry.i18n.locales import (
 from registry.i18n.messages import _
 from registry.i18n.models import Translation, TranslationRevision
 from registry.i18n.schemas import TranslationStatus
-from registry.prompts.models import PromptVersion
 from registry.prompts.schemas import LocaleMatch
 
 
-def source_texts(version: PromptVersion) -> list[str]:
+class VersionText(Protocol):
+    """What a version says: a mapped version, or a row of its table's columns."""
+
+    @property
+    def template(self) -> str | None: ...
+
+    @property
+    def messages(self) -> list[dict[str, str]] | None: ...
+
+
+class PublishedVersion(VersionText, Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def prompt_id(self) -> int: ...
+
+    @property
+    def number(self) -> int: ...
+
+
+def source_texts(version: VersionText) -> list[str]:
     """The translatable texts of a version: its template, or each message's content."""
     if version.template is not None:
         return [version.template]
     return [m["content"] for m in version.messages or []]
 
 
-def source_roles(version: PromptVersion) -> list[str] | None:
+def source_roles(version: VersionText) -> list[str] | None:
     """The message roles of a chat version; None for a text version."""
     if version.messages is None:
         return None
@@ -185,39 +205,75 @@ def add_revision(
     )
 
 
+# Publishing carries every translation forward: Core statements on the tables' columns,
+# built once, so a publish pays for no ORM loading or unit of work here. Ordered by
+# locale, the order of the (version_id, locale) index SQLite reads them in.
+_TO_CARRY = (
+    select(
+        _TRANSLATIONS.locale,
+        _TRANSLATIONS.status,
+        _TRANSLATIONS.texts,
+        _TRANSLATIONS.source_texts,
+        _TRANSLATIONS.approved_texts,
+    )
+    .where(_TRANSLATIONS.version_id == bindparam("version_id"))
+    .order_by(_TRANSLATIONS.locale)
+)
+_INSERT_TRANSLATIONS = insert(cast(Table, Translation.__table__)).returning(
+    _TRANSLATIONS.id, sort_by_parameter_order=True
+)
+_INSERT_REVISIONS = insert(cast(Table, TranslationRevision.__table__))
+
+
 def carry_forward(
-    session: Session, previous: PromptVersion, new: PromptVersion, *, author: str
+    session: Session, previous: PublishedVersion, new: PublishedVersion, *, author: str
 ) -> int:
-    """Copy every translation of ``previous`` to ``new``: stale where the source changed."""
+    """Copy every translation of ``previous`` to ``new``: stale where the source changed.
+
+    Each copy starts its own history, as :func:`add_revision` would write it: revision 1,
+    noting the version it came from.
+    """
     changed = source_texts(previous) != source_texts(new) or source_roles(previous) != source_roles(
         new
     )
-    rows = session.scalars(select(Translation).where(Translation.version_id == previous.id))
-    count = 0
-    for old in rows:
+    copies = []
+    for old in session.execute(_TO_CARRY, {"version_id": previous.id}):
         status = TranslationStatus.stale.value if changed else old.status
-        copy = Translation(
-            prompt_id=new.prompt_id,
-            version=new,
-            locale=old.locale,
-            status=status,
-            texts=list(old.texts),
-            source_texts=list(old.source_texts),
-            approved_texts=None if changed else old.approved_texts,
-            revision=0,
-            updated_by=author,
-            revisions=[],
+        approved = None if changed else old.approved_texts
+        if status == TranslationStatus.approved.value:
+            approved = list(old.texts)
+        copies.append(
+            {
+                "prompt_id": new.prompt_id,
+                "version_id": new.id,
+                "locale": old.locale,
+                "status": status,
+                "texts": list(old.texts),
+                "source_texts": list(old.source_texts),
+                "approved_texts": approved,
+                "revision": 1,
+                "updated_by": author,
+            }
         )
-        session.add(copy)
-        add_revision(
-            copy,
-            status=status,
-            texts=list(old.texts),
-            author=author,
-            note=f"carried forward from version {previous.number}",
-        )
-        count += 1
-    return count
+    if not copies:
+        return 0
+    ids = session.scalars(_INSERT_TRANSLATIONS, copies).all()
+    note = f"carried forward from version {previous.number}"
+    session.execute(
+        _INSERT_REVISIONS,
+        [
+            {
+                "translation_id": translation_id,
+                "number": 1,
+                "status": copy["status"],
+                "texts": copy["texts"],
+                "note": note,
+                "author": author,
+            }
+            for translation_id, copy in zip(ids, copies, strict=True)
+        ],
+    )
+    return len(copies)
 
 
 def parse_locale(tag: str, loc: tuple[str | int, ...]) -> str:

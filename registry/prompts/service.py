@@ -11,10 +11,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.access import audit
 from registry.db import utcnow
@@ -113,12 +114,15 @@ def _prompt_query(name: str) -> Select[models.Prompt]:
     return select(models.Prompt).where(models.Prompt.name == name)
 
 
+# Built once: every write to a prompt starts here.
+_PROMPT_NAMED = select(models.Prompt).where(models.Prompt.name == bindparam("name"))
+_PROMPT_NAMED_LOCKED = _PROMPT_NAMED.with_for_update().execution_options(populate_existing=True)
+
+
 def get_prompt(session: Session, name: str, *, lock: bool = False) -> models.Prompt:
     """The prompt called ``name``; with ``lock``, its row is locked until commit."""
-    query = _prompt_query(name)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    prompt = session.scalars(query).one_or_none()
+    query = _PROMPT_NAMED_LOCKED if lock else _PROMPT_NAMED
+    prompt = session.scalars(query, {"name": name}).one_or_none()
     if prompt is None:
         raise NotFound(_("no prompt is named {name}").format(name=repr(name)))
     return prompt
@@ -361,6 +365,34 @@ def _templates(data: VersionCreate) -> list[tuple[tuple[str | int, ...], str]]:
     ]
 
 
+# Publishing reads the newest version and whether the prompt has translations, writes
+# the version and moves the prompt's newest number on every call: Core statements on
+# the tables' columns, built once, without the ORM's loading steps and unit of work.
+_VERSION_TABLE = cast(Table, models.PromptVersion.__table__)
+_PROMPT_TABLE = cast(Table, models.Prompt.__table__)
+_PUBLISHED = _VERSION_TABLE.c
+_NEWEST = select(
+    _PUBLISHED.id,
+    _PUBLISHED.prompt_id,
+    _PUBLISHED.number,
+    _PUBLISHED.content_hash,
+    _PUBLISHED.template,
+    _PUBLISHED.messages,
+).where(_PUBLISHED.prompt_id == bindparam("prompt_id"), _PUBLISHED.number == bindparam("number"))
+_INSERT_VERSION = insert(_VERSION_TABLE).returning(
+    _PUBLISHED.id, _PUBLISHED.prompt_id, _PUBLISHED.number, _PUBLISHED.template, _PUBLISHED.messages
+)
+_SET_LATEST = (
+    update(_PROMPT_TABLE)
+    .where(_PROMPT_TABLE.c.id == bindparam("prompt"))
+    .values(latest_version=bindparam("latest"), updated_at=bindparam("at"))
+)
+_TRANSLATED = Translation.__table__.c
+_ANY_TRANSLATION = (
+    select(_TRANSLATED.id).where(_TRANSLATED.prompt_id == bindparam("prompt_id")).limit(1)
+)
+
+
 def publish_version(
     session: Session, name: str, data: VersionCreate, *, author: str, depth_limit: int = 10
 ) -> tuple[Version, bool]:
@@ -384,10 +416,14 @@ def publish_version(
     digest = canonical_hash(kind, data)
     newest = None
     if prompt.latest_version:
-        newest = _version_by_number(session, prompt, prompt.latest_version)
-        if newest.content_hash == digest:
-            _apply_labels(session, name, newest.number, data, author, depth_limit)
-            return _with_style(session, version_schema(newest), newest.id), False
+        newest = session.execute(
+            _NEWEST, {"prompt_id": prompt.id, "number": prompt.latest_version}
+        ).first()
+        if newest is None or newest.content_hash == digest:
+            # The read model of the same version (or the usual 404 were it missing).
+            same = _version_by_number(session, prompt, prompt.latest_version)
+            _apply_labels(session, name, same.number, data, author, depth_limit)
+            return _with_style(session, version_schema(same), same.id), False
 
     errors: list[ErrorItem] = []
     used: set[str] = set()
@@ -446,26 +482,36 @@ def publish_version(
             errors,
         )
 
-    report = _style_report(session, prompt, data)
+    # Translations are written under the prompt's lock too: none now means none to carry.
+    localized = session.scalar(_ANY_TRANSLATION, {"prompt_id": prompt.id}) is not None
+    report = _style_report(session, prompt, data, localized=localized)
     style.refuse_errors(report)
 
     number = prompt.latest_version + 1
-    version = models.PromptVersion(
-        prompt=prompt,
-        number=number,
-        template=data.template,
-        messages=[m.model_dump(mode="json") for m in data.messages] if data.messages else None,
-        variables=[v.model_dump(mode="json") for v in data.variables],
-        config=data.config.model_dump(mode="json", exclude_none=True),
-        includes=includes,
-        message=data.message,
-        author=author,
-        content_hash=digest,
-    )
-    session.add(version)
-    prompt.latest_version = number
-    prompt.updated_at = utcnow()
-    session.flush()
+    now = utcnow()
+    messages = [m.model_dump(mode="json") for m in data.messages] if data.messages else None
+    variables = [v.model_dump(mode="json") for v in data.variables]
+    config = data.config.model_dump(mode="json", exclude_none=True)
+    version = session.execute(
+        _INSERT_VERSION,
+        {
+            "prompt_id": prompt.id,
+            "number": number,
+            "template": data.template,
+            "messages": messages,
+            "variables": variables,
+            "model_config": config,
+            "includes": includes,
+            "message": data.message,
+            "author": author,
+            "content_hash": digest,
+            "created_at": now,
+        },
+    ).one()
+    session.execute(_SET_LATEST, {"prompt": prompt.id, "latest": number, "at": now})
+    # The row is written; the loaded prompt must say so too, without a second UPDATE.
+    set_committed_value(prompt, "latest_version", number)
+    set_committed_value(prompt, "updated_at", now)
     style.store_report(session, version.id, report)
     audit.record(
         session,
@@ -474,11 +520,26 @@ def publish_version(
         target=f"{name}@{number}",
         after={"version": number, "content_hash": digest, "message": data.message},
     )
-    if newest is not None:
+    if newest is not None and localized:
         carry_forward(session, newest, version, author=author)
-    session.flush()
     _apply_labels(session, name, number, data, author, depth_limit)
-    return _with_style(session, version_schema(version), version.id), True
+    # What version_schema and load_report would read back from the rows just written.
+    published = Version(
+        prompt=prompt.name,
+        number=number,
+        kind=kind,
+        template=data.template,
+        messages=[Message(**m) for m in messages] if messages else None,
+        variables=[Variable(**v) for v in variables],
+        config=ModelConfig(**config),
+        includes=list(includes),
+        message=data.message,
+        author=author,
+        content_hash=digest,
+        created_at=now,
+        style=report,
+    )
+    return published, True
 
 
 def _apply_labels(
@@ -496,19 +557,18 @@ def _apply_labels(
         )
 
 
-def _style_report(session: Session, prompt: models.Prompt, data: VersionCreate) -> StyleReport:
+def _style_report(
+    session: Session, prompt: models.Prompt, data: VersionCreate, *, localized: bool
+) -> StyleReport:
     """The findings of the guide the prompt's folder selects, in its source locale."""
     chosen = style.choose_guide(session, prompt=prompt.name)
-    localized = session.scalar(
-        select(Translation.id).where(Translation.prompt_id == prompt.id).limit(1)
-    )
     return style.run_lint(
         chosen,
         template=data.template,
         messages=[(m.role, m.content) for m in data.messages] if data.messages else None,
         variables=[v.model_dump(mode="json") for v in data.variables],
         locale=prompt.source_locale,
-        localized=localized is not None,
+        localized=localized,
     )
 
 

@@ -10,10 +10,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from registry.access import audit
@@ -301,11 +301,21 @@ def _binding_schema(binding: StyleBinding) -> Binding:
 # ---------------------------------------------------------------- choosing and linting
 
 
+# Every publish and lint runs these, so they are Core statements on the tables' columns,
+# built once: no ORM compile or loading steps.
+_BINDINGS = StyleBinding.__table__.c
+_BINDINGS_OF_FOLDERS = select(_BINDINGS.folder, _BINDINGS.guide).where(
+    _BINDINGS.folder.in_(bindparam("folders", expanding=True))
+)
+_GUIDES = StyleGuideRecord.__table__.c
+_LATEST_OF_GUIDES = select(_GUIDES.name, _GUIDES.latest_version).order_by(_GUIDES.name)
+
+
 def _bound_guide_name(session: Session, prompt: str) -> str:
     parts = prompt.split("/")[:-1]
     folders = ["", *("/".join(parts[: i + 1]) for i in range(len(parts)))]
-    rows = session.scalars(select(StyleBinding).where(StyleBinding.folder.in_(folders)))
-    bindings = {row.folder: row.guide for row in rows}
+    rows = session.execute(_BINDINGS_OF_FOLDERS, {"folders": folders})
+    bindings: dict[str, str] = {row.folder: row.guide for row in rows}
     for folder in reversed(folders):
         if folder in bindings:
             return bindings[folder]
@@ -319,26 +329,22 @@ def choose_guide(
     name = name or (_bound_guide_name(session, prompt) if prompt else DEFAULT)
     if name == DEFAULT:
         return ChosenGuide(DEFAULT, None, default_guide())
-    record = _record(session, name)
-    versions = tuple(
-        (row.name, row.latest_version)
-        for row in session.execute(
-            select(StyleGuideRecord.name, StyleGuideRecord.latest_version).order_by(
-                StyleGuideRecord.name
-            )
-        )
-    )
-    key = (name, record.latest_version, versions)
+    versions = tuple((row.name, row.latest_version) for row in session.execute(_LATEST_OF_GUIDES))
+    latest = dict(versions).get(name)
+    if latest is None:
+        raise NotFound(_("no style guide is named {name}").format(name=repr(name)))
+    key = (name, latest, versions)
     guide = _compiled.get(key)
     if guide is None:
-        source = _version(session, record, record.latest_version).source
+        record = _record(session, name)
+        source = _version(session, record, latest).source
         try:
             guide = _compile(session, source)
         except GuideError as exc:
             # A guide it extends changed and no longer fits; the caller must fix one of them.
             raise _guide_errors(exc) from None
         _compiled.put(key, guide)
-    return ChosenGuide(name, record.latest_version, guide)
+    return ChosenGuide(name, latest, guide)
 
 
 def run_lint(
@@ -411,14 +417,19 @@ def lint_request(session: Session, data: LintRequest) -> LintResult:
     return LintResult.build(report)
 
 
+_INSERT_REPORT = insert(cast(Table, VersionStyleReport.__table__))
+
+
 def store_report(session: Session, version_id: int, report: StyleReport) -> None:
-    session.add(
-        VersionStyleReport(
-            version_id=version_id,
-            guide=report.guide,
-            guide_version=report.guide_version,
-            findings=[f.model_dump(mode="json") for f in report.findings],
-        )
+    """Write a version's report; a Core insert, as nothing reads it back as an object."""
+    session.execute(
+        _INSERT_REPORT,
+        {
+            "version_id": version_id,
+            "guide": report.guide,
+            "guide_version": report.guide_version,
+            "findings": [f.model_dump(mode="json") for f in report.findings],
+        },
     )
 
 

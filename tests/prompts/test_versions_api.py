@@ -58,6 +58,27 @@ class TestPublish:
         assert again.json()["number"] == first.json()["number"] == 1
         assert len(client.get(f"/v1/prompts/{name}/-/versions").json()["items"]) == 1
 
+    @pytest.mark.parametrize("kind", ["text", "chat"])
+    def test_the_answer_is_the_version_as_stored(self, client: TestClient, kind: str) -> None:
+        name = new_prompt(client, kind=kind)
+        body: dict[str, Any] = {
+            "message": "with config and a style finding",
+            "config": {"model": "gpt-4o", "temperature": 0.2, "stop": ["END"]},
+            "variables": [{"name": "who", "type": "string", "description": "Name."}],
+        }
+        text = "Ask the chairman to help {{ who }} today."
+        if kind == "text":
+            body["template"] = text
+        else:
+            body["messages"] = [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": text},
+            ]
+        published = client.post(f"/v1/prompts/{name}/-/versions", json=body)
+        assert published.status_code == 201, published.text
+        assert published.json()["style"]["findings"]
+        assert published.json() == client.get(f"/v1/prompts/{name}/-/versions/1").json()
+
     def test_going_back_to_older_content_is_a_new_version(self, client: TestClient) -> None:
         name = new_prompt(client)
         publish(client, name, template="A {{ who }}")
