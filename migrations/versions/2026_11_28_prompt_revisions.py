@@ -77,8 +77,8 @@ def _postgresql_triggers() -> list[str]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("prompts") as batch:
-        batch.add_column(sa.Column("revision", sa.Integer(), server_default="0", nullable=False))
+    revision_column = sa.Column("revision", sa.Integer(), server_default="0", nullable=False)
+    op.add_column("prompts", revision_column)
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         statements = _sqlite_triggers()
@@ -103,5 +103,9 @@ def downgrade() -> None:
             for event in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_revise_prompt_on_{event}")
         op.execute("DROP TRIGGER IF EXISTS prompts_revise")
-    with op.batch_alter_table("prompts") as batch:
-        batch.drop_column("revision")
+    if dialect == "sqlite":
+        # SQLite 3.35+ drops a column in place; a batch copy of the table would break the
+        # foreign keys that other tables hold on it.
+        op.execute("ALTER TABLE prompts DROP COLUMN revision")
+    else:
+        op.drop_column("prompts", "revision")
