@@ -359,16 +359,9 @@ class BaseClient:
 
     # The cache.
 
-    def _cached(self, key: CacheKey) -> tuple[Prompt | None, Entry | None]:
-        """The cached prompt, and its entry when the caller must start its refresh."""
-        entry = self._cache.get(key)
-        if entry is None:
-            return None, None
-        if entry.expires_at > self._clock() or self._closed:
-            return entry.prompt, None
-        if not self.networked or not self._cache.claim_refresh(entry):
-            return entry.prompt, None
-        return entry.prompt, entry
+    def _claim_refresh(self, entry: Entry) -> bool:
+        """Whether the caller that found ``entry`` stale must start its refresh."""
+        return not self._closed and self.networked and self._cache.claim_refresh(entry)
 
     def _expiry(self, immutable: bool) -> float:
         # Immutable answers (a pinned version with pinned components and no locale, as

@@ -142,11 +142,12 @@ class AsyncClient(BaseClient):
             allow_stale,
             preview,
         )
-        prompt, stale = self._cached(key)
-        if prompt is not None:
-            if stale is not None:
-                self._start_refresh(key, stale)
-            return prompt
+        entry = self._cache.get(key)
+        if entry is not None:
+            # Served fresh, or stale while one caller starts its refresh.
+            if entry.expires_at <= self._clock() and self._claim_refresh(entry):
+                self._start_refresh(key, entry)
+            return entry.prompt
         if not self.networked:
             return self._offline_get(key, fallback)
         try:

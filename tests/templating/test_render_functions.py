@@ -9,8 +9,13 @@ from typing import Any
 import pytest
 
 from registry.errors import RegistryError
-from registry.prompts.rendering import render_resolved, resolved_renderer
-from registry.prompts.schemas import Resolved
+from registry.prompts.rendering import (
+    bind_variables,
+    render_resolved,
+    resolved_renderer,
+    variable_binder,
+)
+from registry.prompts.schemas import Resolved, Variable, VariableType
 from registry.templating import render_template, template_renderer
 
 TONE = "Be warm, {{ brand }}."
@@ -45,10 +50,10 @@ TEMPLATES: dict[str, tuple[str, dict[str, Any], str]] = {
 }
 
 
-def outcome(render: Callable[[], object]) -> tuple[str, object]:
+def outcome(render: Callable[..., object], *args: Any, **kwargs: Any) -> tuple[str, object]:
     """What a render gives: its output, or its error's class and problem body."""
     try:
-        return "output", render()
+        return "output", render(*args, **kwargs)
     except RegistryError as exc:
         return type(exc).__name__, exc.problem()
 
@@ -58,11 +63,11 @@ class TestTemplateRenderer:
     def test_renders_and_fails_as_render_template(self, case: str) -> None:
         source, values, locale = TEMPLATES[case]
         loc = ("messages", 0, "content")
-        once = outcome(lambda: render_template(source, values, COMPONENTS, locale=locale, loc=loc))
+        once = outcome(render_template, source, values, COMPONENTS, locale=locale, loc=loc)
         render = template_renderer(source, COMPONENTS, locale=locale, loc=loc)
-        assert outcome(lambda: render(values)) == once
+        assert outcome(render, values) == once
         # Kept and called again: the same answer each time.
-        assert outcome(lambda: render(values)) == once
+        assert outcome(render, values) == once
 
     def test_each_call_renders_its_own_values(self) -> None:
         render = template_renderer("{% for x in xs %}{{ x }}{% endfor %}")
@@ -133,5 +138,47 @@ class TestResolvedRenderer:
     def test_renders_and_fails_as_render_resolved(self, kind: str, binding: str) -> None:
         answer, values = ANSWERS[kind], BINDINGS[binding]
         render = resolved_renderer(answer, locale="de")
-        expected = outcome(lambda: render_resolved(answer, values, locale="de"))
-        assert outcome(lambda: render(values)) == expected
+        assert outcome(render, values) == outcome(render_resolved, answer, values, locale="de")
+
+
+# A value of each JSON type, and None.
+SAMPLES: list[Any] = ["text", 3, 2.5, True, False, ["a"], {"k": "v"}, None]
+DEFAULTS: dict[VariableType, Any] = {
+    VariableType.string: "s",
+    VariableType.integer: 1,
+    VariableType.number: 1.5,
+    VariableType.boolean: False,
+    VariableType.list: [],
+    VariableType.object: {},
+}
+# A required and an optional variable of each type, the optional ones with a default.
+DECLARED = [
+    variable
+    for kind in VariableType
+    for variable in (
+        Variable(name=f"req_{kind.value}", type=kind),
+        Variable(name=f"opt_{kind.value}", type=kind, required=False, default=DEFAULTS[kind]),
+    )
+]
+GOOD = {f"req_{kind.value}": DEFAULTS[kind] for kind in VariableType}
+
+
+def bindings() -> dict[str, dict[str, Any]]:
+    """Values that fit, each variable given each sample or left out, and one undeclared."""
+    cases = {"all fit": GOOD, "an undeclared value": {**GOOD, "undeclared": 1}}
+    for var in DECLARED:
+        cases[f"{var.name} left out"] = {k: v for k, v in GOOD.items() if k != var.name}
+        for sample in SAMPLES:
+            cases[f"{var.name}={sample!r}"] = {**GOOD, var.name: sample}
+    return cases
+
+
+BINDINGS_BY_TYPE = bindings()
+
+
+class TestVariableBinder:
+    @pytest.mark.parametrize("case", list(BINDINGS_BY_TYPE))
+    def test_checks_as_bind_variables(self, case: str) -> None:
+        values = BINDINGS_BY_TYPE[case]
+        bind = variable_binder(DECLARED)
+        assert outcome(bind, values) == outcome(bind_variables, DECLARED, values)
