@@ -272,18 +272,28 @@ class AnswerCache:
         if isinstance(answer, Answer):
             if await self._run(self._current, answer, authorization):
                 self.hits += 1
-                if if_none_match is not None and answer.etag in etags_of(
-                    if_none_match.decode("latin-1")
-                ):
-                    await send(answer.not_modified)
-                    await send({"type": "http.response.body", "body": b""})
-                else:
-                    await send(answer.start)
-                    await send({"type": "http.response.body", "body": answer.body})
+                await _send_answer(answer, if_none_match, send)
                 return
             self.misses += 1
             self.kept.discard(key)
-        await self._through_app(key, scope, receive, send)
+        if if_none_match is None:
+            await self._through_app(key, scope, receive, send)
+            return
+        # A revalidation (the SDK's, after its own cache expired): the app is asked for the
+        # whole answer, so that it can be kept, and the caller gets the 304 it would have.
+        unconditional = [(k, v) for k, v in scope["headers"] if k != b"if-none-match"]
+        buffered: list[Message] = []
+
+        async def buffer(message: Message) -> None:
+            buffered.append(message)
+
+        await self._through_app(key, {**scope, "headers": unconditional}, receive, buffer)
+        answer = self.kept.get(key)
+        if isinstance(answer, Answer) and buffered and buffered[0].get("status") == 200:
+            await _send_answer(answer, if_none_match, send)
+            return
+        for message in buffered:  # not kept: an error, or an arm served to a subject
+            await send(message)
 
     # ------------------------------------------------------------ render
 
@@ -447,6 +457,16 @@ class AnswerCache:
                     resolution=offered.resolution,
                 ),
             )
+
+
+async def _send_answer(answer: Answer, if_none_match: bytes | None, send: Send) -> None:
+    """A kept resolve answer, or its 304 if the caller holds its ETag."""
+    if if_none_match is not None and answer.etag in etags_of(if_none_match.decode("latin-1")):
+        await send(answer.not_modified)
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await send(answer.start)
+        await send({"type": "http.response.body", "body": answer.body})
 
 
 def _render_request(scope: Scope, body: bytes) -> tuple[RenderRequest, list[str]] | None:

@@ -105,6 +105,23 @@ class TestServing:
         stale = resolve(client, name, headers={"If-None-Match": '"not-it"'})
         assert stale.status_code == 200 and stale.headers["etag"] == etag
 
+    def test_a_revalidation_that_misses_is_kept_too(self, client: TestClient) -> None:
+        # The SDK's requests after its own cache expired carry If-None-Match from the start.
+        name = make(client, "Hello {{ who }}")
+        etag = resolve(client, name, label="latest").headers["etag"]
+        conditional = {"headers": {"If-None-Match": etag}}
+        first = resolve(client, name, **conditional)
+        assert first.status_code == 304 and first.headers["etag"] == etag
+        cache = cache_of(client)
+        hits = cache.hits
+        again = resolve(client, name, **conditional)
+        assert again.status_code == 304 and cache.hits == hits + 1
+        assert resolve(client, name).json()["version"] == 1
+        assert cache.hits == hits + 2
+        other = make(client, "Hi {{ who }}")
+        fresh = resolve(client, other, headers={"If-None-Match": '"old"'})
+        assert fresh.status_code == 200 and fresh.json()["template"] == "Hi {{ who }}"
+
     def test_requests_differing_in_query_or_language_are_kept_apart(
         self, client: TestClient
     ) -> None:
