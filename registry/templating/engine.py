@@ -366,12 +366,13 @@ def _analyze_cached(source: str) -> TemplateInfo | _Fault:
         if name not in includes:
             includes.append(name)
     try:
-        ENVIRONMENT.compile(tree)
+        # Jinja's code generator, run once: it raises what compiling would (an unknown
+        # filter or test, a misplaced statement) and tracks the undeclared names. Turning
+        # its output into Python is left to the first render.
+        variables = find_undeclared_variables(tree)
     except TemplateSyntaxError as exc:
         return _syntax_fault(exc, source)
-    return TemplateInfo(
-        variables=frozenset(find_undeclared_variables(tree)), includes=tuple(includes)
-    )
+    return TemplateInfo(variables=frozenset(variables), includes=tuple(includes))
 
 
 def _const_str(node: nodes.Node) -> str | None:
