@@ -31,9 +31,10 @@ Rendered = str | list[dict[str, str]]
 class Prompt:
     """A resolved prompt: its metadata, and ``render(**variables)`` with no network call.
 
-    Rendering runs the server's own code (``registry.prompts.rendering``), so the output
-    is byte-identical to the server's ``render``. Instances are shared by every caller of
-    a cached prompt: treat them and their attributes as read-only.
+    Rendering makes the server's own checks of the values and runs its template engine
+    (``registry.prompts.rendering``), so the output is byte-identical to the server's
+    ``render``. Instances are shared by every caller of a cached prompt: treat them and
+    their attributes as read-only.
     """
 
     __slots__ = ("_render", "_resolved", "origin")
