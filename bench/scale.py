@@ -8,8 +8,9 @@ ask for a prompt the server has not served before: in-process caches help only a
 they hold the whole registry. A third subject rotates through 100 prompts of the large
 registry only, which tells the cost of the database's size apart from the cost of cache
 misses. Two more servers answer the same rotations with kept answers turned off
-(``REGISTRY_ANSWER_CACHE_BYTES=0``): the database path alone. The servers' peak RSS (VmHWM) is read from /proc after the runs, and the SQL of
-one resolve is shown with SQLite's plans.
+(``REGISTRY_ANSWER_CACHE_BYTES=0``): the database path alone. The servers' peak RSS
+(VmHWM) is read from /proc after the runs, and the SQL of one resolve is shown with
+SQLite's plans.
 """
 
 from __future__ import annotations
