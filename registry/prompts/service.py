@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -365,12 +365,14 @@ def _templates(data: VersionCreate) -> list[tuple[tuple[str | int, ...], str]]:
     ]
 
 
-# Publishing reads the newest version and whether the prompt has translations, writes
-# the version and moves the prompt's newest number on every call: Core statements on
-# the tables' columns, built once, without the ORM's loading steps and unit of work.
+# Publishing reads the newest version and whether the prompt has translations (one
+# statement), writes the version and moves the prompt's newest number on every call:
+# Core statements on the tables' columns, built once, without the ORM's loading steps
+# and unit of work.
 _VERSION_TABLE = cast(Table, models.PromptVersion.__table__)
 _PROMPT_TABLE = cast(Table, models.Prompt.__table__)
 _PUBLISHED = _VERSION_TABLE.c
+_TRANSLATED = Translation.__table__.c
 _NEWEST = select(
     _PUBLISHED.id,
     _PUBLISHED.prompt_id,
@@ -378,6 +380,7 @@ _NEWEST = select(
     _PUBLISHED.content_hash,
     _PUBLISHED.template,
     _PUBLISHED.messages,
+    exists().where(_TRANSLATED.prompt_id == bindparam("prompt_id")).label("localized"),
 ).where(_PUBLISHED.prompt_id == bindparam("prompt_id"), _PUBLISHED.number == bindparam("number"))
 _INSERT_VERSION = insert(_VERSION_TABLE).returning(
     _PUBLISHED.id, _PUBLISHED.prompt_id, _PUBLISHED.number, _PUBLISHED.template, _PUBLISHED.messages
@@ -386,10 +389,6 @@ _SET_LATEST = (
     update(_PROMPT_TABLE)
     .where(_PROMPT_TABLE.c.id == bindparam("prompt"))
     .values(latest_version=bindparam("latest"), updated_at=bindparam("at"))
-)
-_TRANSLATED = Translation.__table__.c
-_ANY_TRANSLATION = (
-    select(_TRANSLATED.id).where(_TRANSLATED.prompt_id == bindparam("prompt_id")).limit(1)
 )
 
 
@@ -415,6 +414,9 @@ def publish_version(
     # Content equal to the newest version was checked when it was published: return it.
     digest = canonical_hash(kind, data)
     newest = None
+    # Translations belong to versions, so a prompt without any has none; and they are
+    # written under the prompt's lock, as this is: none now means none to carry forward.
+    localized = False
     if prompt.latest_version:
         newest = session.execute(
             _NEWEST, {"prompt_id": prompt.id, "number": prompt.latest_version}
@@ -424,6 +426,7 @@ def publish_version(
             same = _version_by_number(session, prompt, prompt.latest_version)
             _apply_labels(session, name, same.number, data, author, depth_limit)
             return _with_style(session, version_schema(same), same.id), False
+        localized = bool(newest.localized)
 
     errors: list[ErrorItem] = []
     used: set[str] = set()
@@ -482,8 +485,6 @@ def publish_version(
             errors,
         )
 
-    # Translations are written under the prompt's lock too: none now means none to carry.
-    localized = session.scalar(_ANY_TRANSLATION, {"prompt_id": prompt.id}) is not None
     report = _style_report(session, prompt, data, localized=localized)
     style.refuse_errors(report)
 

@@ -55,6 +55,23 @@ class TestPublish:
         assert (1, 1) in error_lines
         assert client.get(f"/v1/prompts/{name}").json()["latest_version"] is None
 
+    def test_translation_checks_start_with_the_first_translation(self, client: TestClient) -> None:
+        name = new_prompt(client)
+        idiom = "Help {{ who }}: this task is a piece of cake."
+
+        def idioms(response: Any) -> list[str]:
+            assert response.status_code == 201, response.text
+            findings = response.json()["style"]["findings"]
+            return [f["match"] for f in findings if f["rule"] == "localization.idioms"]
+
+        assert idioms(publish(client, name, idiom)) == []
+        translated = client.put(
+            f"/v1/prompts/{name}/-/translations/fr",
+            json={"template": "Aide {{ who }} : cette tâche est facile."},
+        )
+        assert translated.status_code == 201, translated.text
+        assert idioms(publish(client, name, idiom + " Thanks.")) == ["piece of cake"]
+
     def test_warnings_are_stored_with_the_version(self, client: TestClient) -> None:
         name = new_prompt(client)
         response = publish(client, name, "Ask the chairman to help {{ who }} today.")
