@@ -32,6 +32,7 @@ records.
 
 from __future__ import annotations
 
+import email.message
 import json
 import logging
 from collections import OrderedDict
@@ -234,7 +235,8 @@ class AnswerCache:
         self.kept = _Kept(max_bytes)
         # Statements compiled once, by dialect and number of prompts (0: the key lookup).
         self._compiled: dict[tuple[str, int], CompiledRead] = {}
-        # Requests answered from memory, and kept answers found changed or refused.
+        # Requests answered from memory, and kept answers found but not used (changed, a
+        # key refused or due to be recorded, values the app must report on).
         self.hits = 0
         self.misses = 0
 
@@ -316,6 +318,7 @@ class AnswerCache:
                 self.hits += 1
                 await rendered_response(rendered)(scope, receive, send)
                 return
+            self.misses += 1
         await self._through_app(key, scope, receive, send)
 
     async def _body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, Receive]:
@@ -406,10 +409,7 @@ class AnswerCache:
         except (SQLAlchemyError, dbapi_error) as exc:
             log.info("could not check a kept answer; the app answers: %s", exc)
             return False
-        current = tuple(sorted((row.id, row.revision) for row in rows)) == kept.revisions
-        if not current:
-            self.misses += 1
-        return current
+        return tuple(sorted((row.id, row.revision) for row in rows)) == kept.revisions
 
     async def _through_app(self, key: Key, scope: Scope, receive: Receive, send: Send) -> None:
         """Let the app answer, and keep what its route offered if the answer is a 200."""
@@ -471,7 +471,10 @@ async def _send_answer(answer: Answer, if_none_match: bytes | None, send: Send) 
 
 def _render_request(scope: Scope, body: bytes) -> tuple[RenderRequest, list[str]] | None:
     """A render request's body and locales as the route reads them; None if invalid."""
-    language = Headers(scope=scope).get("accept-language")
+    headers = Headers(scope=scope)
+    if not _json_body(headers.get("content-type")):
+        return None
+    language = headers.get("accept-language")
     if language is not None and len(language) > _MAX_ACCEPT_LANGUAGE:
         return None
     try:
@@ -479,6 +482,19 @@ def _render_request(scope: Scope, body: bytes) -> tuple[RenderRequest, list[str]
         return data, render_locales(data, language)
     except (ValueError, RegistryError):  # JSON, validation and locale errors alike
         return None
+
+
+def _json_body(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of this content type as JSON (no type at all, or
+    ``application/json`` or ``application/*+json``); any other body is a 422 there."""
+    if not content_type:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def _replaying(chunks: list[bytes], receive: Receive, last: Message | str | None) -> Receive:

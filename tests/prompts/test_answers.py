@@ -285,6 +285,19 @@ class TestRender:
             assert kept.json() == fresh.json()
         bad = client.post(f"/v1/prompts/{name}/-/render", content=b"{not json")
         assert bad.status_code == 422
+        body = b'{"variables": {"who": "Ann"}}'
+        for content_type, status in (
+            ("text/plain", 422),
+            ("application/merge-patch+json", 200),
+            ("application/json; charset=utf-8", 200),
+        ):
+            for app in (client, uncached):
+                answer = app.post(
+                    f"/v1/prompts/{name}/-/render",
+                    content=body,
+                    headers={"Content-Type": content_type},
+                )
+                assert answer.status_code == status, (content_type, answer.text)
         unknown = self.render(client, name, variables={"who": "Ann"}, colour="red")
         assert unknown.status_code == 422
         assert self.render(client, name, variables={"who": "A"}, locale="xx-??").status_code == 422
