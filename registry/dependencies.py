@@ -67,10 +67,16 @@ def _session_slots(request: Request) -> anyio.Semaphore:
     return slots
 
 
+# The request session's pending end (commit, close, then what waited for the
+# connection), kept on the session until it runs.
+_FINISH = "registry.finish"
+
+
 def _finish(
     scope: AbstractContextManager[Session], session: Session, exc: BaseException | None
 ) -> None:
     """Commit (or roll back, after ``exc``), then run what waited for the connection."""
+    session.info.pop(_FINISH, None)
     if exc is None:
         scope.__exit__(None, None, None)
     else:
@@ -79,25 +85,43 @@ def _finish(
         after()
 
 
+def finish_session(session: Session) -> None:
+    """Commit and close a request's session now, in the calling worker thread. Blocking.
+
+    A route's worker thread calls this once the route's code has returned (see
+    ``registry.routing``), so the commit costs no trip of its own to the thread pool,
+    and on SQLite the write lock is given back without waiting for the event loop to
+    schedule that trip. A session that is not a request's, or has ended, is left alone.
+    """
+    finish = session.info.get(_FINISH)
+    if finish is not None:
+        finish(None)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent.
 
     Async so that opening the session (no I/O until the first query) costs no trip to
-    the thread pool; the commit, which does I/O, runs there. POST routes that only read
-    (render, lint) are listed in ``READ_ONLY_POSTS``: on SQLite a writing transaction
-    takes the one write lock, which would queue every render behind every other.
+    the thread pool. The commit, which does I/O, runs in the route's own worker thread
+    when its route ends the session there (:func:`finish_session`), else in a trip of its
+    own. POST routes that only read (render, lint) are listed in ``READ_ONLY_POSTS``: on
+    SQLite a writing transaction takes the one write lock, which would queue every
+    render behind every other.
     """
     async with _session_slots(request):
         db: Database = request.app.state.db
         scope = db.session(write=_writes(request))
         session = scope.__enter__()
+        session.info[_FINISH] = partial(_finish, scope, session)
         try:
             yield session
         except BaseException as exc:
-            await run_in_threadpool(_finish, scope, session, exc)
+            if _FINISH in session.info:
+                await run_in_threadpool(_finish, scope, session, exc)
             raise
         else:
-            await run_in_threadpool(_finish, scope, session, None)
+            if _FINISH in session.info:
+                await run_in_threadpool(_finish, scope, session, None)
 
 
 async def get_settings(request: Request) -> Settings:

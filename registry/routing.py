@@ -6,7 +6,10 @@ trip (a hand-off to a worker thread and back to the event loop) before the route
 ran in a third. A :class:`KeyCheckingRoute` runs the check at the start of the route's
 own trip instead: :func:`registry.dependencies.requires` hands such a route a pending
 :class:`~registry.dependencies.Access`, which the endpoint's wrapper turns into the
-principal before the route's code runs.
+principal before the route's code runs. When the route's code has returned, the same
+trip commits and closes the request's session (:func:`registry.dependencies.finish_session`),
+which had cost a trip of its own, and on SQLite kept the write lock until the event loop
+got round to scheduling it.
 
 What does not change: a request without a key, or with a malformed one, is refused
 before anything else; the key is looked up on every request, on the request's session;
@@ -23,9 +26,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from registry.dependencies import Access
+from registry.dependencies import Access, finish_session
 
 
 def _check_access(values: dict[str, Any]) -> None:
@@ -37,7 +41,12 @@ def _check_access(values: dict[str, Any]) -> None:
 
 def _call_checked(endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
     _check_access(values)
-    return endpoint(**values)
+    result = endpoint(**values)
+    # The route's code is done: commit and close its session in this thread.
+    for value in values.values():
+        if isinstance(value, Session):
+            finish_session(value)
+    return result
 
 
 def checking_key_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from registry import dependencies
 from registry.access import keys
 from registry.access.roles import Permission, Principal
 from registry.app import create_app
@@ -95,6 +96,48 @@ def test_resolve_checks_its_key_in_the_same_trip_to_the_thread_pool(
     assert response.status_code == 200, response.text
     assert seen["key"] is not None
     assert seen["key"] == seen["resolve"]
+
+
+def test_a_write_commits_in_the_routes_own_trip_to_the_thread_pool(
+    committing_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's check, the route's code and the commit: one trip, not two."""
+    committing_client.post("/v1/prompts", json={"name": "trips/p"})
+    trips = itertools.count(1)
+    running = threading.local()
+    real_run_sync = anyio.to_thread.run_sync
+
+    async def numbered(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        number = next(trips)
+
+        def run(*inner: Any) -> Any:
+            running.trip = number
+            try:
+                return function(*inner)
+            finally:
+                running.trip = None
+
+        return await real_run_sync(run, *args, **kwargs)
+
+    seen: dict[str, list[int | None]] = {}
+
+    def spy(what: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def called(*args: Any, **kwargs: Any) -> Any:
+            seen.setdefault(what, []).append(getattr(running, "trip", None))
+            return function(*args, **kwargs)
+
+        return called
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", numbered)
+    monkeypatch.setattr(keys, "check_token", spy("key", keys.check_token))
+    monkeypatch.setattr(service, "publish_version", spy("publish", service.publish_version))
+    monkeypatch.setattr(dependencies, "_finish", spy("commit", dependencies._finish))
+    body = {"template": "Hello {{ who }}", "variables": [{"name": "who"}]}
+    response = committing_client.post("/v1/prompts/trips/p/-/versions", json=body)
+    assert response.status_code == 201, response.text
+    assert seen["key"] == seen["publish"] == seen["commit"]
+    assert seen["commit"][0] is not None
+    assert committing_client.get("/v1/prompts/trips/p/-/versions/1").status_code == 200
 
 
 def test_a_revoked_key_is_refused_on_its_next_request(committing_client: TestClient) -> None:
