@@ -82,8 +82,14 @@ _SQLITE_UNREACHABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB")
 _POSTGRES_UNREACHABLE = ("08", "57P01", "57P02", "57P03")
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
-    """An engine configured for the registry's transaction rules on SQLite or PostgreSQL."""
+def make_engine(
+    url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False, set_up_file: bool = True
+) -> Engine:
+    """An engine configured for the registry's transaction rules on SQLite or PostgreSQL.
+
+    On SQLite, ``set_up_file`` puts the file in WAL mode, which takes a lock; an engine
+    for a file another engine has set up already passes False.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         connect_args: dict[str, Any] = {}
@@ -113,7 +119,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        if parsed.database not in (None, "", ":memory:"):
+        if set_up_file and parsed.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
@@ -263,16 +269,25 @@ class Database:
         the caller takes its usual path. PostgreSQL reads cross a network: None.
         """
         if not self._immediate_checked:
-            self._immediate_checked = True
             url = self.engine.url
-            if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-                engine = make_engine(url.render_as_string(hide_password=False), busy_timeout_ms=0)
+            if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+                self._immediate_checked = True
+                return None
+            engine = make_engine(
+                url.render_as_string(hide_password=False), busy_timeout_ms=0, set_up_file=False
+            )
+            try:
                 with engine.connect() as conn:
                     mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-                if str(mode).lower() == "wal":
-                    self._immediate = engine
-                else:
-                    engine.dispose()
+            except DBAPIError:
+                # Locked or not set up yet: the caller takes its usual path; ask again later.
+                engine.dispose()
+                return None
+            self._immediate_checked = True
+            if str(mode).lower() == "wal":
+                self._immediate = engine
+            else:
+                engine.dispose()
         return self._immediate
 
     def dispose(self) -> None:

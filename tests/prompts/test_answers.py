@@ -516,3 +516,26 @@ class TestImmediateReads:
                 locker.rollback()
                 locker.close()
             assert resolve(app, name).status_code == 200
+
+    def test_a_file_locked_before_the_first_check_is_asked_again_later(
+        self, migrated_url: str, store: str
+    ) -> None:
+        if store != "sqlite":
+            pytest.skip("SQLite's file locks")
+        database = Database.from_url(migrated_url)
+        locker = sqlite3.connect(migrated_url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            locker.execute("PRAGMA locking_mode = EXCLUSIVE")
+            locker.execute("BEGIN EXCLUSIVE")
+            locker.execute("UPDATE prompts SET description = 'locked'")
+            assert database.immediate_reads() is None
+        finally:
+            locker.rollback()
+            locker.close()
+        try:
+            immediate = database.immediate_reads()
+            assert immediate is not None
+            with immediate.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        finally:
+            database.dispose()
