@@ -59,43 +59,53 @@ def test_every_route_that_takes_a_key_checks_it_in_its_own_thread() -> None:
     assert [path for path, checks in keyed.items() if not checks] == []
 
 
+class Trips:
+    """Numbers each trip to the thread pool, and records in which trip spied calls ran."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seen: dict[str, list[int | None]] = {}
+        self._monkeypatch = monkeypatch
+        self._running = threading.local()
+        trips = itertools.count(1)
+        real_run_sync = anyio.to_thread.run_sync
+        running = self._running
+
+        async def numbered(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            number = next(trips)
+
+            def run(*inner: Any) -> Any:
+                running.trip = number
+                try:
+                    return function(*inner)
+                finally:
+                    running.trip = None
+
+            return await real_run_sync(run, *args, **kwargs)
+
+        monkeypatch.setattr(anyio.to_thread, "run_sync", numbered)
+
+    def spy(self, what: str, owner: object, attribute: str) -> None:
+        function = getattr(owner, attribute)
+
+        def called(*args: Any, **kwargs: Any) -> Any:
+            self.seen.setdefault(what, []).append(getattr(self._running, "trip", None))
+            return function(*args, **kwargs)
+
+        self._monkeypatch.setattr(owner, attribute, called)
+
+
 def test_resolve_checks_its_key_in_the_same_trip_to_the_thread_pool(
     client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One trip for the key's check and the route's code, not one each."""
     name = make_prompt(session)
-    trips = itertools.count(1)
-    running = threading.local()
-    real_run_sync = anyio.to_thread.run_sync
-
-    async def numbered(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        number = next(trips)
-
-        def run(*inner: Any) -> Any:
-            running.trip = number
-            try:
-                return function(*inner)
-            finally:
-                running.trip = None
-
-        return await real_run_sync(run, *args, **kwargs)
-
-    seen: dict[str, int | None] = {}
-
-    def spy(what: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def called(*args: Any, **kwargs: Any) -> Any:
-            seen[what] = getattr(running, "trip", None)
-            return function(*args, **kwargs)
-
-        return called
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", numbered)
-    monkeypatch.setattr(keys, "check_token", spy("key", keys.check_token))
-    monkeypatch.setattr(service, "resolve", spy("resolve", service.resolve))
+    trips = Trips(monkeypatch)
+    trips.spy("key", keys, "check_token")
+    trips.spy("resolve", service, "resolve")
     response = client.get(f"/v1/prompts/{name}/-/resolve", params={"label": "production"})
     assert response.status_code == 200, response.text
-    assert seen["key"] is not None
-    assert seen["key"] == seen["resolve"]
+    assert trips.seen["key"][-1] is not None
+    assert trips.seen["key"][-1] == trips.seen["resolve"][-1]
 
 
 def test_a_write_commits_in_the_routes_own_trip_to_the_thread_pool(
@@ -103,40 +113,15 @@ def test_a_write_commits_in_the_routes_own_trip_to_the_thread_pool(
 ) -> None:
     """The key's check, the route's code and the commit: one trip, not two."""
     committing_client.post("/v1/prompts", json={"name": "trips/p"})
-    trips = itertools.count(1)
-    running = threading.local()
-    real_run_sync = anyio.to_thread.run_sync
-
-    async def numbered(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        number = next(trips)
-
-        def run(*inner: Any) -> Any:
-            running.trip = number
-            try:
-                return function(*inner)
-            finally:
-                running.trip = None
-
-        return await real_run_sync(run, *args, **kwargs)
-
-    seen: dict[str, list[int | None]] = {}
-
-    def spy(what: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def called(*args: Any, **kwargs: Any) -> Any:
-            seen.setdefault(what, []).append(getattr(running, "trip", None))
-            return function(*args, **kwargs)
-
-        return called
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", numbered)
-    monkeypatch.setattr(keys, "check_token", spy("key", keys.check_token))
-    monkeypatch.setattr(service, "publish_version", spy("publish", service.publish_version))
-    monkeypatch.setattr(dependencies, "_finish", spy("commit", dependencies._finish))
+    trips = Trips(monkeypatch)
+    trips.spy("key", keys, "check_token")
+    trips.spy("publish", service, "publish_version")
+    trips.spy("commit", dependencies, "_finish")
     body = {"template": "Hello {{ who }}", "variables": [{"name": "who"}]}
     response = committing_client.post("/v1/prompts/trips/p/-/versions", json=body)
     assert response.status_code == 201, response.text
-    assert seen["key"] == seen["publish"] == seen["commit"]
-    assert seen["commit"][0] is not None
+    assert trips.seen["key"] == trips.seen["publish"] == trips.seen["commit"]
+    assert trips.seen["commit"][0] is not None
     assert committing_client.get("/v1/prompts/trips/p/-/versions/1").status_code == 200
 
 

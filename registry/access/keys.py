@@ -205,22 +205,17 @@ def parse_token(token: str) -> tuple[str, str]:
     return TOKEN_START + head, secret
 
 
-def prefix_of(token: str) -> str:
-    """The prefix a bearer token names; 401 if malformed."""
-    return parse_token(token)[0]
-
-
 def check_token(
     session: Session | Connection, token: str, *, now: datetime | None = None
 ) -> Checked:
     """The principal a bearer token acts as; 401 if malformed, unknown, revoked or expired."""
-    key = session.execute(LOOKUP, {"prefix": prefix_of(token)}).one_or_none()
-    return verify(key, token, now=now)
-
-
-def verify(key: Any | None, token: str, *, now: datetime | None = None) -> Checked:
-    """Check a well-formed token against its key's ``LOOKUP`` row (None: no such key)."""
     prefix, secret = parse_token(token)
+    key = session.execute(LOOKUP, {"prefix": prefix}).one_or_none()
+    return verify(key, prefix, secret, now=now)
+
+
+def verify(key: Any | None, prefix: str, secret: str, *, now: datetime | None = None) -> Checked:
+    """Check a parsed token against its key's ``LOOKUP`` row (None: no such key)."""
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(key.salt, secret)):
         raise Unauthorized(_("the API key is not known to this registry"))
     now = now or utcnow()

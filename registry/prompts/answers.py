@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -156,7 +156,7 @@ class Answer:
     body: bytes
     not_modified: Message
 
-    @property
+    @cached_property
     def size(self) -> int:
         headers = sum(len(k) + len(v) for k, v in self.start["headers"])
         return len(self.body) + 2 * headers + len(self.name) + _OVERHEAD
@@ -170,7 +170,7 @@ class KeptResolution:
     revisions: Stamp
     resolution: Resolution
 
-    @property
+    @cached_property
     def size(self) -> int:
         resolved = self.resolution.resolved
         texts = [resolved.template or ""]
@@ -256,7 +256,8 @@ class AnswerCache:
 
     async def _resolve(self, scope: Scope, receive: Receive, send: Send) -> None:
         language = b""
-        authorization = if_none_match = None
+        authorization: str | None = None
+        if_none_match: bytes | None = None
         for name, value in scope["headers"]:
             if name in (b"content-length", b"transfer-encoding"):
                 # A GET with a body: the app says what it makes of it.
@@ -265,7 +266,7 @@ class AnswerCache:
             if name == b"accept-language":
                 language = language + b"," + value if language else value
             elif name == b"authorization" and authorization is None:
-                authorization = value  # the first, as the app reads it
+                authorization = value.decode("latin-1")  # the first, as the app reads it
             elif name == b"if-none-match":
                 if_none_match = if_none_match + b"," + value if if_none_match else value
         key: Key = ("resolve", scope["raw_path"] or scope["path"].encode(), scope["query_string"])
@@ -347,8 +348,7 @@ class AnswerCache:
         engine: Engine,
     ) -> Rendered | None:
         """The render of a kept resolve with these values; None if the app must answer."""
-        key = None if authorization is None else authorization.encode("latin-1")
-        if not self._current(kept, key, engine):
+        if not self._current(kept, authorization, engine):
             return None
         try:
             return render_resolution(kept.resolution, variables)
@@ -378,7 +378,7 @@ class AnswerCache:
             return check(*args, immediate)
         return await anyio.to_thread.run_sync(partial(check, *args, self.db.engine))
 
-    def _current(self, kept: Kept, authorization: bytes | None, engine: Engine) -> bool:
+    def _current(self, kept: Kept, authorization: str | None, engine: Engine) -> bool:
         """Whether the key may read the kept answer's prompt now, and the answer holds.
 
         Two indexed queries on a pooled connection. Any doubt (a malformed key, an error,
@@ -386,7 +386,7 @@ class AnswerCache:
         """
         if authorization is None:
             return False
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
         lookup, revisions = self._reads(engine, len(kept.revisions))
@@ -394,7 +394,8 @@ class AnswerCache:
         try:
             connection = engine.raw_connection()
             try:
-                checked = keys.verify(lookup.first(connection, prefix=keys.prefix_of(token)), token)
+                prefix, secret = keys.parse_token(token)
+                checked = keys.verify(lookup.first(connection, prefix=prefix), prefix, secret)
                 if _use_to_record(checked.last_used_at):
                     return False
                 principal = checked.principal
