@@ -196,7 +196,7 @@ def where_time_goes(
     )
     trivial = baseline.one.cpu_ms_per_request
     steps = [
-        ("uvicorn + h11 (bare ASGI)", raw),
+        ("uvicorn and its HTTP parser (bare ASGI)", raw),
         ("FastAPI routing, validation, JSON (async endpoint)", fastapi_async - raw),
         ("the threadpool hop of a sync endpoint", fastapi_sync - fastapi_async),
         ("the registry's two middlewares", middleware - fastapi_sync),
