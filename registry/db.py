@@ -83,12 +83,21 @@ _POSTGRES_UNREACHABLE = ("08", "57P01", "57P02", "57P03")
 
 
 def make_engine(
-    url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False, set_up_file: bool = True
+    url: str,
+    *,
+    busy_timeout_ms: int = 30_000,
+    echo: bool = False,
+    set_up_file: bool = True,
+    single_statements: bool = False,
 ) -> Engine:
     """An engine configured for the registry's transaction rules on SQLite or PostgreSQL.
 
     On SQLite, ``set_up_file`` puts the file in WAL mode, which takes a lock; an engine
     for a file another engine has set up already passes False.
+
+    On a server database, ``single_statements`` makes an engine for reads of one
+    statement each (see ``Database.check_reads``): in autocommit, so no BEGIN and no
+    ROLLBACK cross the network, and without the pool's ping on checkout.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -99,15 +108,17 @@ def make_engine(
                 "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
             }
             connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
+        options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
+        if single_statements:
+            options = {"pool_size": 5, "max_overflow": 10, "isolation_level": "AUTOCOMMIT"}
         # pool_pre_ping: connections the database dropped (a restart, a failover) are
         # replaced on checkout, so the server recovers on its own when it comes back.
         return create_engine(
             url,
             echo=echo,
-            pool_pre_ping=True,
-            pool_size=10,
-            max_overflow=20,
+            pool_pre_ping=not single_statements,
             connect_args=connect_args,
+            **options,
         )
 
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
@@ -237,6 +248,8 @@ class Database:
         )
         self._immediate: Engine | None = None
         self._immediate_checked = False
+        self._single: Engine | None = None
+        self._single_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -290,7 +303,25 @@ class Database:
                 engine.dispose()
         return self._immediate
 
+    def check_reads(self) -> Engine:
+        """An engine for short checks of one statement each, made in a worker thread.
+
+        On a server database, its connections run in autocommit without the pool's ping:
+        a check then costs one round trip per statement, not four or five (ping, BEGIN,
+        the statements, ROLLBACK). Each statement still sees committed data, and a caller
+        that gets an error invalidates the connection and takes its usual path, whose
+        engine pings and recovers. Elsewhere, the registry's engine.
+        """
+        if self.engine.url.get_backend_name() == "sqlite":
+            return self.engine
+        with self._single_lock:
+            if self._single is None:
+                url = self.engine.url.render_as_string(hide_password=False)
+                self._single = make_engine(url, single_statements=True)
+            return self._single
+
     def dispose(self) -> None:
-        if self._immediate is not None:
-            self._immediate.dispose()
+        for engine in (self._immediate, self._single):
+            if engine is not None:
+                engine.dispose()
         self.engine.dispose()

@@ -372,17 +372,19 @@ class AnswerCache:
 
     async def _run(self, check: Callable[..., _T], *args: Any) -> _T:
         """Run a check on the event loop where the store's reads never wait (a SQLite
-        file in WAL mode, see ``Database.immediate_reads``), else in a worker thread."""
+        file in WAL mode, see ``Database.immediate_reads``), else in a worker thread on
+        connections for single statements (``Database.check_reads``)."""
         immediate = self.db.immediate_reads()
         if immediate is not None:
             return check(*args, immediate)
-        return await anyio.to_thread.run_sync(partial(check, *args, self.db.engine))
+        return await anyio.to_thread.run_sync(partial(check, *args, self.db.check_reads()))
 
     def _current(self, kept: Kept, authorization: str | None, engine: Engine) -> bool:
         """Whether the key may read the kept answer's prompt now, and the answer holds.
 
         Two indexed queries on a pooled connection. Any doubt (a malformed key, an error,
-        a key use to record) says no, and the app answers the request.
+        a key use to record) says no, and the app answers the request. A connection that
+        failed is not used again: the pool replaces it.
         """
         if authorization is None:
             return False
@@ -393,23 +395,27 @@ class AnswerCache:
         dbapi_error = engine.dialect.loaded_dbapi.Error
         try:
             connection = engine.raw_connection()
-            try:
-                prefix, secret = keys.parse_token(token)
-                checked = keys.verify(lookup.first(connection, prefix=prefix), prefix, secret)
-                if _use_to_record(checked.last_used_at):
-                    return False
-                principal = checked.principal
-                principal.require(Permission.READ)
-                principal.require_scope(kept.name)
-                ids = {f"id{i}": prompt_id for i, (prompt_id, _) in enumerate(kept.revisions)}
-                rows = revisions.all(connection, **ids)
-            finally:
-                connection.close()
+        except (SQLAlchemyError, dbapi_error) as exc:
+            log.info("could not check a kept answer; the app answers: %s", exc)
+            return False
+        try:
+            prefix, secret = keys.parse_token(token)
+            checked = keys.verify(lookup.first(connection, prefix=prefix), prefix, secret)
+            if _use_to_record(checked.last_used_at):
+                return False
+            principal = checked.principal
+            principal.require(Permission.READ)
+            principal.require_scope(kept.name)
+            ids = {f"id{i}": prompt_id for i, (prompt_id, _) in enumerate(kept.revisions)}
+            rows = revisions.all(connection, **ids)
         except RegistryError:
             return False
         except (SQLAlchemyError, dbapi_error) as exc:
             log.info("could not check a kept answer; the app answers: %s", exc)
+            connection.invalidate(exc)
             return False
+        finally:
+            connection.close()
         return tuple(sorted((row.id, row.revision) for row in rows)) == kept.revisions
 
     async def _through_app(self, key: Key, scope: Scope, receive: Receive, send: Send) -> None:

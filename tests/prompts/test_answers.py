@@ -539,3 +539,52 @@ class TestImmediateReads:
                 assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         finally:
             database.dispose()
+
+
+class TestCheckReads:
+    def test_checks_on_a_server_database_run_single_statements_without_a_ping(
+        self, migrated_url: str, store: str
+    ) -> None:
+        database = Database.from_url(migrated_url)
+        try:
+            engine = database.check_reads()
+            if store == "sqlite":
+                assert engine is database.engine
+                return
+            assert engine is not database.engine and engine is database.check_reads()
+            assert not engine.pool._pre_ping
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("SELECT 1")
+                # No transaction was opened, so none is left to roll back.
+                assert raw.dbapi_connection.info.transaction_status.name == "IDLE"
+                cursor.close()
+            finally:
+                raw.close()
+        finally:
+            database.dispose()
+
+    def test_a_check_connection_the_server_dropped_is_replaced(self, client: TestClient) -> None:
+        database: Database = client.app.state.db  # type: ignore[attr-defined]
+        if database.immediate_reads() is not None:
+            pytest.skip("a SQLite file's checks run on the event loop, with no server to drop")
+        name = make(client, "Hello {{ who }}")
+        served_twice(client, name)
+        engine = database.check_reads()
+        checker = engine.raw_connection()
+        try:
+            cursor = checker.cursor()
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+            cursor.close()
+        finally:
+            checker.close()
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        cache = cache_of(client)
+        hits = cache.hits
+        answered = resolve(client, name)
+        assert answered.status_code == 200 and answered.json()["version"] == 1
+        assert cache.hits == hits  # the app answered
+        served_twice(client, name)  # and the next check has a working connection
