@@ -47,7 +47,7 @@ from registry.i18n.serving import add_revision, parse_locale, source_roles, sour
 from registry.inputs import has_nul
 from registry.prompts import models
 from registry.prompts.schemas import Kind, Message
-from registry.prompts.service import get_prompt
+from registry.prompts.service import get_prompt, lock_prompts
 from registry.style import service as style
 from registry.templating.engine import NAME_PATTERN
 
@@ -718,6 +718,7 @@ def import_po(
             outside,
         )
 
+    lock_prompts(session, (name for name, _number in groups))
     changes: list[
         tuple[models.Prompt, models.PromptVersion, Translation | None, list[str], str]
     ] = []

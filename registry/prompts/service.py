@@ -128,6 +128,27 @@ def get_prompt(session: Session, name: str, *, lock: bool = False) -> models.Pro
     return prompt
 
 
+_PROMPTS_NAMED_LOCKED = (
+    select(models.Prompt.id)
+    .where(models.Prompt.name.in_(bindparam("names", expanding=True)))
+    .order_by(models.Prompt.name)
+    .with_for_update()
+)
+
+
+def lock_prompts(session: Session, names: Iterable[str]) -> None:
+    """Lock the rows of the prompts called ``names`` (those that exist) until commit.
+
+    A write to several prompts takes their locks in name order with this first: two
+    such writes over the same prompts then queue behind each other, where taking each
+    lock as it comes could leave each waiting for one the other holds (a deadlock that
+    PostgreSQL breaks by aborting one of them). SQLite's writers take turns anyway.
+    """
+    wanted = sorted(set(names))
+    if wanted:
+        session.execute(_PROMPTS_NAMED_LOCKED, {"names": wanted}).all()
+
+
 def read_prompt(session: Session, name: str) -> Prompt:
     query = _prompt_query(name).options(
         selectinload(models.Prompt.tags), selectinload(models.Prompt.labels)
