@@ -14,7 +14,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    Select,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -211,9 +220,13 @@ class CompiledRead:
             tuple(compiled.positiontup or ()) if compiled.positional else None
         )
         columns = list(statement.selected_columns)
-        self._row = namedtuple("Row", [str(column.key) for column in columns])  # type: ignore[misc]
-        self._decoders: list[Callable[[Any], Any] | None] = [
+        row = namedtuple("Row", [str(column.key) for column in columns])  # type: ignore[misc]
+        self._make: Callable[[Any], Any] = row._make
+        processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+        self._decoders: list[tuple[int, Callable[[Any], Any]]] = [
+            (index, processor) for index, processor in enumerate(processors) if processor
         ]
 
     def all(self, dbapi_connection: Any, **params: Any) -> list[Any]:
@@ -226,15 +239,88 @@ class CompiledRead:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        decoders = self._decoders
-        return [
-            self._row(*(v if d is None else d(v) for d, v in zip(decoders, raw, strict=True)))
-            for raw in rows
-        ]
+        make = self._make
+        if not self._decoders:
+            return [make(raw) for raw in rows]
+        decoded = []
+        for raw in rows:
+            values = list(raw)
+            for index, decode in self._decoders:
+                values[index] = decode(values[index])
+            decoded.append(make(values))
+        return decoded
 
     def first(self, dbapi_connection: Any, **params: Any) -> Any | None:
         rows = self.all(dbapi_connection, **params)
         return rows[0] if rows else None
+
+
+_CONNECTION = "registry.connection"
+
+
+class PreparedRead:
+    """A Core SELECT of the serving path, run in a session's transaction on its DBAPI
+    connection (see :class:`CompiledRead`).
+
+    ``build`` makes the statement, given the length of each list parameter named in
+    ``lists``; its list parameters are ``name_0``, ``name_1``… (see :func:`in_list`). It
+    is compiled once per dialect and lengths. Parameters reach the driver as they are
+    (strings and integers), and the rows are named tuples of the selected columns.
+    What the session has not written yet is flushed first (unless autoflush is off), and
+    a driver error is raised as SQLAlchemy's: as for a query of the session.
+    """
+
+    def __init__(self, build: Callable[..., Select[Any]], *lists: str) -> None:
+        self._build = build
+        self._lists = lists
+        self._compiled: dict[tuple[Any, ...], CompiledRead] = {}
+
+    def rows(self, session: Session, **params: Any) -> list[Any]:
+        if session.autoflush and (session.new or session.deleted or session.dirty):
+            session.flush()
+        # The session's connection for its current transaction, asked of the session
+        # once per transaction: asking costs more than most of these reads.
+        transaction = session.get_transaction()
+        kept = session.info.get(_CONNECTION)
+        if transaction is not None and kept is not None and kept[0] is transaction:
+            connection = kept[1]
+        else:
+            connection = session.connection()
+            session.info[_CONNECTION] = (session.get_transaction(), connection)
+        dialect = connection.dialect
+        sizes = []
+        for name in self._lists:
+            values = params.pop(name)
+            sizes.append(len(values))
+            params.update({f"{name}_{i}": value for i, value in enumerate(values)})
+        key = (dialect.name, *sizes)
+        read = self._compiled.get(key)
+        if read is None:
+            read = self._compiled[key] = CompiledRead(self._build(*sizes), dialect)
+        dbapi_connection = connection.connection.dbapi_connection
+        try:
+            return read.all(dbapi_connection, **params)
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, dbapi_connection, None)
+            if lost:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                read.sql,
+                params,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from exc
+
+    def first(self, session: Session, **params: Any) -> Any | None:
+        rows = self.rows(session, **params)
+        return rows[0] if rows else None
+
+
+def in_list(column: Any, name: str, count: int) -> Any:
+    """``column IN (:name_0, … :name_{count-1})``, for a :class:`PreparedRead`."""
+    return column.in_([bindparam(f"{name}_{i}") for i in range(count)])
 
 
 class Database:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from registry.db import PreparedRead
 from registry.experiments.models import Experiment
 from registry.experiments.plan import ExperimentPlan, PlanArm
 from registry.i18n.locales import fallback_chain
@@ -61,16 +62,18 @@ plans = _Plans(size=2_000)
 # On the tables' columns: a Core statement, without the ORM's compile and loading steps.
 _EXPERIMENTS = Experiment.__table__.c
 _PROMPTS = Prompt.__table__.c
-_RUNNING = (
-    select(_EXPERIMENTS.id, _EXPERIMENTS.salt)
-    .join(Prompt.__table__, _PROMPTS.id == _EXPERIMENTS.prompt_id)
-    .where(_PROMPTS.name == bindparam("name"), _EXPERIMENTS.running_label == bindparam("label"))
+_RUNNING = PreparedRead(
+    lambda: (
+        select(_EXPERIMENTS.id, _EXPERIMENTS.salt)
+        .join(Prompt.__table__, _PROMPTS.id == _EXPERIMENTS.prompt_id)
+        .where(_PROMPTS.name == bindparam("name"), _EXPERIMENTS.running_label == bindparam("label"))
+    )
 )
 
 
 def running_experiment(session: Session, name: str, label: str) -> Running | None:
     """The experiment running on ``label`` of prompt ``name``, if any."""
-    row = session.execute(_RUNNING, {"name": name, "label": label}).first()
+    row = _RUNNING.first(session, name=name, label=label)
     if row is None:
         return None
     key = (row.id, row.salt)

@@ -12,6 +12,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Table, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
+from registry.db import PreparedRead, in_list
 from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.locales import (
     LocaleError,
@@ -102,24 +103,28 @@ class Source:
     texts: tuple[str, ...]
 
 
-# Built once with expanding parameters: building a statement per resolve costs more
-# than running it. On the table's columns: a Core statement, without the ORM's compile
-# and loading steps.
+# Compiled once per number of versions, locales and statuses, and run on the session's
+# DBAPI connection: every resolve reads it (see ``PreparedRead``).
 _TRANSLATIONS = Translation.__table__.c
-_SERVABLE_TRANSLATIONS = select(
-    _TRANSLATIONS.version_id,
-    _TRANSLATIONS.locale,
-    _TRANSLATIONS.status,
-    _TRANSLATIONS.texts,
-    _TRANSLATIONS.approved_texts,
-    _TRANSLATIONS.revision,
-).where(
-    _TRANSLATIONS.version_id.in_(bindparam("versions", expanding=True)),
-    _TRANSLATIONS.locale.in_(bindparam("locales", expanding=True)),
-    or_(
-        _TRANSLATIONS.status.in_(bindparam("statuses", expanding=True)),
-        _TRANSLATIONS.approved_texts.is_not(None),
+_SERVABLE_TRANSLATIONS = PreparedRead(
+    lambda versions, locales, statuses: select(
+        _TRANSLATIONS.version_id,
+        _TRANSLATIONS.locale,
+        _TRANSLATIONS.status,
+        _TRANSLATIONS.texts,
+        _TRANSLATIONS.approved_texts,
+        _TRANSLATIONS.revision,
+    ).where(
+        in_list(_TRANSLATIONS.version_id, "versions", versions),
+        in_list(_TRANSLATIONS.locale, "locales", locales),
+        or_(
+            in_list(_TRANSLATIONS.status, "statuses", statuses),
+            _TRANSLATIONS.approved_texts.is_not(None),
+        ),
     ),
+    "versions",
+    "locales",
+    "statuses",
 )
 
 
@@ -144,13 +149,11 @@ def localize_all(
     }
     found: dict[tuple[int, str], Any] = {}
     if wanted:
-        rows = session.execute(
-            _SERVABLE_TRANSLATIONS,
-            {
-                "versions": sorted({source.version_id for source in sources}),
-                "locales": sorted(wanted),
-                "statuses": sorted(statuses),
-            },
+        rows = _SERVABLE_TRANSLATIONS.rows(
+            session,
+            versions=sorted({source.version_id for source in sources}),
+            locales=sorted(wanted),
+            statuses=sorted(statuses),
         )
         found = {(row.version_id, row.locale): row for row in rows}
     return [
