@@ -443,5 +443,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db=database,
         max_bytes=settings.answer_cache_bytes,
         max_body_bytes=settings.max_body_bytes,
+        include_depth_limit=settings.include_depth_limit,
     )
     return app

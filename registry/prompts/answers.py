@@ -1,23 +1,26 @@
 """Resolve and render answers kept by each process, checked against the store on every request.
 
 Applications resolve and render the same few prompts, labels and locales over and over.
-The first request for one goes through the whole app; what it was computed from is kept
-with the revision of every prompt it was read from (the root and each component, see
-``registry.prompts.service.find_served``). The store's triggers bump a prompt's revision
-in the same transaction as any change to what it serves: a label move, a publish, a
-translation written or reviewed, an experiment started or stopped, an archive. A later
-request for the same thing is answered from memory after one short read transaction
-that
+The first request for one is answered by the app, or for a plain resolve (its usual
+parameters, no experiment subject) computed here with the route's own service, key check
+and response, in one read transaction without the framework's layers. What an answer was
+computed from is kept with the revision of every prompt it was read from (the root and
+each component, see ``registry.prompts.service.find_served``). The store's triggers bump
+a prompt's revision in the same transaction as any change to what it serves: a label
+move, a publish, a translation written or reviewed, an experiment started or stopped, an
+archive. A later request for the same thing is answered from memory after one short read
+transaction that
 
 - looks its API key up, exactly as every other request does (so a revoked or expired key
   is refused by every process at once), and checks the key's folder;
 - reads the current revisions of the answer's prompts, by primary key.
 
 If any of that fails or differs, or the key's last use is due to be recorded, the request
-goes through the whole app, which answers it (with its own errors) and offers its answer
-to keep. So the cache answers only what the app itself answered, and only while nothing
-it was read from has changed: every process, on either store, serves a label move from
-the next request on.
+is answered afresh: computed again if it is a plain resolve, else by the whole app, which
+answers with its own errors. A resolve computed here that meets any error or refusal is
+left to the app too. So the cache answers only what the app itself would answer, and
+only while nothing it was read from has changed: every process, on either store, serves
+a label move from the next request on.
 
 - **Resolve** answers are kept as the bytes the app sent, by path, query string and
   ``Accept-Language`` (the only header resolve reads besides the key).
@@ -35,17 +38,20 @@ from __future__ import annotations
 import email.message
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, partial
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from fastapi import Request, Response
 from sqlalchemy import Engine, Integer, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,9 +61,21 @@ from registry.db import CompiledRead, Database, utcnow
 from registry.errors import RegistryError
 from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import parse_locale, requested_locales_from
+from registry.inputs import MAX_INTEGER
 from registry.prompts import models
-from registry.prompts.schemas import Rendered, RenderRequest
-from registry.prompts.service import Resolution, Revisions, render_resolution
+from registry.prompts.schemas import (
+    LABEL_NAME_PATTERN,
+    PROMPT_NAME_PATTERN,
+    Rendered,
+    RenderRequest,
+)
+from registry.prompts.service import (
+    Resolution,
+    Revisions,
+    render_resolution,
+    resolve,
+    resolve_to_render,
+)
 
 log = logging.getLogger("registry.answers")
 
@@ -73,6 +91,13 @@ _OVERHEAD = 1_800
 _RESOLUTION_OVERHEAD = 2_000
 # The longest Accept-Language the routes accept (``AcceptLanguage`` in the router).
 _MAX_ACCEPT_LANGUAGE = 1000
+# A resolve the cache computes itself on a miss: these query parameters only, each once,
+# in the forms the route reads the same way (``resolve`` in the router). Anything else
+# (a subject in an experiment, a parameter the route ignores, a value it would refuse or
+# read differently) goes through the app.
+_PLAIN_PARAMETERS = frozenset({"label", "version", "locale", "allow_stale", "preview"})
+_FLAGS = {"true": True, "false": False}
+_VERSION = re.compile("[1-9][0-9]*")
 
 Key = tuple[Any, ...]
 _T = TypeVar("_T")
@@ -87,6 +112,28 @@ def etags_of(header: str | None) -> set[str]:
     if not header:
         return set()
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+def resolve_headers(resolution: Resolution) -> dict[str, str]:
+    """A resolve's headers, for its 200 and its 304 alike."""
+    resolved = resolution.resolved
+    cache_control = "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
+    if resolved.experiment is not None:
+        cache_control = "private, no-store"  # each serving to a subject is an exposure
+    return {
+        "ETag": resolved.etag,
+        "Cache-Control": cache_control,
+        "Content-Language": to_bcp47(resolved.locale),
+        "Vary": "Accept-Language",
+    }
+
+
+def resolved_response(resolution: Resolution, headers: dict[str, str]) -> Response:
+    """A resolve's 200, the same from the route and from the cache: serialized once by
+    Pydantic, not validated again by the framework."""
+    return Response(
+        resolution.resolved.model_dump_json(), media_type="application/json", headers=headers
+    )
 
 
 def render_locales(data: RenderRequest, accept_language: str | None) -> list[str]:
@@ -228,17 +275,27 @@ class _Kept:
 class AnswerCache:
     """ASGI middleware answering repeated resolves and renders from kept answers."""
 
-    def __init__(self, app: ASGIApp, db: Database, max_bytes: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        db: Database,
+        max_bytes: int,
+        max_body_bytes: int,
+        include_depth_limit: int,
+    ) -> None:
         self.app = app
         self.db = db
         self.max_body_bytes = max_body_bytes
+        self.include_depth_limit = include_depth_limit
         self.kept = _Kept(max_bytes)
         # Statements compiled once, by dialect and number of prompts (0: the key lookup).
         self._compiled: dict[tuple[str, int], CompiledRead] = {}
-        # Requests answered from memory, and kept answers found but not used (changed, a
-        # key refused or due to be recorded, values the app must report on).
+        # Requests answered from memory; kept answers found but not used (changed, a key
+        # refused or due to be recorded, values the app must report on); and resolves
+        # computed here rather than by the app.
         self.hits = 0
         self.misses = 0
+        self.computed = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.kept.max_bytes:
@@ -256,6 +313,7 @@ class AnswerCache:
 
     async def _resolve(self, scope: Scope, receive: Receive, send: Send) -> None:
         language = b""
+        languages = 0
         authorization: str | None = None
         if_none_match: bytes | None = None
         for name, value in scope["headers"]:
@@ -265,6 +323,7 @@ class AnswerCache:
                 return
             if name == b"accept-language":
                 language = language + b"," + value if language else value
+                languages += 1
             elif name == b"authorization" and authorization is None:
                 authorization = value.decode("latin-1")  # the first, as the app reads it
             elif name == b"if-none-match":
@@ -279,18 +338,40 @@ class AnswerCache:
                 return
             self.misses += 1
             self.kept.discard(key)
+        # Not kept: computed here if it is a plain resolve, else answered by the app.
+        responder = self.app
+        plain = None if languages > 1 else _plain_resolve(scope, language.decode("latin-1"))
+        if plain is not None:
+            compute = partial(
+                resolve,
+                name=plain.name,
+                label=plain.label,
+                version=plain.version,
+                locales=plain.locales,
+                allow_stale=plain.allow_stale,
+                preview=plain.preview,
+                depth_limit=self.include_depth_limit,
+            )
+            resolution = await self._run(
+                self._computed, plain.name, compute, authorization, transaction=True
+            )
+            if resolution is not None:
+                self.computed += 1
+                responder = _responding(plain.name, resolution)
         if if_none_match is None:
-            await self._through_app(key, scope, receive, send)
+            await self._through_app(key, scope, receive, send, responder)
             return
-        # A revalidation (the SDK's, after its own cache expired): the app is asked for the
-        # whole answer, so that it can be kept, and the caller gets the 304 it would have.
+        # A revalidation (the SDK's, after its own cache expired): the whole answer is
+        # asked for, so that it can be kept, and the caller gets the 304 it would have.
         unconditional = [(k, v) for k, v in scope["headers"] if k != b"if-none-match"]
         buffered: list[Message] = []
 
         async def buffer(message: Message) -> None:
             buffered.append(message)
 
-        await self._through_app(key, {**scope, "headers": unconditional}, receive, buffer)
+        await self._through_app(
+            key, {**scope, "headers": unconditional}, receive, buffer, responder
+        )
         answer = self.kept.get(key)
         if isinstance(answer, Answer) and buffered and buffered[0].get("status") == 200:
             await _send_answer(answer, if_none_match, send)
@@ -310,16 +391,39 @@ class AnswerCache:
         key: Key = ("render", name, data.label, data.version, tuple(locales))
         key += (data.allow_stale, data.preview)
         kept = self.kept.get(key)
+        authorization = Headers(scope=scope).get("authorization")
         if isinstance(kept, KeptResolution) and (
             data.subject is None or kept.resolution.resolved.experiment_plan is None
         ):
-            authorization = Headers(scope=scope).get("authorization")
             rendered = await self._run(self._rendered, kept, authorization, data.variables)
             if rendered is not None:
                 self.hits += 1
                 await rendered_response(rendered)(scope, receive, send)
                 return
             self.misses += 1
+        # Not kept: computed here unless a subject may be in an experiment (an exposure to
+        # record) or anything is amiss, which the app answers.
+        if data.subject is None and _plain_name(name):
+
+            def compute(session: Session) -> Resolution:
+                return resolve_to_render(
+                    session, name, data, locales=locales, depth_limit=self.include_depth_limit
+                )
+
+            resolution = await self._run(
+                self._computed, name, compute, authorization, transaction=True
+            )
+            try:
+                rendered = (
+                    None if resolution is None else render_resolution(resolution, data.variables)
+                )
+            except RegistryError:
+                rendered = None  # the app reports it, as it would have
+            if resolution is not None and rendered is not None:
+                self.computed += 1
+                responder = _rendering(name, resolution, rendered)
+                await self._through_app(key, scope, receive, send, responder)
+                return
         await self._through_app(key, scope, receive, send)
 
     async def _body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, Receive]:
@@ -370,14 +474,37 @@ class AnswerCache:
             revisions = self._compiled[(dialect.name, count)] = CompiledRead(statement, dialect)
         return lookup, revisions
 
-    async def _run(self, check: Callable[..., _T], *args: Any) -> _T:
-        """Run a check on the event loop where the store's reads never wait (a SQLite
-        file in WAL mode, see ``Database.immediate_reads``), else in a worker thread on
-        connections for single statements (``Database.check_reads``)."""
+    async def _run(self, work: Callable[..., _T], *args: Any, transaction: bool = False) -> _T:
+        """Run ``work`` on the event loop where the store's reads never wait (a SQLite
+        file in WAL mode, see ``Database.immediate_reads``), else in a worker thread: on
+        connections for single statements (``Database.check_reads``), or the registry's
+        own engine for work that needs one ``transaction``."""
         immediate = self.db.immediate_reads()
         if immediate is not None:
-            return check(*args, immediate)
-        return await anyio.to_thread.run_sync(partial(check, *args, self.db.check_reads()))
+            return work(*args, immediate)
+        engine = self.db.engine if transaction else self.db.check_reads()
+        return await anyio.to_thread.run_sync(partial(work, *args, engine))
+
+    def _key_allows(
+        self, authorization: str | None, name: str, dbapi_connection: Any, engine: Engine
+    ) -> bool:
+        """Whether the request's key may read prompt ``name`` now, with no use to record.
+
+        The key's lookup and check, as the app's; a refused key raises its error.
+        """
+        if authorization is None:
+            return False
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        lookup, _revisions = self._reads(engine, 0)
+        prefix, secret = keys.parse_token(token)
+        checked = keys.verify(lookup.first(dbapi_connection, prefix=prefix), prefix, secret)
+        if _use_to_record(checked.last_used_at):
+            return False
+        checked.principal.require(Permission.READ)
+        checked.principal.require_scope(name)
+        return True
 
     def _current(self, kept: Kept, authorization: str | None, engine: Engine) -> bool:
         """Whether the key may read the kept answer's prompt now, and the answer holds.
@@ -388,10 +515,7 @@ class AnswerCache:
         """
         if authorization is None:
             return False
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return False
-        lookup, revisions = self._reads(engine, len(kept.revisions))
+        _lookup, revisions = self._reads(engine, len(kept.revisions))
         dbapi_error = engine.dialect.loaded_dbapi.Error
         try:
             connection = engine.raw_connection()
@@ -399,13 +523,8 @@ class AnswerCache:
             log.info("could not check a kept answer; the app answers: %s", exc)
             return False
         try:
-            prefix, secret = keys.parse_token(token)
-            checked = keys.verify(lookup.first(connection, prefix=prefix), prefix, secret)
-            if _use_to_record(checked.last_used_at):
+            if not self._key_allows(authorization, kept.name, connection, engine):
                 return False
-            principal = checked.principal
-            principal.require(Permission.READ)
-            principal.require_scope(kept.name)
             ids = {f"id{i}": prompt_id for i, (prompt_id, _) in enumerate(kept.revisions)}
             rows = revisions.all(connection, **ids)
         except RegistryError:
@@ -418,8 +537,46 @@ class AnswerCache:
             connection.close()
         return tuple(sorted((row.id, row.revision) for row in rows)) == kept.revisions
 
-    async def _through_app(self, key: Key, scope: Scope, receive: Receive, send: Send) -> None:
-        """Let the app answer, and keep what its route offered if the answer is a 200."""
+    def _computed(
+        self,
+        name: str,
+        compute: Callable[[Session], Resolution],
+        authorization: str | None,
+        engine: Engine,
+    ) -> Resolution | None:
+        """The resolve of prompt ``name`` the route would read, computed with the route's
+        own service in one read transaction; None where the app must answer (a key refused
+        or due to be recorded, any error the app reports, a database error)."""
+        dbapi_error = engine.dialect.loaded_dbapi.Error
+        try:
+            with engine.connect() as connection:
+                dbapi_connection = connection.connection.dbapi_connection
+                if not self._key_allows(authorization, name, dbapi_connection, engine):
+                    return None
+                with Session(bind=connection) as session:
+                    resolution = compute(session)
+        except RegistryError:
+            return None
+        except (SQLAlchemyError, dbapi_error) as exc:
+            log.info("could not compute a resolve; the app answers: %s", exc)
+            return None
+        except Exception:
+            # The app answers, with its own error handling, what it makes of the request.
+            log.warning("computing a resolve failed; the app answers", exc_info=True)
+            return None
+        # Without a subject no arm is served; checked all the same: exposures are the app's.
+        return resolution if resolution.resolved.experiment is None else None
+
+    async def _through_app(
+        self,
+        key: Key,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        responder: ASGIApp | None = None,
+    ) -> None:
+        """Let the app (or ``responder``) answer, and keep what was offered if the answer
+        is a 200."""
         # Made here, so every copy of the scope down the app shares it.
         state = scope.setdefault("state", {})
         start: Message | None = None
@@ -435,7 +592,7 @@ class AnswerCache:
                 complete = not message.get("more_body", False)
             await send(message)
 
-        await self.app(scope, receive, capture)
+        await (responder or self.app)(scope, receive, capture)
         offered = state.get(_OFFERED)
         if start is None or start["status"] != 200 or not complete:
             return
@@ -464,6 +621,81 @@ class AnswerCache:
                     resolution=offered.resolution,
                 ),
             )
+
+
+@dataclass(frozen=True)
+class _Plain:
+    """A resolve's arguments, read from a request the cache can compute it for."""
+
+    name: str
+    label: str | None
+    version: int | None
+    locales: list[str]
+    allow_stale: bool
+    preview: bool
+
+
+def _plain_name(name: str) -> bool:
+    """Whether the route reads ``name`` from the path as it is (else: the app's 422)."""
+    return len(name) <= 255 and re.fullmatch(PROMPT_NAME_PATTERN, name) is not None
+
+
+def _plain_resolve(scope: Scope, accept_language: str) -> _Plain | None:
+    """The arguments of a resolve as the route reads them; None for anything but the
+    plain forms of its parameters (``_PLAIN_PARAMETERS``), which the app then reads."""
+    name = scope["path"][len(_PREFIX) : -len(_RESOLVE)]
+    if not _plain_name(name):
+        return None
+    pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    query = dict(pairs)
+    if len(query) != len(pairs) or not query.keys() <= _PLAIN_PARAMETERS:
+        return None
+    label, version, locale = query.get("label"), query.get("version"), query.get("locale")
+    if label is not None and (len(label) > 64 or not re.fullmatch(LABEL_NAME_PATTERN, label)):
+        return None
+    if version is not None and (
+        not _VERSION.fullmatch(version) or len(version) > 20 or int(version) > MAX_INTEGER
+    ):
+        return None
+    if locale is not None and not 0 < len(locale) <= 64:
+        return None
+    allow_stale = _FLAGS.get(query.get("allow_stale", "false"))
+    preview = _FLAGS.get(query.get("preview", "false"))
+    if allow_stale is None or preview is None or len(accept_language) > _MAX_ACCEPT_LANGUAGE:
+        return None
+    try:
+        locales = requested_locales_from(locale, accept_language or None)
+    except RegistryError:
+        return None
+    return _Plain(
+        name,
+        label,
+        None if version is None else int(version),
+        locales,
+        allow_stale=allow_stale,
+        preview=preview,
+    )
+
+
+def _responding(name: str, resolution: Resolution) -> ASGIApp:
+    """An ASGI app answering a computed resolve as the route does, offering it to keep."""
+
+    async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = resolve_headers(resolution)
+        offer(Request(scope), name, resolution, headers)
+        await resolved_response(resolution, headers)(scope, receive, send)
+
+    return respond
+
+
+def _rendering(name: str, resolution: Resolution, rendered: Rendered) -> ASGIApp:
+    """An ASGI app answering a computed render as the route does, offering its resolve."""
+
+    async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+        offer_resolution(Request(scope), name, resolution)
+        await rendered_response(rendered)(scope, receive, send)
+
+    return respond
 
 
 async def _send_answer(answer: Answer, if_none_match: bytes | None, send: Send) -> None:

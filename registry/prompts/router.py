@@ -19,7 +19,6 @@ from registry.dependencies import (
     SettingsDep,
 )
 from registry.experiments.exposures import ExposuresDep
-from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts import answers, service
@@ -213,24 +212,16 @@ def resolve(
         subject=subject,
     )
     resolved = resolution.resolved
-    cache_control = "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
     if resolved.experiment is not None:
         # Each serving to a subject is an exposure with its own resolve id.
-        cache_control = "private, no-store"
         exposures.served(resolved.experiment)
-    headers = {
-        "ETag": resolved.etag,
-        "Cache-Control": cache_control,
-        "Content-Language": to_bcp47(resolved.locale),
-        "Vary": "Accept-Language",
-    }
+    headers = answers.resolve_headers(resolution)
     answers.offer(request, name, resolution, headers)
     if resolved.experiment is None and resolved.etag in answers.etags_of(
         request.headers.get("if-none-match")
     ):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    # The hot path: serialized once by Pydantic, not validated again by the framework.
-    return Response(resolved.model_dump_json(), media_type="application/json", headers=headers)
+    return answers.resolved_response(resolution, headers)
 
 
 @router.post("/{name:path}/-/render", response_model=Rendered)

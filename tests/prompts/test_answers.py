@@ -588,3 +588,192 @@ class TestCheckReads:
         assert answered.status_code == 200 and answered.json()["version"] == 1
         assert cache.hits == hits  # the app answered
         served_twice(client, name)  # and the next check has a working connection
+
+
+class TestComputed:
+    """A plain resolve the cache has not kept is computed by the cache itself: exactly the
+    app's answer (body and headers), or left to the app whenever it is not plain."""
+
+    @pytest.fixture
+    def uncached(self, migrated_url: str) -> Iterator[TestClient]:
+        app = create_app(Settings(database_url=migrated_url, answer_cache_bytes=0))
+        with TestClient(app, headers=bearer(admin_token(migrated_url))) as test_client:
+            yield test_client
+
+    def library(self, client: TestClient) -> tuple[str, str]:
+        """A prompt including a component, both translated into French, the prompt with a
+        second version on `staging` and a draft German translation."""
+        component = make(client, "Be kind.", name=unique_name("answers/c"))
+        name = make(client, f'Hello {{{{ who }}}}. {{% include "{component}" %}}')
+        french = {
+            component: "Sois gentil.",
+            name: f'Salut {{{{ who }}}}. {{% include "{component}" %}}',
+        }
+        for prompt, template in french.items():
+            body = {"template": template}
+            written = client.put(f"/v1/prompts/{prompt}/-/translations/fr", json=body)
+            assert written.status_code in (200, 201), written.text
+            review = {"action": "approve"}
+            approved = client.post(f"/v1/prompts/{prompt}/-/translations/fr/review", json=review)
+            assert approved.status_code == 200, approved.text
+        german = {"template": f'Hallo {{{{ who }}}}. {{% include "{component}" %}}'}
+        assert client.put(f"/v1/prompts/{name}/-/translations/de", json=german).status_code in (
+            200,
+            201,
+        )
+        body = {"template": f'Bye {{{{ who }}}}. {{% include "{component}" %}}'}
+        body["variables"] = [{"name": "who"}]  # type: ignore[assignment]
+        assert client.post(f"/v1/prompts/{name}/-/versions", json=body).status_code == 201
+        assert client.put(f"/v1/prompts/{name}/-/labels/staging", json={"version": 2}).status_code
+        return name, component
+
+    def same(self, computed: Any, expected: Any) -> None:
+        assert computed.status_code == expected.status_code, computed.text
+        assert computed.content == expected.content
+        names = {k for k, _ in computed.headers.multi_items()} | {
+            k for k, _ in expected.headers.multi_items()
+        }
+        for header in names - {"date", "server"}:
+            assert computed.headers.get_list(header) == expected.headers.get_list(header), header
+
+    def test_a_plain_resolve_is_computed_exactly_as_the_app_answers(
+        self, client: TestClient, uncached: TestClient
+    ) -> None:
+        name, _ = self.library(client)
+        asked: list[dict[str, Any]] = [
+            {},
+            {"label": "production", "locale": "fr"},
+            {"locale": "fr-CA"},
+            {"headers": {"Accept-Language": "de-AT, fr;q=0.5"}},
+            {"locale": "de", "preview": "true"},
+            {"locale": "de", "allow_stale": "false", "preview": "false"},
+            {"label": "staging", "locale": "ja"},
+            {"label": "latest"},
+            {"version": 1, "locale": "fr"},
+        ]
+        cache = cache_of(client)
+        for params in asked:
+            computed, hits = cache.computed, cache.hits
+            answer = resolve(client, name, **dict(params))
+            assert cache.computed == computed + 1, params
+            self.same(answer, resolve(uncached, name, **dict(params)))
+            # And then kept: the same request again is answered from memory.
+            again = resolve(client, name, **dict(params))
+            assert cache.hits == hits + 1, params
+            self.same(again, answer)
+        # A pinned version with nothing to localize never changes: the app says so.
+        pinned = make(client, "Hello {{ who }}")
+        computed = cache.computed
+        answer = resolve(client, pinned, version=1)
+        assert cache.computed == computed + 1
+        self.same(answer, resolve(uncached, pinned, version=1))
+        assert answer.headers["cache-control"].endswith("immutable")
+
+    def test_a_revalidation_is_computed_and_gets_its_304(
+        self, client: TestClient, uncached: TestClient
+    ) -> None:
+        name, _ = self.library(client)
+        etag = resolve(uncached, name, locale="fr").headers["etag"]
+        cache = cache_of_after(client, name, locale="es")
+        computed = cache.computed
+        conditional = {"headers": {"If-None-Match": etag}, "locale": "fr"}
+        answer = resolve(client, name, **conditional)
+        assert cache.computed == computed + 1
+        self.same(answer, resolve(uncached, name, **conditional))
+        assert answer.status_code == 304
+
+    def test_anything_but_a_plain_resolve_is_left_to_the_app(
+        self, client: TestClient, uncached: TestClient
+    ) -> None:
+        name, _ = self.library(client)
+        archived = make(client, "Old {{ who }}")
+        assert client.post(f"/v1/prompts/{archived}/-/archive").status_code == 200
+        cache = cache_of_after(client, name)
+        asked: list[tuple[str, dict[str, Any]]] = [
+            ("answers/missing", {}),  # 404
+            (name, {"label": "nope"}),  # 404
+            (archived, {}),  # 409
+            (name, {"label": "Bad!"}),  # 422 from the framework
+            (name, {"version": 0}),
+            (name, {"version": "01"}),  # read as 1 by the framework
+            (name, {"version": "x"}),
+            (name, {"label": "staging", "version": 1}),  # 422 from the service
+            (name, {"locale": "not a locale!"}),
+            (name, {"allow_stale": "1"}),  # read as true by the framework
+            (name, {"preview": "maybe"}),
+            (name, {"subject": "user-1"}),  # no experiment: the label's version
+            (name, {"unknown": "1"}),  # ignored by the framework
+            (name, {"headers": {"Accept-Language": "x" * 1001}}),
+            (name, {"headers": {"Authorization": "Bearer rk_nope"}}),
+        ]
+        for prompt, params in asked:
+            computed, hits = cache.computed, cache.hits
+            answer = resolve(client, prompt, **dict(params))
+            assert (cache.computed, cache.hits) == (computed, hits), (prompt, params)
+            self.same(answer, resolve(uncached, prompt, **dict(params)))
+        repeated = client.get(f"/v1/prompts/{name}/-/resolve?label=staging&label=production")
+        assert repeated.status_code == 200 and cache.computed == computed
+        assert repeated.json()["version"] == 1  # the framework reads the last one
+
+    def test_a_key_due_to_be_recorded_is_left_to_the_app(self, client: TestClient) -> None:
+        name, _ = self.library(client)
+        reader = TestKeys().key(client)
+        cache = cache_of_after(client, name, headers=reader)  # records the key's first use
+        engine = client.app.state.db.engine  # type: ignore[attr-defined]
+        long_ago = utcnow() - timedelta(hours=1)
+        with engine.begin() as conn:
+            conn.execute(update(ApiKey).values(last_used_at=long_ago))
+        computed = cache.computed
+        assert resolve(client, name, locale="fr", headers=reader).status_code == 200
+        assert cache.computed == computed
+        prefix = reader["Authorization"].removeprefix("Bearer ")[:13]
+        with engine.connect() as conn:
+            used = conn.execute(
+                select(ApiKey.last_used_at).where(ApiKey.prefix == prefix)
+            ).scalar_one()
+        assert used > long_ago
+        assert resolve(client, name, locale="de", headers=reader).status_code == 200
+        assert cache.computed == computed + 1
+
+    def test_a_render_is_computed_exactly_as_the_app_answers(
+        self, client: TestClient, uncached: TestClient
+    ) -> None:
+        name, _ = self.library(client)
+        url = f"/v1/prompts/{name}/-/render"
+        cache = cache_of(client)
+        asked: list[dict[str, Any]] = [
+            {"variables": {"who": "Ann"}},
+            {"variables": {"who": "Bob"}, "locale": "fr-CA"},
+            {"variables": {"who": "Cy"}, "label": "staging", "locale": "de"},
+            {"variables": {"who": "Di"}, "version": 1, "locale": "de", "preview": True},
+        ]
+        for body in asked:
+            computed = cache.computed
+            answer = client.post(url, json=body)
+            assert cache.computed == computed + 1, body
+            self.same(answer, uncached.post(url, json=body))
+        # Then kept: other values are rendered into the same resolve from memory.
+        hits = cache.hits
+        again = client.post(url, json={"variables": {"who": "Eve"}})
+        assert cache.hits == hits + 1
+        self.same(again, uncached.post(url, json={"variables": {"who": "Eve"}}))
+
+    def test_a_render_that_is_not_plain_is_left_to_the_app(
+        self, client: TestClient, uncached: TestClient
+    ) -> None:
+        name, _ = self.library(client)
+        cache = cache_of(client)
+        asked: list[tuple[str, dict[str, Any]]] = [
+            (name, {"variables": {"who": 3}, "locale": "es"}),  # 422: the value's type
+            (name, {"variables": {}, "locale": "it"}),  # 422: a value missing
+            (name, {"variables": {"who": "Ann"}, "label": "nope"}),  # 404
+            (name, {"variables": {"who": "Ann"}, "subject": "user-1"}),  # exposures: the app's
+            ("answers/missing", {"variables": {"who": "Ann"}}),  # 404
+            ("Not/A/Name", {"variables": {"who": "Ann"}}),  # 422 from the framework
+        ]
+        for prompt, body in asked:
+            computed, hits = cache.computed, cache.hits
+            url = f"/v1/prompts/{prompt}/-/render"
+            answer = client.post(url, json=body)
+            assert (cache.computed, cache.hits) == (computed, hits), (prompt, body)
+            self.same(answer, uncached.post(url, json=body))
