@@ -91,10 +91,16 @@ def prompt_schema(prompt: models.Prompt) -> Prompt:
 
 
 def version_schema(version: models.PromptVersion) -> Version:
+    return _version_schema(version.prompt.name, version.prompt.kind, version)
+
+
+def _version_schema(prompt: str, kind: str, version: Any) -> Version:
+    """A version's schema from its prompt's name and kind and anything with a version's
+    attributes: a mapped version, or a row of its columns."""
     return Version(
-        prompt=version.prompt.name,
+        prompt=prompt,
         number=version.number,
-        kind=Kind(version.prompt.kind),
+        kind=Kind(kind),
         template=version.template,
         messages=[Message(**m) for m in version.messages] if version.messages else None,
         variables=[Variable(**v) for v in version.variables],
@@ -863,6 +869,32 @@ _LATEST_VERSION = PreparedRead(
 )
 
 
+# A version the process has not served yet, with what serving needs of its prompt: read
+# once (versions never change), without the ORM's loading.
+_SERVED_VERSION = PreparedRead(
+    lambda: (
+        select(
+            _VERSIONS.id,
+            _VERSIONS.number,
+            _VERSIONS.template,
+            _VERSIONS.messages,
+            _VERSIONS.variables,
+            _VERSIONS.model_config.label("config"),
+            _VERSIONS.includes,
+            _VERSIONS.message,
+            _VERSIONS.author,
+            _VERSIONS.content_hash,
+            _VERSIONS.created_at,
+            _PROMPTS.name.label("prompt_name"),
+            _PROMPTS.kind,
+            _PROMPTS.source_locale,
+        )
+        .join(models.Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
+        .where(_VERSIONS.id == bindparam("id"))
+    )
+)
+
+
 def _not_found(session: Session, name: str, label: str | None, number: int | None) -> NotFound:
     prompt = get_prompt(session, name)
     if number is not None:
@@ -923,18 +955,18 @@ def find_served(
     key = (row.id, row.prompt_id, row.number, row.content_hash)
     served = served_versions.get(key)
     if served is None:
-        version = session.get(models.PromptVersion, row.id)
+        version = _SERVED_VERSION.first(session, id=row.id)
         assert version is not None
         served = ServedVersion(
             id=version.id,
-            prompt=version.prompt.name,
-            kind=Kind(version.prompt.kind),
+            prompt=version.prompt_name,
+            kind=Kind(version.kind),
             number=version.number,
-            source_locale=version.prompt.source_locale,
+            source_locale=version.source_locale,
             content_hash=version.content_hash,
             includes=tuple(version.includes),
             variables=tuple(version.variables),
-            schema=version_schema(version),
+            schema=_version_schema(version.prompt_name, version.kind, version),
         )
         served_versions.put(key, served)
     return served
