@@ -6,6 +6,7 @@ import os
 import platform
 import sqlite3
 import subprocess
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -175,4 +176,29 @@ def machine() -> list[str]:
         ),
         f"load generator: {wrk_version() or 'wrk not installed: async httpx loop'}",
         f"load average at start: {load_average()}",
+        f"Python speed: {python_speed_ms():.0f} ms for a fixed pure-Python loop (the median of "
+        "five runs; the same shared machine has ranged about 2x between sessions, so compare "
+        "absolute figures of two runs by this one)",
     ]
+
+
+def python_speed_ms() -> float:
+    """Milliseconds for a fixed interpreter-bound workload: one million loop turns with
+    integer arithmetic, a dict store and a string method, the kind of work the registry's
+    Python does. A reference for the absolute targets (publish, lint, push)."""
+
+    def workload() -> int:
+        seen: dict[int, str] = {}
+        total = 0
+        for i in range(1_000_000):
+            total += i % 7
+            if i % 100 == 0:
+                seen[i] = "word".upper()
+        return total + len(seen)
+
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        workload()
+        runs.append((time.perf_counter() - started) * 1000)
+    return sorted(runs)[2]
