@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +25,7 @@ from registry.access.roles import LEAST_ROLE
 from registry.access.router import router as access_router
 from registry.backup.router import router as backup_router
 from registry.config import Settings, get_settings
-from registry.db import Database
+from registry.db import Database, Failure, failure_of
 from registry.dependencies import declared_permission
 from registry.errors import (
     Conflict,
@@ -308,11 +308,6 @@ def install_error_handlers(app: FastAPI) -> None:
             Conflict(_("the change clashes with a concurrent change; read again and retry"))
         )
 
-    @app.exception_handler(OperationalError)
-    async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.orig)
-        return problem_response(database_unavailable(exc))
-
     @app.exception_handler(SQLAlchemyTimeoutError)
     async def _pool_timeout(_request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
         # Every pooled connection stayed busy for the pool's whole timeout.
@@ -321,9 +316,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(_request: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated:
+        if failure_of(exc) is not Failure.OTHER:
+            # Unreachable, busy, full or read-only: a state of the database, not an error.
             log.warning("database unavailable: %s", exc.orig)
             return problem_response(database_unavailable(exc))
+        # A missing table, say: the registry's error, not one a retry gets past.
         log.exception("database error", exc_info=exc)
         return problem_response(RegistryError(_("the database reported an error")))
 

@@ -12,6 +12,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -89,6 +90,13 @@ TCP_USER_TIMEOUT_MS = 10_000
 # gives these no SQLSTATE), class 08, or a server shutting down or starting up.
 _SQLITE_UNREACHABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB")
 _POSTGRES_UNREACHABLE = ("08", "57P01", "57P02", "57P03")
+# The other errors of a working database that pass with time (a lock, a conflict between
+# transactions, a cancelled statement), and two that an operator must fix: no space left,
+# and a database that takes no writes. Any other error is the registry's to report.
+_SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_PROTOCOL", "SQLITE_SCHEMA")
+_POSTGRES_BUSY = ("40001", "40P01", "55P03", "57014", "53300")
+_FULL = ("SQLITE_FULL", "53100")
+_READ_ONLY = ("SQLITE_READONLY", "25006")
 
 
 def make_engine(
@@ -155,9 +163,9 @@ def make_engine(
 
     def _take_turn(dbapi_connection: Any) -> None:
         if not turn.acquire(timeout=busy_timeout_ms / 1000):
-            raise OperationalError(
-                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
-            )
+            locked = sqlite3.OperationalError("database is locked")
+            locked.sqlite_errorname = "SQLITE_BUSY"  # as SQLite's own says
+            raise OperationalError("BEGIN IMMEDIATE", None, locked)
         holder.append(dbapi_connection)
 
     def _end_turn(dbapi_connection: Any, *_args: Any) -> None:
@@ -186,6 +194,36 @@ def make_engine(
         event.listen(engine, name, _end_turn)
 
     return engine
+
+
+class Failure(StrEnum):
+    """What a database error says of the database."""
+
+    UNREACHABLE = "unreachable"
+    BUSY = "busy"
+    FULL = "full"
+    READ_ONLY = "read-only"
+    OTHER = "other"
+
+
+def failure_of(exc: DBAPIError) -> Failure:
+    """Whether the database is unreachable, busy, full or read-only, by SQLite's error
+    name or PostgreSQL's SQLSTATE; OTHER for any other error (a missing table, say)."""
+    if is_unreachable(exc):
+        return Failure.UNREACHABLE
+    errorname = getattr(exc.orig, "sqlite_errorname", None)
+    code = errorname if isinstance(errorname, str) else getattr(exc.orig, "sqlstate", None)
+    if not isinstance(code, str):
+        # A driver error that names no code: an operational one is taken to pass, as a
+        # lock does.
+        return Failure.BUSY if isinstance(exc, OperationalError) else Failure.OTHER
+    if code.startswith(_SQLITE_BUSY if isinstance(errorname, str) else _POSTGRES_BUSY):
+        return Failure.BUSY
+    if code.startswith(_FULL):
+        return Failure.FULL
+    if code.startswith(_READ_ONLY):
+        return Failure.READ_ONLY
+    return Failure.OTHER
 
 
 def is_unreachable(exc: DBAPIError) -> bool:

@@ -16,26 +16,39 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from registry import __version__
-from registry.db import Database, is_unreachable
+from registry.db import Database, Failure, failure_of
 from registry.errors import Unavailable
 from registry.i18n.messages import _
 
 log = logging.getLogger("registry")
 
 # Seconds a caller should wait before retrying: a lock clears quickly; a database that
-# went away takes longer to come back.
+# went away takes longer to come back; one that is full or read-only waits for an operator.
 RETRY_AFTER_BUSY = 1
 RETRY_AFTER_UNREACHABLE = 5
+RETRY_AFTER_OPERATOR = 30
 
 router = APIRouter(tags=["meta"])
 
 
 def database_unavailable(exc: Exception) -> Unavailable:
-    """The 503 for a database error or a pool timeout: unreachable or busy, and when to retry."""
-    if isinstance(exc, DBAPIError) and is_unreachable(exc):
+    """The 503 for a database error or a pool timeout: unreachable, full, read-only or
+    busy, and when to retry."""
+    failure = failure_of(exc) if isinstance(exc, DBAPIError) else Failure.BUSY
+    if failure is Failure.UNREACHABLE:
         return Unavailable(
             _("the database cannot be reached; retry shortly"),
             headers={"Retry-After": str(RETRY_AFTER_UNREACHABLE)},
+        )
+    if failure is Failure.FULL:
+        return Unavailable(
+            _("the database has no space left; free some space, then retry"),
+            headers={"Retry-After": str(RETRY_AFTER_OPERATOR)},
+        )
+    if failure is Failure.READ_ONLY:
+        return Unavailable(
+            _("the database is read-only; writes resume once it takes writes again"),
+            headers={"Retry-After": str(RETRY_AFTER_OPERATOR)},
         )
     return Unavailable(
         _("the database is busy; retry shortly"),
