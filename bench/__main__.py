@@ -17,7 +17,7 @@ from typing import TextIO
 
 from bench import http, lint, postgres, publish, push, render, scale, sdk
 from bench.load import GENERATOR
-from bench.results import Section, Target, load_average, machine, table
+from bench.results import Section, Target, load_average, machine, python_speed_ms, table
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 # In-process figures first, then the servers; the largest database in the middle.
@@ -84,6 +84,7 @@ def write(
         "",
         *(f"- {line}" for line in machine_lines),
         f"- load average at the end: {load_average()}",
+        f"- Python speed at the end: {python_speed_ms():.0f} ms",
         "",
         f"## Targets: {met} of {len(targets)} met",
         "",

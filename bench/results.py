@@ -176,9 +176,10 @@ def machine() -> list[str]:
         ),
         f"load generator: {wrk_version() or 'wrk not installed: async httpx loop'}",
         f"load average at start: {load_average()}",
-        f"Python speed: {python_speed_ms():.0f} ms for a fixed pure-Python loop (the median of "
-        "five runs; the same shared machine has ranged about 2x between sessions, so compare "
-        "absolute figures of two runs by this one)",
+        f"Python speed at start: {python_speed_ms():.0f} ms for a fixed pure-Python loop (the "
+        "median of five runs; lower is faster). This shared machine's speed drifts, by up to "
+        "about 2x within an hour: the absolute targets (publish, lint, push) are met or "
+        "missed with it, and this figure at the start and the end of a run says how far",
     ]
 
 
