@@ -461,18 +461,23 @@ class AnswerCache:
 
     # ------------------------------------------------------------ both
 
-    def _reads(self, engine: Engine, count: int) -> tuple[CompiledRead, CompiledRead]:
-        """The key lookup, and the revisions of ``count`` prompts, compiled for ``engine``."""
-        dialect = engine.dialect
-        lookup = self._compiled.get((dialect.name, 0))
+    def _lookup(self, engine: Engine) -> CompiledRead:
+        """The key lookup, compiled for ``engine``."""
+        key = (engine.dialect.name, 0)
+        lookup = self._compiled.get(key)
         if lookup is None:
-            lookup = self._compiled[(dialect.name, 0)] = CompiledRead(keys.LOOKUP, dialect)
-        revisions = self._compiled.get((dialect.name, count))
+            lookup = self._compiled[key] = CompiledRead(keys.LOOKUP, engine.dialect)
+        return lookup
+
+    def _revisions(self, engine: Engine, count: int) -> CompiledRead:
+        """The revisions of ``count`` prompts (one or more), compiled for ``engine``."""
+        key = (engine.dialect.name, count)
+        revisions = self._compiled.get(key)
         if revisions is None:
             params = [bindparam(f"id{i}", type_=Integer) for i in range(count)]
             statement = select(_PROMPTS.id, _PROMPTS.revision).where(_PROMPTS.id.in_(params))
-            revisions = self._compiled[(dialect.name, count)] = CompiledRead(statement, dialect)
-        return lookup, revisions
+            revisions = self._compiled[key] = CompiledRead(statement, engine.dialect)
+        return revisions
 
     async def _run(self, work: Callable[..., _T], *args: Any, transaction: bool = False) -> _T:
         """Run ``work`` on the event loop where the store's reads never wait (a SQLite
@@ -497,7 +502,7 @@ class AnswerCache:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
-        lookup, _revisions = self._reads(engine, 0)
+        lookup = self._lookup(engine)
         prefix, secret = keys.parse_token(token)
         checked = keys.verify(lookup.first(dbapi_connection, prefix=prefix), prefix, secret)
         if _use_to_record(checked.last_used_at):
@@ -515,7 +520,7 @@ class AnswerCache:
         """
         if authorization is None:
             return False
-        _lookup, revisions = self._reads(engine, len(kept.revisions))
+        revisions = self._revisions(engine, len(kept.revisions))
         dbapi_error = engine.dialect.loaded_dbapi.Error
         try:
             connection = engine.raw_connection()
