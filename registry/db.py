@@ -294,6 +294,9 @@ class CompiledRead:
 
 
 _CONNECTION = "registry.connection"
+# Compiled forms a PreparedRead keeps at most: one per list length in use (a resolve's
+# versions and locales), a few dozen in practice.
+_MAX_COMPILED = 256
 
 
 class PreparedRead:
@@ -334,6 +337,8 @@ class PreparedRead:
         key = (dialect.name, *sizes)
         read = self._compiled.get(key)
         if read is None:
+            if len(self._compiled) >= _MAX_COMPILED:
+                self._compiled.clear()  # lengths come from requests: the memory stays bounded
             read = self._compiled[key] = CompiledRead(self._build(*sizes), dialect)
         dbapi_connection = connection.connection.dbapi_connection
         try:

@@ -96,3 +96,18 @@ def test_a_lost_connection_is_invalidated(database: Database, store: str) -> Non
     # The pool replaced the connection: the next session reads again.
     with database.session(write=False) as session:
         assert BY_NAME.first(session, name=name) is not None
+
+
+def test_compiled_forms_stay_bounded(database: Database) -> None:
+    names = [unique_name("prepared/many") for _ in range(3)]
+    for name in names:
+        add_prompt(database, name)
+    many = PreparedRead(
+        lambda count: select(_PROMPTS.name).where(in_list(_PROMPTS.name, "names", count)),
+        "names",
+    )
+    with database.session(write=False) as session:
+        for count in range(1, 400):
+            asked = [*names, *(f"nobody/{i}" for i in range(count))]
+            assert {row.name for row in many.rows(session, names=asked)} == set(names)
+    assert len(many._compiled) <= 256
