@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, exists, func, insert, or_, select, update
@@ -94,9 +95,11 @@ def version_schema(version: models.PromptVersion) -> Version:
     return _version_schema(version.prompt.name, version.prompt.kind, version)
 
 
-def _version_schema(prompt: str, kind: str, version: Any) -> Version:
+def _version_schema(
+    prompt: str, kind: str, version: Any, style: StyleReport | None = None
+) -> Version:
     """A version's schema from its prompt's name and kind and anything with a version's
-    attributes: a mapped version, or a row of its columns."""
+    attributes: a mapped version, a row of its columns, or the values just written."""
     return Version(
         prompt=prompt,
         number=version.number,
@@ -110,6 +113,7 @@ def _version_schema(prompt: str, kind: str, version: Any) -> Version:
         author=version.author,
         content_hash=version.content_hash,
         created_at=version.created_at,
+        style=style,
     )
 
 
@@ -552,22 +556,19 @@ def publish_version(
         carry_forward(session, newest, version, author=author)
     _apply_labels(session, name, number, data, author, depth_limit)
     # What version_schema and load_report would read back from the rows just written.
-    published = Version(
-        prompt=prompt.name,
+    written = SimpleNamespace(
         number=number,
-        kind=kind,
         template=data.template,
-        messages=[Message(**m) for m in messages] if messages else None,
-        variables=[Variable(**v) for v in variables],
-        config=ModelConfig(**config),
-        includes=list(includes),
+        messages=messages,
+        variables=variables,
+        config=config,
+        includes=includes,
         message=data.message,
         author=author,
         content_hash=digest,
         created_at=now,
-        style=report,
     )
-    return published, True
+    return _version_schema(prompt.name, kind, written, style=report), True
 
 
 def _apply_labels(
