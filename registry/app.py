@@ -28,11 +28,13 @@ from registry.config import Settings, get_settings
 from registry.db import Database, Failure, failure_of
 from registry.dependencies import declared_permission
 from registry.errors import (
+    MAX_LISTED,
     Conflict,
     ErrorItem,
     InvalidInput,
     PayloadTooLarge,
     RegistryError,
+    summarize,
 )
 from registry.experiments.router import router as experiments_router
 from registry.health import database_unavailable
@@ -66,7 +68,10 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[ProblemItem]
+    errors: list[ProblemItem] = Field(description=f"At most {MAX_LISTED} items.")
+    errors_omitted: int | None = Field(
+        default=None, description="How many items `errors` leaves out; absent when none."
+    )
 
 
 def _problem_content(description: str) -> dict[str, Any]:
@@ -151,9 +156,10 @@ class BodySizeLimit:
 
 
 def _validation_items(exc: RequestValidationError) -> list[ErrorItem]:
+    """The items of the first ``MAX_LISTED`` errors; a problem lists no more."""
     return [
         ErrorItem(loc=tuple(err.get("loc", ())), message=_validation_message(err))
-        for err in exc.errors()
+        for err in exc.errors()[:MAX_LISTED]
     ]
 
 
@@ -283,9 +289,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         items = _validation_items(exc)
-        summary = "; ".join(f"{'.'.join(map(str, i.loc))}: {i.message}" for i in items[:5])
+        total = len(exc.errors())
+        problems = [f"{'.'.join(map(str, i.loc))}: {i.message}" for i in items]
+        summary = summarize(problems, total=total)
         detail = _("the request is not valid: {problems}").format(problems=summary)
-        return problem_response(InvalidInput(detail, items))
+        return problem_response(InvalidInput(detail, items, errors_omitted=total - len(items)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -27,6 +27,7 @@ from registry.errors import (
     InvalidTemplate,
     NotFound,
     PreconditionFailed,
+    summarize,
 )
 from registry.experiments.plan import ServedExperiment
 from registry.experiments.serving import running_plan
@@ -508,7 +509,7 @@ def publish_version(
                 )
             )
     if errors:
-        problems = "; ".join(e.message for e in errors)
+        problems = summarize([e.message for e in errors])
         raise InvalidInput(
             _("the declared variables do not match the template: {problems}").format(
                 problems=problems

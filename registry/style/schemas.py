@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from registry.errors import MAX_LISTED, count_levels, most_severe
 from registry.inputs import RequestModel
 from registry.prompts.schemas import Message, StyleFinding, StyleReport, Variable
 
@@ -85,15 +86,24 @@ class LintRequest(RequestModel):
 class LintResult(BaseModel):
     guide: str
     guide_version: int | None
-    findings: list[FindingOut]
-    counts: dict[str, int] = Field(description="Findings per level.")
+    findings: list[FindingOut] = Field(
+        description=f"At most {MAX_LISTED}: the errors first, then warnings, then suggestions; "
+        "in the order of the text."
+    )
+    counts: dict[str, int] = Field(description="Findings per level, all of them.")
+    findings_omitted: int = Field(default=0, description="Findings not listed in `findings`.")
 
     @classmethod
     def build(cls, report: StyleReport) -> LintResult:
-        counts = {"error": 0, "warning": 0, "suggestion": 0}
-        for finding in report.findings:
-            counts[finding.level] += 1
-        return cls(**report.model_dump(), counts=counts)
+        levels = [finding.level for finding in report.findings]
+        kept = most_severe(levels)
+        return cls(
+            guide=report.guide,
+            guide_version=report.guide_version,
+            findings=[report.findings[i] for i in kept],
+            counts=count_levels(levels),
+            findings_omitted=len(levels) - len(kept),
+        )
 
 
 def finding_dict(finding: Any) -> dict[str, Any]:
