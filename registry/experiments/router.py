@@ -119,7 +119,7 @@ def update_experiment(
 ) -> Experiment:
     """Change the description; arms and weights are fixed once started (409)."""
     principal.require_scope(service.prompt_of(session, experiment_id))
-    return service.update_experiment(session, experiment_id, body)
+    return service.update_experiment(session, experiment_id, body, principal=principal)
 
 
 @router.get("/v1/experiments/{experiment_id}/results")

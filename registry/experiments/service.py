@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.access import audit, policies
-from registry.access.roles import Principal
+from registry.access.roles import Permission, Principal
 from registry.db import utcnow
-from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from registry.errors import Conflict, ErrorItem, Forbidden, InvalidInput, NotFound
 from registry.experiments import stats
 from registry.experiments.assignment import arm_index, new_salt, parse_resolve_id
 from registry.experiments.models import Experiment as ExperimentRow
@@ -264,10 +264,13 @@ def _audited(schema: Experiment) -> dict[str, Any]:
     )
 
 
-def update_experiment(session: Session, experiment_id: int, data: ExperimentUpdate) -> Experiment:
+def update_experiment(
+    session: Session, experiment_id: int, data: ExperimentUpdate, *, principal: Principal
+) -> Experiment:
     """Change the description; arms and weights never change once started."""
     row = get_row(session, experiment_id, lock=True)
     name = _prompt_name(session, row)
+    _require_label_role(session, principal, name, row)
     if data.arms is not None:
         now = [(a.name, a.version, a.weight) for a in row.arms]
         wanted = [(a.name or "abcdefghij"[i], a.version, a.weight) for i, a in enumerate(data.arms)]
@@ -294,6 +297,23 @@ def update_experiment(session: Session, experiment_id: int, data: ExperimentUpda
     return experiment_schema(row, name)
 
 
+def _require_label_role(
+    session: Session, principal: Principal, name: str, row: ExperimentRow
+) -> None:
+    """Refuse (403) changing an experiment on a protected label to a key whose role may
+    not move that label: the experiment decides what the label serves, and starting it
+    needed that role too."""
+    if row.label in policies.policy_for(session, name).protected and not principal.can(
+        Permission.REVIEW
+    ):
+        raise Forbidden(
+            _(
+                "experiment {id} runs on the protected label {label} of {name}; only "
+                "reviewers and admins change or stop it"
+            ).format(id=row.id, label=repr(row.label), name=repr(name))
+        )
+
+
 def _require_running(row: ExperimentRow, name: str) -> None:
     if row.status != Status.running.value:
         raise Conflict(
@@ -310,6 +330,7 @@ def stop_experiment(
     row = get_row(session, experiment_id, lock=True)
     name = _prompt_name(session, row)
     principal.require_scope(name)
+    _require_label_role(session, principal, name, row)
     _require_running(row, name)
     before = _audited(experiment_schema(row, name))
     _end(row, Status.stopped, principal.owner)
