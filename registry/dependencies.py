@@ -224,7 +224,7 @@ class Access:
         principal.require(self._permission)
         name = self._path_params.get("name")
         if name is not None:
-            principal.require_scope(name)
+            principal.require_scope(name, change=self._permission is not Permission.READ)
         locale = self._path_params.get("locale")
         if self._permission is Permission.TRANSLATE and locale is not None:
             # A bad tag is reported by the route with its own 422.

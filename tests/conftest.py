@@ -101,9 +101,15 @@ def new_token(
     owner: str | None = None,
     folder: str | None = None,
     locales: tuple[str, ...] = (),
+    read_folders: tuple[str, ...] = (),
 ) -> str:
     """A new API key's token, stored in ``session``."""
-    data = KeyCreate(owner=owner or f"{role}-{uuid.uuid4().hex[:6]}", role=role, folder=folder)
+    data = KeyCreate(
+        owner=owner or f"{role}-{uuid.uuid4().hex[:6]}",
+        role=role,
+        folder=folder,
+        read_folders=list(read_folders),
+    )
     data.locales = list(locales)
     return keys.create_key(session, data, created_by="tests").token
 
@@ -128,8 +134,11 @@ def make_token(session: Session) -> Callable[..., str]:
         owner: str | None = None,
         folder: str | None = None,
         locales: tuple[str, ...] = (),
+        read_folders: tuple[str, ...] = (),
     ) -> str:
-        return new_token(session, role, owner=owner, folder=folder, locales=locales)
+        return new_token(
+            session, role, owner=owner, folder=folder, locales=locales, read_folders=read_folders
+        )
 
     return make
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from registry.access import audit
 from registry.access.models import ApiKey
-from registry.access.roles import Principal, Role
+from registry.access.roles import Principal, Role, within
 from registry.access.schemas import Key, KeyCreate, KeyCreated
 from registry.db import utcnow
 from registry.errors import ErrorItem, InvalidInput, NotFound, Unauthorized
@@ -53,7 +53,7 @@ def _hash(salt: str, secret: str) -> str:
 def create_key(session: Session, data: KeyCreate, *, created_by: str) -> KeyCreated:
     """Store a new key and return it with its token, which is never shown again."""
     role = Role(data.role)
-    folder = _folder(data.folder, role)
+    folders, read_folders = _folders(data, role)
     locales = _locales(data.locales, role)
     prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(10))
     secret = secrets.token_urlsafe(32)
@@ -65,7 +65,8 @@ def create_key(session: Session, data: KeyCreate, *, created_by: str) -> KeyCrea
         owner=data.owner,
         description=data.description,
         role=role.value,
-        folder=folder,
+        folders=folders,
+        read_folders=read_folders,
         locales=locales,
         created_at=utcnow(),
         created_by=created_by,
@@ -78,15 +79,42 @@ def create_key(session: Session, data: KeyCreate, *, created_by: str) -> KeyCrea
     return KeyCreated(**schema.model_dump(), token=f"{key.prefix}_{secret}")
 
 
-def _folder(folder: str | None, role: Role) -> str | None:
-    if folder is None:
-        return None
+def _folders(data: KeyCreate, role: Role) -> tuple[list[str] | None, list[str]]:
+    """The key's folders (None: every prompt) and read-only folders, as stored."""
+    if data.folder is not None and data.folders is not None:
+        raise InvalidInput(
+            _("give folders or folder, not both"),
+            [ErrorItem(loc=("body", "folder"), message=_("list it in folders instead"))],
+        )
+    given = data.folders if data.folder is None else [data.folder]
+    field = "folder" if data.folder is not None else "folders"
+    if given is None:
+        if data.read_folders:
+            raise InvalidInput(
+                _("a key that may read every prompt needs no read_folders"),
+                [
+                    ErrorItem(
+                        loc=("body", "read_folders"),
+                        message=_("leave it out, or limit the key with folders"),
+                    )
+                ],
+            )
+        return None, []
     if role is Role.ADMIN:
         raise InvalidInput(
             _("an admin key cannot be limited to a folder"),
-            [ErrorItem(loc=("body", "folder"), message=_("leave it out, or choose another role"))],
+            [ErrorItem(loc=("body", field), message=_("leave it out, or choose another role"))],
         )
-    return folder.strip("/") + "/"
+    folders = _normalized(given)
+    # A read-only folder inside one the key already changes adds nothing.
+    read_folders = [f for f in _normalized(data.read_folders) if not within(f, folders)]
+    return folders, read_folders
+
+
+def _normalized(folders: list[str]) -> list[str]:
+    """Folders ending in ``/``, without one that lies inside another, sorted."""
+    unique = sorted({folder.strip("/") + "/" for folder in folders})
+    return [f for f in unique if not within(f, [o for o in unique if o != f])]
 
 
 def _locales(locales: list[str], role: Role) -> list[str]:
@@ -120,7 +148,8 @@ def key_schema(key: ApiKey) -> Key:
         owner=key.owner,
         description=key.description,
         role=Role(key.role),
-        folder=key.folder,
+        folders=None if key.folders is None else list(key.folders),
+        read_folders=list(key.read_folders),
         locales=list(key.locales),
         created_at=key.created_at,
         created_by=key.created_by,
@@ -177,7 +206,8 @@ LOOKUP = select(
     _KEYS.secret_hash,
     _KEYS.owner,
     _KEYS.role,
-    _KEYS.folder,
+    _KEYS.folders,
+    _KEYS.read_folders,
     _KEYS.locales,
     _KEYS.expires_at,
     _KEYS.last_used_at,
@@ -227,7 +257,8 @@ def verify(key: Any | None, prefix: str, secret: str, *, now: datetime | None = 
         key_id=key.id,
         owner=key.owner,
         role=Role(key.role),
-        folder=key.folder,
+        folders=None if key.folders is None else tuple(key.folders),
+        read_folders=tuple(key.read_folders),
         locales=tuple(key.locales),
     )
     return Checked(principal, key.last_used_at)

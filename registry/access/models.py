@@ -23,7 +23,10 @@ class ApiKey(Base):
     owner: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     role: Mapped[str] = mapped_column(String(16))
-    folder: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The folders the key's role applies to (None: every prompt), and folders it may
+    # only read; see ``registry.access.roles.Principal``.
+    folders: Mapped[list[str] | None] = mapped_column(NullableJSONType, default=None)
+    read_folders: Mapped[list[str]] = mapped_column(JSONType, default=list)
     locales: Mapped[list[str]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(255))

@@ -127,8 +127,9 @@ def list_policies(session: Session) -> list[LabelPolicySchema]:
     return rows
 
 
-def get_policy(session: Session, path: str) -> LabelPolicySchema:
-    row = session.get(LabelPolicy, path)
+def get_policy(session: Session, path: str, principal: Principal) -> LabelPolicySchema:
+    """The policy stored for ``path``; one the key may not see is answered as none."""
+    row = session.get(LabelPolicy, path) if principal.may_see_path(path) else None
     if row is not None:
         return _schema(row)
     if path == "":

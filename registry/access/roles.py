@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -43,22 +44,55 @@ LEAST_ROLE: dict[Permission, Role] = {
 }
 
 
+def within(name: str, folders: Iterable[str]) -> bool:
+    """Whether a prompt (or a folder, ending in ``/``) lies in one of ``folders``."""
+    return any(name.startswith(folder) for folder in folders)
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts as: the key's id, owner, role, folder and locales."""
+    """Who a request acts as: the key's id, owner, role, folders and locales.
+
+    ``folders`` limits everything the key does to the prompts under them (None: every
+    prompt). ``read_folders`` are folders it may also read, but not change: a component
+    shared by many folders (``shared/``) is read by keys of each through includes, and
+    changed only by keys whose ``folders`` hold it. Nothing outside both is revealed to
+    the key, directly or through an include, an error message or a list.
+    """
 
     key_id: int | None
     owner: str
     role: Role
-    folder: str | None = None
+    folders: tuple[str, ...] | None = None
+    read_folders: tuple[str, ...] = ()
     locales: tuple[str, ...] = ()
 
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
 
-    def in_scope(self, name: str) -> bool:
-        """Whether a prompt (or folder, ending in ``/``) lies in the key's folder."""
-        return self.folder is None or name.startswith(self.folder)
+    @property
+    def readable(self) -> tuple[str, ...] | None:
+        """The folders whose prompts the key may read; None: every prompt."""
+        if self.folders is None:
+            return None
+        return self.folders + self.read_folders
+
+    def may_read(self, name: str) -> bool:
+        """Whether the key may see prompt ``name`` (or a folder, ending in ``/``)."""
+        readable = self.readable
+        return readable is None or within(name, readable)
+
+    def may_see_path(self, path: str) -> bool:
+        """Whether a policy or binding for ``path`` concerns the key: every prompt
+        (``""``), a folder or prompt it may read, or a folder holding one of its own."""
+        readable = self.readable
+        if readable is None or path == "" or within(path, readable):
+            return True
+        return path.endswith("/") and any(folder.startswith(path) for folder in readable)
+
+    def may_change(self, name: str) -> bool:
+        """Whether the key's role applies to prompt ``name``, beyond reading it."""
+        return self.folders is None or within(name, self.folders)
 
     def may_translate(self, locale: str) -> bool:
         """Translators write only their key's locales; editors and above write any."""
@@ -74,13 +108,39 @@ class Principal:
                 ).format(role=self.role.value, needed=LEAST_ROLE[permission].value)
             )
 
-    def require_scope(self, name: str) -> None:
-        if not self.in_scope(name):
-            raise Forbidden(
-                _("this key is limited to the folder {folder}; {name} lies outside it").format(
-                    folder=repr(self.folder), name=repr(name)
-                )
+    def require_scope(self, name: str, *, change: bool = False) -> None:
+        """Refuse (403) a prompt the key may not read, or with ``change``, not change."""
+        refusal = self.scope_refusal(name, change=change)
+        if refusal is not None:
+            raise refusal
+
+    def scope_refusal(self, name: str, *, change: bool = False) -> Forbidden | None:
+        """The 403 for a prompt the key may not read (or change); None if it may.
+
+        It names only what the caller named, so it never tells whether a prompt outside
+        the key's folders exists.
+        """
+        if self.may_change(name) if change else self.may_read(name):
+            return None
+        if change and self.may_read(name):
+            return Forbidden(
+                _(
+                    "this key may only read {name}; its role applies to the folders {folders}"
+                ).format(name=repr(name), folders=self.describe_folders())
             )
+        return Forbidden(
+            _("this key is limited to the folders {folders}; {name} lies outside them").format(
+                folders=self.describe_folders(), name=repr(name)
+            )
+        )
+
+    def describe_folders(self) -> str:
+        """The key's folders as a refusal names them: ``'support/', 'shared/' (read)``."""
+        if self.folders is None:
+            return "*"
+        named = [repr(folder) for folder in self.folders]
+        named += [_("{folder} (read only)").format(folder=repr(f)) for f in self.read_folders]
+        return ", ".join(named)
 
     def require_locale(self, locale: str) -> None:
         self.require(Permission.TRANSLATE)

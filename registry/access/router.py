@@ -65,15 +65,18 @@ def revoke_key(key: KeyIdent, session: SessionDep, _: AdminAccess) -> Key:
 
 
 @router.get("/v1/label-policies")
-def list_label_policies(session: SessionDep, _: ReadAccess) -> list[LabelPolicy]:
-    """Which labels are protected where; the longest matching path wins."""
-    return policies.list_policies(session)
+def list_label_policies(session: SessionDep, principal: ReadAccess) -> list[LabelPolicy]:
+    """Which labels are protected where; the longest matching path wins.
+
+    A folder-limited key sees the policies that apply to its prompts.
+    """
+    return [p for p in policies.list_policies(session) if principal.may_see_path(p.path)]
 
 
 @router.get("/v1/label-policies/{path:path}")
-def get_label_policy(path: PolicyPath, session: SessionDep, _: ReadAccess) -> LabelPolicy:
+def get_label_policy(path: PolicyPath, session: SessionDep, principal: ReadAccess) -> LabelPolicy:
     """The policy stored for a path (`-` for every prompt)."""
-    return policies.get_policy(session, "" if path == "-" else path)
+    return policies.get_policy(session, "" if path == "-" else path, principal)
 
 
 @router.put("/v1/label-policies/{path:path}")

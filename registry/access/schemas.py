@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -13,6 +14,8 @@ from registry.prompts.schemas import LabelNameStr
 from registry.templating.engine import NAME_PATTERN
 
 FOLDER_PATTERN = rf"^{NAME_PATTERN}/?$"
+# Control, format (bidirectional marks, zero-width), line and paragraph separators.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class KeyCreate(RequestModel):
@@ -25,11 +28,28 @@ class KeyCreate(RequestModel):
     )
     role: Role
     description: str = Field(default="", max_length=2000)
+    folders: list[Annotated[str, Field(max_length=255, pattern=FOLDER_PATTERN)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description=(
+            "Limit the key to the prompts under these folders, e.g. `[\"support/\"]`: its "
+            "role applies there, and nothing outside them (or `read_folders`) is revealed."
+        ),
+    )
     folder: str | None = Field(
         default=None,
         max_length=255,
         pattern=FOLDER_PATTERN,
-        description="Limit the key to the prompts under this folder, e.g. `support/`.",
+        description="One folder: the same as `folders` with one item.",
+    )
+    read_folders: list[Annotated[str, Field(max_length=255, pattern=FOLDER_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "Folders the key may also read but not change, e.g. `[\"shared/\"]` for "
+            "components its prompts include. Only for a key limited by `folders`."
+        ),
     )
     locales: list[str] = Field(
         default_factory=list,
@@ -44,6 +64,10 @@ class KeyCreate(RequestModel):
         stripped = value.strip()
         if not stripped:
             raise ValueError("write who the key is for")
+        # The owner is shown in lists and recorded as the author of every change: no
+        # line breaks, no characters that reorder or hide text (U+202E, U+200B).
+        if any(unicodedata.category(c) in _HIDDEN_CATEGORIES for c in stripped):
+            raise ValueError("use printable characters only: no line breaks or control characters")
         return stripped
 
     @field_validator("expires_at")
@@ -51,6 +75,8 @@ class KeyCreate(RequestModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2027-01-01T00:00:00Z")
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("give a time in the future; this one has passed")
         return value
 
 
@@ -62,7 +88,8 @@ class Key(BaseModel):
     owner: str
     description: str
     role: Role
-    folder: str | None
+    folders: list[str] | None = Field(description="None: every prompt.")
+    read_folders: list[str]
     locales: list[str]
     created_at: datetime
     created_by: str

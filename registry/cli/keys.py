@@ -39,7 +39,12 @@ def create(
         str, typer.Option(help="Person or service the key is for; recorded with its writes.")
     ] = "admin",
     folder: Annotated[
-        str | None, typer.Option(help="Limit the key to a folder, e.g. support/.")
+        list[str] | None,
+        typer.Option(help="Limit the key to a folder, e.g. support/ (repeat for several)."),
+    ] = None,
+    read_folder: Annotated[
+        list[str] | None,
+        typer.Option(help="A folder a limited key may also read, e.g. shared/ (repeat)."),
     ] = None,
     locale: Annotated[
         list[str] | None, typer.Option(help="A locale a translator key may write (repeat).")
@@ -60,7 +65,8 @@ def create(
         data = KeyCreate(
             owner=owner,
             role=role,
-            folder=folder,
+            folders=folder or None,
+            read_folders=read_folder or [],
             locales=locale or [],
             description=description,
             expires_at=_expiry(expires_in),
@@ -75,7 +81,8 @@ def create(
         return
     err_console.print(
         f"[green]created[/green] {created.role} key {created.prefix} for {created.owner}"
-        + (f", limited to {created.folder}" if created.folder else "")
+        + (f", limited to {', '.join(created.folders)}" if created.folders else "")
+        + (f", reading {', '.join(created.read_folders)}" if created.read_folders else "")
         + (f", locales {', '.join(created.locales)}" if created.locales else ""),
         highlight=False,
     )
@@ -96,14 +103,14 @@ def list_command(
     if as_json:
         print_json(found)
         return
-    table = Table("id", "prefix", "owner", "role", "folder", "locales", "expires", "last used")
+    table = Table("id", "prefix", "owner", "role", "folders", "locales", "expires", "last used")
     for key in found:
         table.add_row(
             str(key.id),
             key.prefix + (" (revoked)" if key.revoked_at else ""),
             key.owner,
             key.role.value,
-            key.folder or "",
+            ", ".join(key.folders or ()) + "".join(f", {f} (read)" for f in key.read_folders),
             ", ".join(key.locales),
             f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "",
             f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",

@@ -76,7 +76,7 @@ def list_experiments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ExperimentPage:
     """Experiments of every prompt the key may read, newest first."""
-    return service.list_experiments(session, status=status, within=principal.folder, limit=limit)
+    return service.list_experiments(session, status=status, within=principal.readable, limit=limit)
 
 
 @router.post("/v1/experiments/feedback")
@@ -85,7 +85,7 @@ def record_feedback(
 ) -> FeedbackRecorded:
     """Record an outcome: by experiment and subject, or by the serving's resolve id."""
     experiment, _subject = service.feedback_target(body)
-    principal.require_scope(service.prompt_of(session, experiment))
+    service.prompt_of(session, experiment, principal)
     return service.record_feedback(session, body)
 
 
@@ -95,9 +95,14 @@ def record_exposures(
 ) -> ExposuresRecorded:
     """Count subjects an SDK assigned to arms locally; each is counted once."""
     names = service.experiments_named(session, (item.experiment for item in body.exposures))
-    for prompt in set(names.values()):
-        principal.require_scope(prompt)
-    return service.record_exposures(session, body.exposures)
+    # Experiments on prompts the key may not read are ignored, as unknown ones are.
+    visible = [
+        item
+        for item in body.exposures
+        if item.experiment not in names or principal.may_read(names[item.experiment])
+    ]
+    recorded = service.record_exposures(session, visible).recorded
+    return ExposuresRecorded(recorded=recorded, ignored=len(body.exposures) - recorded)
 
 
 @router.get("/v1/experiments/{experiment_id}")
@@ -105,9 +110,8 @@ def get_experiment(
     experiment_id: ExperimentId, session: SessionDep, principal: ReadAccess
 ) -> Experiment:
     """One experiment: its label, arms and weights, and whether it still runs."""
-    experiment = service.get_experiment(session, experiment_id)
-    principal.require_scope(experiment.prompt)
-    return experiment
+    service.prompt_of(session, experiment_id, principal)
+    return service.get_experiment(session, experiment_id)
 
 
 @router.patch("/v1/experiments/{experiment_id}")
@@ -118,7 +122,7 @@ def update_experiment(
     principal: PublishAccess,
 ) -> Experiment:
     """Change the description; arms and weights are fixed once started (409)."""
-    principal.require_scope(service.prompt_of(session, experiment_id))
+    service.prompt_of(session, experiment_id, principal, change=True)
     return service.update_experiment(session, experiment_id, body, principal=principal)
 
 
@@ -127,7 +131,7 @@ def experiment_results(
     experiment_id: ExperimentId, session: SessionDep, principal: ReadAccess
 ) -> Results:
     """Per arm: subjects, outcomes, rate or mean with 95% CI, and the test against control."""
-    principal.require_scope(service.prompt_of(session, experiment_id))
+    service.prompt_of(session, experiment_id, principal)
     return service.results(session, experiment_id)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from registry.access import audit, policies
 from registry.access.roles import Permission, Principal
+from registry.access.scopes import readable_names
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, Forbidden, InvalidInput, NotFound
 from registry.experiments import stats
@@ -90,9 +91,26 @@ def get_row(session: Session, experiment_id: int, *, lock: bool = False) -> Expe
     return row
 
 
-def prompt_of(session: Session, experiment_id: int) -> str:
-    """The name of the prompt an experiment belongs to (for the caller's scope check)."""
-    return _prompt_name(session, get_row(session, experiment_id))
+def prompt_of(
+    session: Session, experiment_id: int, principal: Principal, *, change: bool = False
+) -> str:
+    """The name of the prompt an experiment belongs to, once ``principal`` may read it
+    (or with ``change``, change it).
+
+    An experiment on a prompt the key may not read is answered as one that does not
+    exist, so no refusal tells that it does, or names its prompt.
+    """
+    return _visible_name(session, get_row(session, experiment_id), principal, change=change)
+
+
+def _visible_name(
+    session: Session, row: ExperimentRow, principal: Principal, *, change: bool
+) -> str:
+    name = _prompt_name(session, row)
+    if not principal.may_read(name):
+        raise NotFound(_("there is no experiment {id}").format(id=row.id))
+    principal.require_scope(name, change=change)
+    return name
 
 
 def get_experiment(session: Session, experiment_id: int) -> Experiment:
@@ -105,7 +123,7 @@ def list_experiments(
     *,
     prompt: str | None = None,
     status: Status | None = None,
-    within: str | None = None,
+    within: Sequence[str] | None = None,
     limit: int = 100,
 ) -> ExperimentPage:
     """Experiments newest first, of one prompt or all (in the caller's folder)."""
@@ -118,8 +136,9 @@ def list_experiments(
     if prompt is not None:
         prompts.get_prompt(session, prompt)  # 404 for an unknown prompt
         query = query.where(prompt_models.Prompt.name == prompt)
-    if within is not None:
-        query = query.where(prompt_models.Prompt.name.startswith(within, autoescape=True))
+    readable = readable_names(prompt_models.Prompt.name, within)
+    if readable is not None:
+        query = query.where(readable)
     if status is not None:
         query = query.where(ExperimentRow.status == status.value)
     return ExperimentPage(
@@ -328,8 +347,7 @@ def stop_experiment(
 ) -> Experiment:
     """End an experiment without moving its label; its results stay readable."""
     row = get_row(session, experiment_id, lock=True)
-    name = _prompt_name(session, row)
-    principal.require_scope(name)
+    name = _visible_name(session, row, principal, change=True)
     _require_label_role(session, principal, name, row)
     _require_running(row, name)
     before = _audited(experiment_schema(row, name))
@@ -364,8 +382,7 @@ def promote_arm(
 ) -> Experiment:
     """Move the label to an arm's version and end the experiment (if it still runs)."""
     row = get_row(session, experiment_id, lock=True)
-    name = _prompt_name(session, row)
-    principal.require_scope(name)
+    name = _visible_name(session, row, principal, change=True)
     if row.status == Status.promoted.value:
         raise Conflict(
             _("experiment {id} has already promoted its arm {arm}").format(
@@ -390,6 +407,7 @@ def promote_arm(
         LabelSet(version=arm.version, reason=reason),
         actor=principal.owner,
         depth_limit=depth_limit,
+        principal=principal,
     )
     if row.status == Status.running.value:
         _end(row, Status.promoted, principal.owner)

@@ -125,7 +125,7 @@ def translation_queue(
     label: LabelQuery = None,
 ) -> Queue:
     """What is missing, stale or in review for a locale, with completeness per folder."""
-    return service.queue(session, locale, prefix=prefix, label=label, within=principal.folder)
+    return service.queue(session, locale, prefix=prefix, label=label, within=principal.readable)
 
 
 @router.get(
@@ -150,7 +150,7 @@ def export_translations(
         prefix=prefix,
         label=label,
         include_approved=include_approved,
-        within=principal.folder,
+        within=principal.readable,
     )
     return Response(
         data,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry.access import audit
 from registry.access.roles import SYSTEM, Principal
+from registry.access.scopes import readable_names
 from registry.errors import (
     Conflict,
     ErrorItem,
@@ -476,11 +477,11 @@ def _scope(
     *,
     prefix: str | None,
     label: str | None,
-    within: str | None = None,
+    within: Sequence[str] | None = None,
 ) -> list[_Entry]:
     """The version to translate of every prompt in scope, with its translation if any.
 
-    ``within`` is the folder the caller's key is limited to.
+    ``within`` are the folders the caller's key may read (None: every prompt).
     """
     query = (
         select(models.PromptVersion)
@@ -501,8 +502,9 @@ def _scope(
             (models.Prompt.name == folder)
             | models.Prompt.name.startswith(folder + "/", autoescape=True)
         )
-    if within is not None:
-        query = query.where(models.Prompt.name.startswith(within, autoescape=True))
+    readable = readable_names(models.Prompt.name, within)
+    if readable is not None:
+        query = query.where(readable)
     versions = list(session.scalars(query.order_by(models.Prompt.name)))
     translations: dict[int, Translation] = {}
     if versions:
@@ -534,7 +536,7 @@ def queue(
     *,
     prefix: str | None = None,
     label: str | None = None,
-    within: str | None = None,
+    within: Sequence[str] | None = None,
 ) -> Queue:
     """What needs translating into ``locale``, with progress per prompt and per folder."""
     locale = parse_locale(locale, ("query", "locale"))
@@ -580,7 +582,7 @@ def export_po(
     prefix: str | None = None,
     label: str | None = None,
     include_approved: bool = False,
-    within: str | None = None,
+    within: Sequence[str] | None = None,
 ) -> tuple[str, bytes]:
     """A PO file of the locale's queue (or of everything); returns the locale and the file."""
     locale = parse_locale(locale, ("query", "locale"))
@@ -696,27 +698,24 @@ def import_po(
         index = int(match["index"]) if match["index"] is not None else None
         groups.setdefault(key, _Group(*key)).entries.append((index, entry))
 
-    # A prompt outside the key's folder is refused as everywhere else (403), before the
+    # A prompt the key may not change is refused as everywhere else (403), before the
     # file's content is looked at; every such entry is listed.
     outside = [
         ErrorItem(
             loc=("body", f"{name}@{number}"),
-            message=_("this key is limited to the folder {folder}").format(
-                folder=repr(principal.folder)
+            message=_("this key is limited to the folders {folders}").format(
+                folders=principal.describe_folders()
             ),
             line=group.entries[0][1].lineno,
         )
         for (name, number), group in groups.items()
-        if not principal.in_scope(name)
+        if not principal.may_change(name)
     ]
     if outside:
-        first = next(name for name, _number in groups if not principal.in_scope(name))
-        raise Forbidden(
-            _("this key is limited to the folder {folder}; {name} lies outside it").format(
-                folder=repr(principal.folder), name=repr(first)
-            ),
-            outside,
-        )
+        first = next(name for name, _number in groups if not principal.may_change(name))
+        refusal = principal.scope_refusal(first, change=True)
+        assert refusal is not None
+        raise Forbidden(refusal.detail, outside)
 
     lock_prompts(session, (name for name, _number in groups))
     changes: list[

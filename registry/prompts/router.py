@@ -72,7 +72,12 @@ def publish_version(
     """
     policies.check_label_moves(session, principal, name, body.labels, version=None)
     version, created = service.publish_version(
-        session, name, body, author=principal.owner, depth_limit=settings.include_depth_limit
+        session,
+        name,
+        body,
+        author=principal.owner,
+        depth_limit=settings.include_depth_limit,
+        principal=principal,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -150,6 +155,7 @@ def set_label(
         actor=principal.owner,
         depth_limit=settings.include_depth_limit,
         if_match=None if if_match is None else sorted(answers.etags_of(if_match)),
+        principal=principal,
     )
     response.headers["ETag"] = moved.etag
     return moved
@@ -180,7 +186,7 @@ def resolve(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: ReadAccess,
+    principal: ReadAccess,
     exposures: ExposuresDep,
     label: Annotated[str | None, Query(pattern=LABEL_NAME_PATTERN, max_length=64)] = None,
     version: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
@@ -210,6 +216,7 @@ def resolve(
         preview=preview,
         depth_limit=settings.include_depth_limit,
         subject=subject,
+        principal=principal,
     )
     resolved = resolution.resolved
     if resolved.experiment is not None:
@@ -231,7 +238,7 @@ def render(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: ReadAccess,
+    principal: ReadAccess,
     exposures: ExposuresDep,
     accept_language: AcceptLanguage = None,
 ) -> Any:
@@ -242,6 +249,7 @@ def render(
         body,
         locales=answers.render_locales(body, accept_language),
         depth_limit=settings.include_depth_limit,
+        principal=principal,
     )
     rendered = service.render_resolution(resolution, body.variables)
     exposures.served(rendered.experiment)
@@ -266,7 +274,7 @@ def create_prompt(
     body: PromptCreate, response: Response, session: SessionDep, principal: PublishAccess
 ) -> Prompt:
     """Create a prompt; publish versions to it next."""
-    principal.require_scope(body.name)
+    principal.require_scope(body.name, change=True)
     prompt = service.create_prompt(session, body)
     response.headers["Location"] = f"/v1/prompts/{prompt.name}"
     return prompt
@@ -296,7 +304,7 @@ def list_prompts(
         include_archived=include_archived,
         cursor=cursor,
         limit=limit,
-        within=principal.folder,
+        within=principal.readable,
     )
 
 

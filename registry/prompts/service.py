@@ -19,10 +19,13 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.access import audit
+from registry.access.roles import Principal
+from registry.access.scopes import readable_names
 from registry.db import PreparedRead, utcnow
 from registry.errors import (
     Conflict,
     ErrorItem,
+    Forbidden,
     InvalidInput,
     InvalidTemplate,
     NotFound,
@@ -283,14 +286,15 @@ def list_prompts(
     include_archived: bool = False,
     cursor: str | None = None,
     limit: int = 50,
-    within: str | None = None,
+    within: Sequence[str] | None = None,
 ) -> PromptPage:
-    """A page of prompts; ``within`` is the folder a caller's key is limited to."""
+    """A page of prompts; ``within`` are the folders a caller's key may read."""
     query = select(models.Prompt).options(
         selectinload(models.Prompt.tags), selectinload(models.Prompt.labels)
     )
-    if within is not None:
-        query = query.where(models.Prompt.name.startswith(within, autoescape=True))
+    readable = readable_names(models.Prompt.name, within)
+    if readable is not None:
+        query = query.where(readable)
     if prefix:
         folder = prefix.rstrip("/")
         query = query.where(
@@ -425,9 +429,18 @@ _SET_LATEST = (
 
 
 def publish_version(
-    session: Session, name: str, data: VersionCreate, *, author: str, depth_limit: int = 10
+    session: Session,
+    name: str,
+    data: VersionCreate,
+    *,
+    author: str,
+    depth_limit: int = 10,
+    principal: Principal | None = None,
 ) -> tuple[Version, bool]:
-    """Publish a new version; returns it and whether it was created (False: same content)."""
+    """Publish a new version; returns it and whether it was created (False: same content).
+
+    Every include must lie in the folders ``principal`` may read (None: no limit).
+    """
     prompt = get_prompt(session, name, lock=True)
     kind = Kind(prompt.kind)
     if kind is Kind.text and data.template is None:
@@ -456,7 +469,7 @@ def publish_version(
         if newest is None or newest.content_hash == digest:
             # The read model of the same version (or the usual 404 were it missing).
             same = _version_by_number(session, prompt, prompt.latest_version)
-            _apply_labels(session, name, same.number, data, author, depth_limit)
+            _apply_labels(session, name, same.number, data, author, depth_limit, principal)
             return _with_style(session, version_schema(same), same.id), False
         localized = bool(newest.localized)
 
@@ -477,7 +490,9 @@ def publish_version(
         )
 
     try:
-        components = resolve_components(session, includes, root=name, depth_limit=depth_limit)
+        components = resolve_components(
+            session, includes, root=name, depth_limit=depth_limit, principal=principal
+        )
     except (NotFound, Conflict) as exc:
         raise InvalidTemplate(
             _("an include cannot be resolved: {error}").format(error=exc.detail),
@@ -555,7 +570,7 @@ def publish_version(
     )
     if newest is not None and localized:
         carry_forward(session, newest, version, author=author)
-    _apply_labels(session, name, number, data, author, depth_limit)
+    _apply_labels(session, name, number, data, author, depth_limit, principal)
     # What version_schema and load_report would read back from the rows just written.
     written = SimpleNamespace(
         number=number,
@@ -573,7 +588,13 @@ def publish_version(
 
 
 def _apply_labels(
-    session: Session, name: str, number: int, data: VersionCreate, author: str, depth_limit: int
+    session: Session,
+    name: str,
+    number: int,
+    data: VersionCreate,
+    author: str,
+    depth_limit: int,
+    principal: Principal | None,
 ) -> None:
     """Point the labels a publish asked for at its version, recorded like any move."""
     for label in dict.fromkeys(data.labels):
@@ -584,6 +605,7 @@ def _apply_labels(
             LabelSet(version=number, reason=data.message),
             actor=author,
             depth_limit=depth_limit,
+            principal=principal,
         )
 
 
@@ -679,6 +701,7 @@ def set_label(
     actor: str,
     depth_limit: int = 10,
     if_match: Sequence[str] | None = None,
+    principal: Principal | None = None,
 ) -> Label:
     """Point a label at a version, recording the move.
 
@@ -733,7 +756,9 @@ def set_label(
     )
     session.flush()
     # The move must not close an include cycle through this prompt's other users.
-    resolve_components(session, version.includes, root=name, depth_limit=depth_limit)
+    resolve_components(
+        session, version.includes, root=name, depth_limit=depth_limit, principal=principal
+    )
     audit.record(
         session,
         "label.move",
@@ -987,13 +1012,28 @@ def resolve_components(
     root: str,
     depth_limit: int,
     seen: Revisions | None = None,
+    principal: Principal | None = None,
 ) -> dict[str, _Component]:
-    """Every prompt reachable through includes, keyed by reference as written."""
+    """Every prompt reachable through includes, keyed by reference as written.
+
+    Each must lie in the folders ``principal`` may read (None: the registry itself), and
+    is refused (403) before it is looked up, so the answer never tells whether a prompt
+    outside them exists, nor what it holds.
+    """
     found: dict[str, _Component] = {}
 
     def visit(refs: Iterable[str], path: tuple[str, ...]) -> None:
         for ref in refs:
             target = parse_ref(ref)
+            if principal is not None and not principal.may_read(target.name):
+                raise Forbidden(
+                    _(
+                        "{name} includes {ref}, which lies outside the folders this key may "
+                        "read ({folders}); an admin can add its folder to the key's read_folders"
+                    ).format(
+                        name=repr(path[-1]), ref=repr(ref), folders=principal.describe_folders()
+                    )
+                )
             if target.name in path:
                 cycle = " → ".join((*path, target.name))
                 raise Conflict(_("include cycle: {cycle}").format(cycle=cycle))
@@ -1049,11 +1089,13 @@ def resolve(
     preview: bool = False,
     depth_limit: int = 10,
     subject: str | None = None,
+    principal: Principal | None = None,
 ) -> Resolution:
     """The template, variables, config and components a label or version serves in a locale.
 
     ``locales`` are canonical, in preference order; each is tried through its CLDR
-    fallback chain before the prompt's source locale is served. Version content comes
+    fallback chain before the prompt's source locale is served. Every component must lie
+    in the folders ``principal`` may read (None: no limit). Version content comes
     from the process's cache (it never changes); label pointers and translations are
     read from the store every time, so every replica serves the same answer.
     """
@@ -1076,7 +1118,12 @@ def resolve(
             root = find_served(session, name, label=None, number=arm.version, seen=seen)
     components = list(
         resolve_components(
-            session, root.includes, root=name, depth_limit=depth_limit, seen=seen
+            session,
+            root.includes,
+            root=name,
+            depth_limit=depth_limit,
+            seen=seen,
+            principal=principal,
         ).values()
     )
     statuses = servable_statuses(allow_stale=allow_stale, preview=preview)
@@ -1143,10 +1190,13 @@ def render(
     *,
     locales: Sequence[str] = (),
     depth_limit: int = 10,
+    principal: Principal | None = None,
 ) -> Rendered:
     """Resolve, then render with the caller's values in the served locale."""
     return render_resolution(
-        resolve_to_render(session, name, data, locales=locales, depth_limit=depth_limit),
+        resolve_to_render(
+            session, name, data, locales=locales, depth_limit=depth_limit, principal=principal
+        ),
         data.variables,
     )
 
@@ -1158,6 +1208,7 @@ def resolve_to_render(
     *,
     locales: Sequence[str] = (),
     depth_limit: int = 10,
+    principal: Principal | None = None,
 ) -> Resolution:
     """What a render request renders: its resolve."""
     return resolve(
@@ -1170,6 +1221,7 @@ def resolve_to_render(
         preview=data.preview,
         depth_limit=depth_limit,
         subject=data.subject,
+        principal=principal,
     )
 
 

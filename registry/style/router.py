@@ -70,9 +70,17 @@ def get_guide(
 
 
 @router.get("/v1/style-bindings")
-def list_bindings(session: SessionDep, _: ReadAccess) -> list[Binding]:
-    """Which folders use which guide; the longest matching folder wins."""
-    return service.list_bindings(session)
+def list_bindings(session: SessionDep, principal: ReadAccess) -> list[Binding]:
+    """Which folders use which guide; the longest matching folder wins.
+
+    A folder-limited key sees the bindings that apply to its prompts.
+    """
+    # A binding's folder is stored without its closing "/" ("" for every prompt).
+    return [
+        b
+        for b in service.list_bindings(session)
+        if principal.may_see_path(b.folder and b.folder + "/")
+    ]
 
 
 @router.put("/v1/style-bindings/{folder:path}")

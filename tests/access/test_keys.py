@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry.access import keys
@@ -86,9 +86,16 @@ class TestCreate:
         assert denied.status_code == 403
         assert "reader" in denied.json()["detail"] and "admin" in denied.json()["detail"]
 
-    def test_folder_is_kept_as_a_folder(self, client: TestClient) -> None:
-        assert create(client, folder="support")["folder"] == "support/"
-        assert create(client, folder="support/de/")["folder"] == "support/de/"
+    def test_folders_are_kept_as_folders(self, client: TestClient) -> None:
+        assert create(client, folder="support")["folders"] == ["support/"]
+        assert create(client, folder="support/de/")["folders"] == ["support/de/"]
+        assert create(client)["folders"] is None
+        several = create(client, folders=["support", "billing/", "support/de/"])
+        # Sorted, each once: a folder inside another adds nothing.
+        assert several["folders"] == ["billing/", "support/"]
+        reading = create(client, folders=["support/"], read_folders=["shared", "support/x/"])
+        assert reading["folders"] == ["support/"]
+        assert reading["read_folders"] == ["shared/"]
         translator = create(client, role="translator", locales=["fr_FR", "de", "fr-FR"])
         # Canonical, without duplicates: fr_FR and fr-FR are one locale.
         assert translator["locales"] == ["de", "fr_FR"]
@@ -114,7 +121,17 @@ class TestCreate:
             ({"folder": "a" * 256}, "folder"),
             ({"folder": "../etc"}, "folder"),
             ({"folder": "sup\x00port/"}, "folder"),
+            ({"folders": []}, "folders"),
+            ({"folders": ["ok/", "../etc"]}, "folders"),
+            ({"folders": ["a/"], "folder": "b/"}, "folder"),
+            ({"role": "admin", "folders": ["a/"]}, "folders"),
+            ({"read_folders": ["shared/"]}, "read_folders"),
+            ({"folders": ["a/"], "read_folders": ["Shared/"]}, "read_folders"),
+            ({"owner": "ada\nroot"}, "owner"),
+            ({"owner": "ada\u202egnp.exe"}, "owner"),
+            ({"owner": "ada\u200b"}, "owner"),
             ({"expires_at": "2030-01-01T00:00:00"}, "expires_at"),
+            ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
             ({"expires_at": "soon"}, "expires_at"),
             ({"token": "rk_mine_secret"}, "token"),
         ],
@@ -138,6 +155,12 @@ class TestCreate:
         assert client.delete(f"/v1/keys/{10**30}").status_code == 404
         for ident in ("rk_ABC", "x" * 65, "rk_a_b", "-1"):
             assert client.get(f"/v1/keys/{ident}").status_code == 422, ident
+
+
+def expire(session: Session, key_id: int, at: datetime) -> None:
+    """Let a key's expiry pass, as time would."""
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(expires_at=at))
+    session.commit()
 
 
 class TestUse:
@@ -192,20 +215,26 @@ class TestUse:
         # The right secret still works, also with whitespace around it.
         assert client.get("/v1/prompts", headers=bearer(created["token"] + " ")).status_code == 200
 
-    def test_expired_key(self, client: TestClient) -> None:
+    def test_expired_key(self, client: TestClient, session: Session) -> None:
         now = datetime.now(UTC)
         valid = create(client, expires_at=(now + timedelta(hours=1)).isoformat())
         assert client.get("/v1/prompts", headers=bearer(valid["token"])).status_code == 200
-        expired = create(client, expires_at=(now - timedelta(seconds=1)).isoformat())
+        expired = create(client, expires_at=(now + timedelta(hours=1)).isoformat())
+        expire(session, expired["id"], now - timedelta(seconds=1))
         refused(client.get("/v1/prompts", headers=bearer(expired["token"])), "expired")
 
-    def test_expiry_in_another_time_zone(self, client: TestClient) -> None:
+    def test_a_key_cannot_be_made_expired(self, client: TestClient) -> None:
+        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+        response = client.post("/v1/keys", json={"owner": "a", "role": "reader", "expires_at": past})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["loc"] == ["body", "expires_at"]
+
+    def test_expiry_in_another_time_zone(self, client: TestClient, session: Session) -> None:
         """The instant counts, not the wall time: 10:00+05:00 is 05:00 UTC."""
         now = datetime.now(UTC)
         east, west = timezone(timedelta(hours=5)), timezone(timedelta(hours=-5))
-        passed = create(
-            client, expires_at=(now - timedelta(minutes=1)).astimezone(east).isoformat()
-        )
+        passed = create(client, expires_at=(now + timedelta(hours=1)).isoformat())
+        expire(session, passed["id"], (now - timedelta(minutes=1)).astimezone(east))
         refused(client.get("/v1/prompts", headers=bearer(passed["token"])), "expired")
         ahead = now + timedelta(minutes=10)
         coming = create(client, expires_at=ahead.astimezone(west).isoformat())

@@ -53,6 +53,11 @@ PUBLIC = {
     ("GET", "/redoc"),
 }
 FOLDER = "matrix/"
+# A prompt outside the keys' folder that ``World.leaky`` includes: nothing of it may reach
+# a key limited to FOLDER.
+SECRET = "elsewhere/secret"
+SECRET_TEXT = "CONFIDENTIAL-OUTSIDE terms for {{ who }}."
+SECRET_MARK = "CONFIDENTIAL-OUTSIDE"
 
 
 # ---------------------------------------------------------------- the app's routes
@@ -123,6 +128,8 @@ class Target:
 class World:
     inside: Target
     outside: Target
+    # In the keys' folder, but including a prompt outside it.
+    leaky: Target
     spare_key: int
     backup: dict[str, Any]
 
@@ -144,13 +151,16 @@ class Case:
     """One way to call an endpoint, and what a key needs for it.
 
     ``scoped``: the request names a prompt (the target's), so a folder key outside it is
-    refused. ``locale``: a translator's key must list it. ``ok``: the answers of an
-    allowed request.
+    refused. ``hidden``: what a folder key outside it gets instead of a 403, where the
+    request names an object by id (an experiment) or a path, so that an answer never
+    tells whether something outside the key's folders exists. ``locale``: a
+    translator's key must list it. ``ok``: the answers of an allowed request.
     """
 
     needs: Permission
     build: Build
     scoped: bool = True
+    hidden: int | None = None
     locale: str | None = None
     ok: frozenset[int] = frozenset({200})
     label: str = ""
@@ -325,15 +335,23 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", PROMPTS + "/-/experiments"): [case(R, lambda w, t: Req(p(t, "/-/experiments")))],
     ("GET", "/v1/experiments"): [case(R, lambda w, t: Req("/v1/experiments"), scoped=False)],
-    ("GET", EXPERIMENT): [case(R, lambda w, t: Req(f"/v1/experiments/{t.experiment}"))],
+    ("GET", EXPERIMENT): [case(R, lambda w, t: Req(f"/v1/experiments/{t.experiment}"), hidden=404)],
     ("PATCH", EXPERIMENT): [
-        case(P, lambda w, t: Req(f"/v1/experiments/{t.experiment}", json={"description": "matrix"}))
+        case(
+            P,
+            lambda w, t: Req(f"/v1/experiments/{t.experiment}", json={"description": "matrix"}),
+            hidden=404,
+        )
     ],
     ("GET", EXPERIMENT + "/results"): [
-        case(R, lambda w, t: Req(f"/v1/experiments/{t.experiment}/results"))
+        case(R, lambda w, t: Req(f"/v1/experiments/{t.experiment}/results"), hidden=404)
     ],
     ("POST", EXPERIMENT + "/stop"): [
-        case(P, lambda w, t: Req(f"/v1/experiments/{t.experiment}/stop", json={"reason": "done"}))
+        case(
+            P,
+            lambda w, t: Req(f"/v1/experiments/{t.experiment}/stop", json={"reason": "done"}),
+            hidden=404,
+        )
     ],
     ("POST", EXPERIMENT + "/promote"): [
         case(
@@ -341,6 +359,7 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             lambda w, t: Req(
                 f"/v1/experiments/{t.experiment}/promote", json={"arm": t.promote_arm}
             ),
+            hidden=404,
         )
     ],
     ("POST", "/v1/experiments/feedback"): [
@@ -350,6 +369,7 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
                 "/v1/experiments/feedback",
                 json={"experiment": t.experiment, "subject": "s-1", "value": True},
             ),
+            hidden=404,
         )
     ],
     ("POST", "/v1/experiments/exposures"): [
@@ -359,6 +379,8 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
                 "/v1/experiments/exposures",
                 json={"exposures": [{"experiment": t.experiment, "subject": "s-2"}]},
             ),
+            # Ignored, as an unknown experiment's are.
+            hidden=200,
         )
     ],
     # style
@@ -415,7 +437,7 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", "/v1/label-policies"): [case(R, lambda w, t: Req("/v1/label-policies"), scoped=False)],
     ("GET", "/v1/label-policies/{path:path}"): [
-        case(R, lambda w, t: Req("/v1/label-policies/policied/"), scoped=False)
+        case(R, lambda w, t: Req(f"/v1/label-policies/{t.folder}"), hidden=404)
     ],
     ("PUT", "/v1/label-policies/{path:path}"): [
         case(
@@ -452,10 +474,16 @@ def filled_po(client: TestClient, folder: str, locale: str, text: str) -> bytes:
     parsed = po.read_po(response.content)
     assert parsed.entries and parsed.locale and parsed.registry_id
     entries = [
-        po.PoEntry(context=e.context, source=e.source, translation=text + "!", fuzzy=False)
+        po.PoEntry(context=e.context, source=e.source, translation=head(e.source) + text + "!")
         for e in parsed.entries
     ]
     return po.write_po(entries, locale=parsed.locale, registry_id=parsed.registry_id)
+
+
+def head(source: str) -> str:
+    """The include a source text starts with, which its translation keeps."""
+    first, _, _rest = source.partition("\n")
+    return first + "\n" if first.startswith("{% include") else ""
 
 
 def ok(response: Any, *statuses: int) -> Any:
@@ -463,15 +491,20 @@ def ok(response: Any, *statuses: int) -> Any:
     return response.json() if response.content else None
 
 
-def make_target(client: TestClient, folder: str) -> Target:
-    name = f"{folder}p"
+def make_target(
+    client: TestClient, folder: str, *, name: str | None = None, include: str | None = None
+) -> Target:
+    """A prompt with two versions, labels, translations and a running experiment; its
+    texts start by including ``include`` if given."""
+    name = name or f"{folder}p"
+    head = f'{{% include "{include}" %}}\n' if include else ""
     ok(client.post("/v1/prompts", json={"name": name}))
-    ok(client.post(p_(name, "/-/versions"), json={"template": SOURCE_V1, **VARS}))
-    ok(client.post(p_(name, "/-/versions"), json={"template": SOURCE_V2, **VARS}))
+    ok(client.post(p_(name, "/-/versions"), json={"template": head + SOURCE_V1, **VARS}))
+    ok(client.post(p_(name, "/-/versions"), json={"template": head + SOURCE_V2, **VARS}))
     for label in ("production", "staging", "canary", "trial"):
         ok(client.put(p_(name, f"/-/labels/{label}"), json={"version": 1}))
     for locale, text in (("fr", FRENCH), ("de", GERMAN)):
-        ok(client.put(p_(name, f"/-/translations/{locale}"), json={"template": text}))
+        ok(client.put(p_(name, f"/-/translations/{locale}"), json={"template": head + text}))
     experiment = ok(
         client.post(
             p_(name, "/-/experiments"),
@@ -479,7 +512,7 @@ def make_target(client: TestClient, folder: str) -> Target:
         )
     )
     po_files = {
-        locale: filled_po(client, folder, locale, text)
+        locale: filled_po(client, name, locale, text)
         for locale, text in (("fr", FRENCH), ("de", GERMAN))
     }
     return Target(
@@ -499,13 +532,22 @@ def p_(name: str, rest: str = "") -> str:
 def world(client: TestClient) -> World:
     inside = make_target(client, FOLDER)
     outside = make_target(client, "elsewhere/")
+    ok(client.post("/v1/prompts", json={"name": SECRET}))
+    ok(client.post(p_(SECRET, "/-/versions"), json={"template": SECRET_TEXT, **VARS}))
+    ok(client.put(p_(SECRET, "/-/labels/production"), json={"version": 1}))
+    ok(client.put(p_(SECRET, "/-/translations/fr"), json={"template": SECRET_TEXT + " (fr)"}))
+    leaky = make_target(client, FOLDER, name=f"{FOLDER}leaky", include=f"{SECRET}@production")
+    for folder in (FOLDER, "elsewhere/"):
+        ok(client.put(f"/v1/label-policies/{folder}", json={"protected": ["production"]}))
     ok(client.put("/v1/style-guides/matrix", json={"source": GUIDE}))
     ok(client.put("/v1/style-bindings/bound", json={"guide": "matrix"}))
     ok(client.put("/v1/label-policies/policied/", json={"protected": ["live"]}))
     spare = ok(client.post("/v1/keys", json={"owner": "spare", "role": "reader"}))
     backup = client.get("/v1/admin/export")
     assert backup.status_code == 200, backup.text
-    return World(inside=inside, outside=outside, spare_key=spare["id"], backup=backup.json())
+    return World(
+        inside=inside, outside=outside, leaky=leaky, spare_key=spare["id"], backup=backup.json()
+    )
 
 
 # ---------------------------------------------------------------- keys
@@ -682,7 +724,13 @@ def test_matrix(client: TestClient, session: Session, world: World, callers: lis
                     checked += 1
                     who = f"{caller.role.value} key on {target.name}"
                     refusals = caller.refusals(c, target)
-                    if not refusals:
+                    if refusals == {"folder"} and c.hidden is not None:
+                        if response.status_code != c.hidden:
+                            failures.append(
+                                f"{what} {who}: expected {c.hidden} (hidden), got "
+                                f"{response.status_code} {response.text[:300]}"
+                            )
+                    elif not refusals:
                         if response.status_code not in c.ok:
                             failures.append(
                                 f"{what} {who}: expected {sorted(c.ok)}, got "
@@ -704,6 +752,31 @@ def test_matrix(client: TestClient, session: Session, world: World, callers: lis
     assert not failures, f"{len(failures)} of {checked} requests:\n" + "\n".join(failures)
 
 
+def test_nothing_outside_the_folder_leaks_through_an_include(
+    client: TestClient, session: Session, world: World, callers: list[Caller]
+) -> None:
+    """Every route, every folder-limited key, on a prompt of its folder that includes one
+    outside it: no answer carries the outside prompt's text, in any locale."""
+    leaks: list[str] = []
+    checked = 0
+    for (method, path), cases in MATRIX.items():
+        for c in cases:
+            what = f"{method} {path}" + (f" [{c.label}]" if c.label else "")
+            for caller in callers:
+                if caller.folder is None:
+                    continue
+                req = c.build(world, world.leaky)
+                response = rolled_back(session, client, method, req, caller.headers)
+                checked += 1
+                if SECRET_MARK in response.text:
+                    leaks.append(f"{what} {caller.role.value}: {response.text[:300]}")
+    assert checked > 100
+    assert not leaks, f"{len(leaks)} of {checked} answers leak:\n" + "\n".join(leaks)
+    # The check can see a leak: the admin, who may read everything, gets the text.
+    admin = client.get(p_(world.leaky.name, "/-/resolve"))
+    assert admin.status_code == 200 and SECRET_MARK in admin.text
+
+
 def test_lists_show_only_the_keys_folder(
     client: TestClient, world: World, make_key: Callable[..., dict[str, str]]
 ) -> None:
@@ -713,7 +786,7 @@ def test_lists_show_only_the_keys_folder(
         ok(client.post("/v1/prompts", json={"name": name}))
         ok(client.post(p_(name, "/-/versions"), json={"template": SOURCE_V1, **VARS}))
     cases = {
-        "matrix/": {"matrix/p"},
+        "matrix/": {"matrix/p", "matrix/leaky"},
         "wild_card/": {"wild_card/p"},
     }
     for folder, expected in cases.items():
@@ -746,7 +819,20 @@ def test_lists_show_only_the_keys_folder(
     }
     reader = make_key("reader", folder="matrix/")
     experiments = ok(client.get("/v1/experiments", headers=reader))
-    assert {item["prompt"] for item in experiments["items"]} == {"matrix/p"}
+    assert {item["prompt"] for item in experiments["items"]} == {"matrix/p", "matrix/leaky"}
+
+    # Policies and bindings: those that apply to the key's prompts, no other folder's.
+    ok(client.put("/v1/style-bindings/elsewhere", json={"guide": "matrix"}))
+    ok(client.put("/v1/style-bindings/matrix", json={"guide": "matrix"}))
+    ok(client.put("/v1/style-bindings/-", json={"guide": "matrix"}))
+    nested = make_key("reader", folder="matrix/deep/")
+    for key in (reader, nested):
+        bindings = {b["folder"] for b in ok(client.get("/v1/style-bindings", headers=key))}
+        assert bindings == {"", "matrix"}, bindings
+        policies = {p["path"] for p in ok(client.get("/v1/label-policies", headers=key))}
+        assert policies == {"", "matrix/"}, policies
+    everywhere = {b["folder"] for b in ok(client.get("/v1/style-bindings"))}
+    assert {"elsewhere", "bound"} <= everywhere
 
 
 def test_translator_locales_are_compared_canonically(
@@ -782,7 +868,10 @@ def test_po_import_reaching_outside_the_folder_is_refused_whole(
     assert response.status_code == 403, response.text
     assert response.headers["content-type"] == PROBLEM
     assert "elsewhere/p" in response.json()["detail"]
-    assert [e["loc"] for e in response.json()["errors"]] == [["body", "elsewhere/p@2"]]
+    assert [e["loc"] for e in response.json()["errors"]] == [
+        ["body", "elsewhere/p@2"],
+        ["body", f"{SECRET}@1"],
+    ]
     assert ok(client.get(p_(world.inside.name, "/-/translations/fr"))) == before
     # The same file is the admin's to import.
     imported = client.post("/v1/translations/import", content=both, headers=PO_TYPE)
