@@ -33,7 +33,7 @@ class KeyCreate(RequestModel):
         min_length=1,
         max_length=50,
         description=(
-            "Limit the key to the prompts under these folders, e.g. `[\"support/\"]`: its "
+            'Limit the key to the prompts under these folders, e.g. `["support/"]`: its '
             "role applies there, and nothing outside them (or `read_folders`) is revealed."
         ),
     )
@@ -47,7 +47,7 @@ class KeyCreate(RequestModel):
         default_factory=list,
         max_length=50,
         description=(
-            "Folders the key may also read but not change, e.g. `[\"shared/\"]` for "
+            'Folders the key may also read but not change, e.g. `["shared/"]` for '
             "components its prompts include. Only for a key limited by `folders`."
         ),
     )

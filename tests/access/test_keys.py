@@ -225,7 +225,9 @@ class TestUse:
 
     def test_a_key_cannot_be_made_expired(self, client: TestClient) -> None:
         past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-        response = client.post("/v1/keys", json={"owner": "a", "role": "reader", "expires_at": past})
+        response = client.post(
+            "/v1/keys", json={"owner": "a", "role": "reader", "expires_at": past}
+        )
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["loc"] == ["body", "expires_at"]
 
