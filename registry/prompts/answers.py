@@ -35,10 +35,9 @@ records.
 
 from __future__ import annotations
 
-import email.message
-import json
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ from registry.db import CompiledRead, Database, utcnow
 from registry.errors import RegistryError
 from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import parse_locale, requested_locales_from
-from registry.inputs import MAX_INTEGER
+from registry.inputs import MAX_INTEGER, json_content_type, parse_json_body
 from registry.prompts import models
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,
@@ -232,12 +231,13 @@ Kept = Answer | KeptResolution
 class _Kept:
     """A least-recently-used map of kept answers, bounded by their approximate size.
 
-    Used from the event loop only, so it needs no lock.
+    Read by renders in worker threads and written on the event loop, under one lock.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self._items: OrderedDict[Key, Kept] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()
         self.max_bytes = max_bytes
 
     def __len__(self) -> int:
@@ -248,22 +248,28 @@ class _Kept:
         return self._bytes
 
     def get(self, key: Key) -> Kept | None:
-        kept = self._items.get(key)
-        if kept is not None:
-            self._items.move_to_end(key)
-        return kept
+        with self._lock:
+            kept = self._items.get(key)
+            if kept is not None:
+                self._items.move_to_end(key)
+            return kept
 
     def put(self, key: Key, kept: Kept) -> None:
-        self.discard(key)
-        if kept.size > self.max_bytes:
-            return
-        self._items[key] = kept
-        self._bytes += kept.size
-        while self._bytes > self.max_bytes:
-            _, dropped = self._items.popitem(last=False)
-            self._bytes -= dropped.size
+        with self._lock:
+            self._discard(key)
+            if kept.size > self.max_bytes:
+                return
+            self._items[key] = kept
+            self._bytes += kept.size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= dropped.size
 
     def discard(self, key: Key) -> None:
+        with self._lock:
+            self._discard(key)
+
+    def _discard(self, key: Key) -> None:
         old = self._items.pop(key, None)
         if old is not None:
             self._bytes -= old.size
@@ -383,24 +389,51 @@ class AnswerCache:
 
     async def _render(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         body, receive = await self._body(scope, receive)
-        request = None if body is None else _render_request(scope, body)
-        if request is None:
+        if body is None:
             await self.app(scope, receive, send)
             return
+        # Reading the body, checking the key and rendering are the caller's work, so none
+        # of it runs on the event loop: all of it in one trip to a worker thread.
+        reads = self.db.immediate_reads() or self.db.check_reads()
+        work = await anyio.to_thread.run_sync(
+            self._rendering, name, Headers(scope=scope), body, reads
+        )
+        if work is None:  # a body the app reports on
+            await self.app(scope, receive, send)
+            return
+        if work.missed:
+            self.misses += 1
+        if work.rendered is None:
+            await self._through_app(work.key, scope, receive, send)
+        elif work.computed is None:
+            self.hits += 1
+            await rendered_response(work.rendered)(scope, receive, send)
+        else:
+            self.computed += 1
+            responder = _rendering(name, work.computed, work.rendered)
+            await self._through_app(work.key, scope, receive, send, responder)
+
+    def _rendering(
+        self, name: str, headers: Headers, body: bytes, reads: Engine
+    ) -> _RenderWork | None:
+        """A render request read, and rendered from its kept resolve (checked on
+        ``reads``) or from one computed here; None if the body is not one to render."""
+        request = _render_request(headers, body)
+        if request is None:
+            return None
         data, locales = request
         key: Key = ("render", name, data.label, data.version, tuple(locales))
         key += (data.allow_stale, data.preview)
         kept = self.kept.get(key)
-        authorization = Headers(scope=scope).get("authorization")
+        authorization = headers.get("authorization")
+        missed = False
         if isinstance(kept, KeptResolution) and (
             data.subject is None or kept.resolution.resolved.experiment_plan is None
         ):
-            rendered = await self._run(self._rendered, kept, authorization, data.variables)
+            rendered = self._rendered(kept, authorization, data.variables, reads)
             if rendered is not None:
-                self.hits += 1
-                await rendered_response(rendered)(scope, receive, send)
-                return
-            self.misses += 1
+                return _RenderWork(key, rendered)
+            missed = True
         # Not kept: computed here unless a subject may be in an experiment (an exposure to
         # record) or anything is amiss, which the app answers.
         if data.subject is None and _plain_name(name):
@@ -410,21 +443,15 @@ class AnswerCache:
                     session, name, data, locales=locales, depth_limit=self.include_depth_limit
                 )
 
-            resolution = await self._run(
-                self._computed, name, compute, authorization, transaction=True
-            )
-            try:
-                rendered = (
-                    None if resolution is None else render_resolution(resolution, data.variables)
-                )
-            except RegistryError:
-                rendered = None  # the app reports it, as it would have
-            if resolution is not None and rendered is not None:
-                self.computed += 1
-                responder = _rendering(name, resolution, rendered)
-                await self._through_app(key, scope, receive, send, responder)
-                return
-        await self._through_app(key, scope, receive, send)
+            resolution = self._computed(name, compute, authorization, self.db.engine)
+            if resolution is not None:
+                try:
+                    rendered = render_resolution(resolution, data.variables)
+                except RegistryError:
+                    rendered = None  # the app reports it, as it would have
+                if rendered is not None:
+                    return _RenderWork(key, rendered, computed=resolution, missed=missed)
+        return _RenderWork(key, missed=missed)
 
     async def _body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, Receive]:
         """The request's body, if it is within the limit, and a ``receive`` replaying it."""
@@ -480,13 +507,15 @@ class AnswerCache:
         return revisions
 
     async def _run(self, work: Callable[..., _T], *args: Any, transaction: bool = False) -> _T:
-        """Run ``work`` on the event loop where the store's reads never wait (a SQLite
-        file in WAL mode, see ``Database.immediate_reads``), else in a worker thread: on
-        connections for single statements (``Database.check_reads``), or the registry's
-        own engine for work that needs one ``transaction``."""
-        immediate = self.db.immediate_reads()
-        if immediate is not None:
-            return work(*args, immediate)
+        """Run ``work`` in a worker thread, on the registry's own engine if it needs one
+        ``transaction`` (a resolve computed), else on connections for single statements
+        (``Database.check_reads``). A kept answer's check (two indexed reads) runs on the
+        event loop instead where the store's reads never wait (a SQLite file in WAL mode,
+        see ``Database.immediate_reads``)."""
+        if not transaction:
+            immediate = self.db.immediate_reads()
+            if immediate is not None:
+                return work(*args, immediate)
         engine = self.db.engine if transaction else self.db.check_reads()
         return await anyio.to_thread.run_sync(partial(work, *args, engine))
 
@@ -629,6 +658,18 @@ class AnswerCache:
 
 
 @dataclass(frozen=True)
+class _RenderWork:
+    """What a render's trip to a worker thread found: its key, whether a kept resolve
+    was found but not used, and the render, if the cache answers it (``computed``: the
+    resolve it rendered, computed here rather than kept)."""
+
+    key: Key
+    rendered: Rendered | None = None
+    computed: Resolution | None = None
+    missed: bool = False
+
+
+@dataclass(frozen=True)
 class _Plain:
     """A resolve's arguments, read from a request the cache can compute it for."""
 
@@ -713,32 +754,18 @@ async def _send_answer(answer: Answer, if_none_match: bytes | None, send: Send) 
         await send({"type": "http.response.body", "body": answer.body})
 
 
-def _render_request(scope: Scope, body: bytes) -> tuple[RenderRequest, list[str]] | None:
+def _render_request(headers: Headers, body: bytes) -> tuple[RenderRequest, list[str]] | None:
     """A render request's body and locales as the route reads them; None if invalid."""
-    headers = Headers(scope=scope)
-    if not _json_body(headers.get("content-type")):
+    if not json_content_type(headers.get("content-type")):
         return None
     language = headers.get("accept-language")
     if language is not None and len(language) > _MAX_ACCEPT_LANGUAGE:
         return None
     try:
-        data = RenderRequest.model_validate(json.loads(body))
+        data = RenderRequest.model_validate(parse_json_body(body))
         return data, render_locales(data, language)
-    except (ValueError, RegistryError):  # JSON, validation and locale errors alike
+    except (ValueError, RegistryError):  # JSON, depth, validation and locale errors alike
         return None
-
-
-def _json_body(content_type: str | None) -> bool:
-    """Whether FastAPI reads a body of this content type as JSON (no type at all, or
-    ``application/json`` or ``application/*+json``); any other body is a 422 there."""
-    if not content_type:
-        return True
-    message = email.message.Message()
-    message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
 
 
 def _replaying(chunks: list[bytes], receive: Receive, last: Message | str | None) -> Receive:
