@@ -35,8 +35,11 @@ Folder = Annotated[
 
 
 @router.post("/v1/lint")
-def lint(body: LintRequest, session: SessionDep, _: ReadAccess) -> LintResult:
+def lint(body: LintRequest, session: SessionDep, principal: ReadAccess) -> LintResult:
     """Check a template or chat messages against a style guide; nothing is stored."""
+    if body.prompt is not None:
+        # The guide a prompt's folder selects is the folder's business.
+        principal.require_scope(body.prompt)
     return service.lint_request(session, body)
 
 

@@ -220,3 +220,14 @@ class TestExperiments:
         )
         assert exposures == {"recorded": 0, "ignored": 1}
         assert ok(client.get(f"/v1/experiments/{started['id']}/results"))["experiment"]
+
+
+def test_lint_does_not_tell_which_guide_an_outside_folder_uses(
+    client: TestClient, make_key: Keys
+) -> None:
+    reader = make_key("reader", folder="support/")
+    body = {"template": "Hello", "prompt": "finance/report"}
+    refused = client.post("/v1/lint", json=body, headers=reader)
+    assert refused.status_code == 403, refused.text
+    inside = client.post("/v1/lint", json={**body, "prompt": "support/x"}, headers=reader)
+    assert inside.status_code == 200, inside.text
