@@ -382,6 +382,29 @@ class TestKeys:
         assert refused.status_code == 403
         assert "answers/in/" in refused.json()["detail"]
 
+    def test_a_kept_answer_with_a_component_outside_the_keys_folders(
+        self, client: TestClient
+    ) -> None:
+        """Kept for a key that may read the component, it is never served to one that may not."""
+        secret = make(client, "OUTSIDE-TEXT", name=unique_name("answers/out/secret"))
+        name = make(
+            client, f'{{% include "{secret}@production" %}} Hello', name=unique_name("answers/in/p")
+        )
+        limited = self.key(client, folders=["answers/in"])
+        sharing = self.key(client, folders=["answers/in"], read_folders=["answers/out"])
+        for path in ("resolve", "render"):
+            request = {"method": "GET"} if path == "resolve" else {"method": "POST", "json": {}}
+            url = f"/v1/prompts/{name}/-/{path}"
+            for headers in ({}, sharing, {}, sharing):  # kept, then served from memory
+                answer = client.request(url=url, headers=headers, **request)
+                assert answer.status_code == 200 and "OUTSIDE-TEXT" in answer.text
+            hits = cache_of(client).hits
+            refused = client.request(url=url, headers=limited, **request)
+            assert refused.status_code == 403, refused.text
+            assert "OUTSIDE-TEXT" not in refused.text
+            assert cache_of(client).hits == hits
+        assert cache_of(client).hits >= 4
+
     def test_a_keys_use_is_still_recorded(self, client: TestClient) -> None:
         name = make(client, "Hello {{ who }}")
         reader = self.key(client)
