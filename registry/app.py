@@ -396,6 +396,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     database = db or Database.from_url(
         settings.database_url,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        statement_timeout_ms=settings.statement_timeout_ms,
         echo=settings.log_sql,
     )
 

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )
+    statement_timeout_ms: int = Field(
+        default=15_000,
+        ge=0,
+        description=(
+            "PostgreSQL cancels an API request's statement that runs longer (a 503 the "
+            "caller may retry); 0: no limit. The CLI's own commands are not limited."
+        ),
+    )
     answer_cache_bytes: int = Field(
         default=32 * 1024 * 1024,
         ge=0,

@@ -6,11 +6,13 @@ ends and rolls back on any error. Services never commit; they flush when they ne
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -24,12 +26,13 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -84,6 +87,14 @@ def utcnow() -> datetime:
 # takes precedence.
 CONNECT_TIMEOUT_S = 5
 TCP_USER_TIMEOUT_MS = 10_000
+# An idle pooled connection whose host went away is found by keepalive probes: the first
+# after KEEPALIVES_IDLE_S of silence, then every KEEPALIVES_INTERVAL_S, given up on after
+# KEEPALIVES_COUNT unanswered (Linux waits two hours before the first by default).
+KEEPALIVES_IDLE_S = 30
+KEEPALIVES_INTERVAL_S = 10
+KEEPALIVES_COUNT = 3
+# The connect timeout of a readiness check (libpq takes no less than 2 s).
+PING_CONNECT_TIMEOUT_S = 2
 
 # Errors that say the database cannot be reached, as opposed to busy: a SQLite file that
 # cannot be opened or read; a PostgreSQL connection refused, timed out or lost (psycopg
@@ -103,9 +114,11 @@ def make_engine(
     url: str,
     *,
     busy_timeout_ms: int = 30_000,
+    statement_timeout_ms: int | None = None,
     echo: bool = False,
     set_up_file: bool = True,
     single_statements: bool = False,
+    ping: bool = False,
 ) -> Engine:
     """An engine configured for the registry's transaction rules on SQLite or PostgreSQL.
 
@@ -114,26 +127,43 @@ def make_engine(
 
     On a server database, ``single_statements`` makes an engine for reads of one
     statement each (see ``Database.check_reads``): in autocommit, so no BEGIN and no
-    ROLLBACK cross the network, and without the pool's ping on checkout.
+    ROLLBACK cross the network, and without the pool's ping on checkout. ``ping`` makes
+    one for readiness checks: a new connection each time, with a short connect timeout.
+
+    On PostgreSQL, ``statement_timeout_ms`` has the server cancel a statement that runs
+    longer (a 503, "busy"); it is kept in the engine's URL, so the engines made from it
+    for checks keep it too, and a ``statement_timeout`` in the URL's ``options`` wins.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         connect_args: dict[str, Any] = {}
         if parsed.get_backend_name() == "postgresql":
+            if statement_timeout_ms:
+                given = parsed.query.get("options", "")
+                ours = f"-c statement_timeout={int(statement_timeout_ms)}"
+                parsed = parsed.update_query_dict(
+                    {"options": f"{ours} {given}".strip() if isinstance(given, str) else ours}
+                )
             defaults = {
-                "connect_timeout": CONNECT_TIMEOUT_S,
+                "connect_timeout": PING_CONNECT_TIMEOUT_S if ping else CONNECT_TIMEOUT_S,
                 "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+                "keepalives": 1,
+                "keepalives_idle": KEEPALIVES_IDLE_S,
+                "keepalives_interval": KEEPALIVES_INTERVAL_S,
+                "keepalives_count": KEEPALIVES_COUNT,
             }
             connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
         options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
         if single_statements:
             options = {"pool_size": 5, "max_overflow": 10, "isolation_level": "AUTOCOMMIT"}
+        if ping:
+            options = {"poolclass": NullPool, "isolation_level": "AUTOCOMMIT"}
         # pool_pre_ping: connections the database dropped (a restart, a failover) are
         # replaced on checkout, so the server recovers on its own when it comes back.
         return create_engine(
-            url,
+            parsed,
             echo=echo,
-            pool_pre_ping=not single_statements,
+            pool_pre_ping=not (single_statements or ping),
             connect_args=connect_args,
             **options,
         )
@@ -366,6 +396,52 @@ def in_list(column: Any, name: str, count: int) -> Any:
     return column.in_([bindparam(f"{name}_{i}") for i in range(count)])
 
 
+class _Deadline:
+    """Shuts down, at a deadline, the sockets it was given to watch, unless closed first.
+
+    It keeps a duplicate of each socket's descriptor: the socket stays the same one even
+    if its connection closes its own descriptor meanwhile, which the system may then
+    give to another file.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._expired = self._closed = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, fd: int) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            sock = socket.socket(fileno=os.dup(fd))
+            self._sockets.append(sock)
+            if self._expired:
+                _shut_down(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._closed = True
+            for sock in self._sockets:
+                sock.close()
+
+
+def _shut_down(sock: socket.socket) -> None:
+    # Wakes the thread that waits on the socket: its read ends as a lost connection.
+    # The other side may have closed it already.
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class Database:
     """Session factories over one engine: read-only work and writes."""
 
@@ -378,6 +454,8 @@ class Database:
         self._immediate: Engine | None = None
         self._immediate_checked = False
         self._single: Engine | None = None
+        self._ping: Engine | None = None
+        self._pinging = threading.local()  # the deadline of this thread's ping
         self._single_lock = threading.Lock()
 
     @classmethod
@@ -449,8 +527,42 @@ class Database:
                 self._single = make_engine(url, single_statements=True)
             return self._single
 
+    def ping(self, timeout_s: float) -> None:
+        """Run ``SELECT 1``: return once the database answers; raise a DBAPIError when it
+        does not, within about ``timeout_s`` seconds whatever it does.
+
+        On a server database, on a connection of its own (a pooled one may be the one
+        that hangs), with a short connect timeout. Once connected, nothing in libpq bounds
+        the wait for an answer: a proxy or a host that froze still acknowledges what it is
+        sent, so TCP timeouts never fire. The socket is shut down at the deadline instead,
+        and the wait ends as a lost connection.
+        """
+        if self.engine.url.get_backend_name() == "sqlite":
+            with self.session(write=False) as session:
+                session.execute(text("SELECT 1"))
+            return
+        with self._single_lock:
+            if self._ping is None:
+                url = self.engine.url.render_as_string(hide_password=False)
+                self._ping = make_engine(url, ping=True)
+                # First among the listeners: the dialect's first queries are watched too.
+                event.listen(self._ping, "connect", self._watch_ping, insert=True)
+            engine = self._ping
+        deadline = self._pinging.deadline = _Deadline(timeout_s)
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        finally:
+            self._pinging.deadline = None
+            deadline.close()
+
+    def _watch_ping(self, dbapi_connection: Any, _record: Any) -> None:
+        deadline: _Deadline | None = getattr(self._pinging, "deadline", None)
+        if deadline is not None:
+            deadline.watch(dbapi_connection.fileno())
+
     def dispose(self) -> None:
-        for engine in (self._immediate, self._single):
+        for engine in (self._immediate, self._single, self._ping):
             if engine is not None:
                 engine.dispose()
         self.engine.dispose()
