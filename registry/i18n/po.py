@@ -31,7 +31,6 @@ as a space, because Babel passes ``#|`` lines through its comment wrapper.
 from __future__ import annotations
 
 import codecs
-import io
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -145,24 +144,32 @@ def write_po(
         raise ValueError(f"no CLDR data for locale {locale!r}")
 
     contexts: set[str] = set()
+    previous: list[str] = []
     for entry in entries:
         _check_entry(entry, contexts)
         message = Message(
             entry.source,
             entry.translation,
             auto_comments=_comment_lines(entry.comments),
-            # Babel writes no "#|" line for an empty previous source: it reads back as None.
-            previous_id=entry.previous_source or (),
             context=entry.context,
         )
         # Message adds python-format / python-brace-format on its own when the source
         # looks like one; prompts are neither.
         message.flags = {"fuzzy"} if entry.fuzzy else set()
         catalog[entry.source] = message
+        previous.append(_previous_lines(entry.previous_source))
 
-    out = io.BytesIO()
-    pofile.write_po(out, catalog, width=_NO_WRAP, no_location=True, include_previous=True)
-    return out.getvalue()
+    # Babel writes a previous msgid through its comment wrapper, as one "#|" line holding
+    # every quoted line; polib and translate-toolkit misread that. The "#|" lines are
+    # written here instead, as GNU gettext does, before each entry's msgctxt (every entry
+    # has one, in catalog order).
+    blocks = iter(previous)
+    chunks: list[str] = []
+    for chunk in pofile.generate_po(catalog, width=_NO_WRAP, no_location=True):
+        if chunk.startswith("msgctxt "):
+            chunks.append(next(blocks))
+        chunks.append(chunk)
+    return "".join(chunks).encode("utf-8")
 
 
 def read_po(data: bytes) -> PoFile:
@@ -210,6 +217,15 @@ def _check_entry(entry: PoEntry, contexts: set[str]) -> None:
     for text in (*texts, *entry.comments):
         # Babel would write a lone surrogate as a backslash escape, changing the text.
         text.encode("utf-8")
+
+
+def _previous_lines(previous_source: str | None) -> str:
+    """The ``#|`` lines of a previous source, one per quoted line, as GNU gettext writes them."""
+    # An empty previous source is written as none: it reads back as None.
+    if not previous_source:
+        return ""
+    first, *rest = pofile.normalize(previous_source, width=_NO_WRAP).split("\n")
+    return "".join([f"#| msgid {first}\n", *(f"#| {line}\n" for line in rest)])
 
 
 def _comment_lines(comments: Iterable[str]) -> list[str]:

@@ -241,7 +241,8 @@ class TestFuzzy:
         text = write_po([STALE], locale="pt_BR", registry_id="r").decode()
 
         assert "#, fuzzy\n" in text
-        assert '#| msgid "" "Answer in a {{ tone }} style.\\n" "Be brief."\n' in text
+        # As GNU gettext writes it: one "#|" line per quoted line.
+        assert '#| msgid ""\n#| "Answer in a {{ tone }} style.\\n"\n#| "Be brief."\n' in text
 
     def test_fuzzy_flag_and_previous_msgid_are_read(self) -> None:
         (read,) = read_po(write_po([STALE], locale="pt_BR", registry_id="r")).entries
