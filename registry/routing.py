@@ -15,6 +15,11 @@ A JSON body is parsed by :func:`registry.inputs.parse_json_body` (which refuses 
 too deep) before FastAPI reads it; a large one is parsed and validated in a worker thread,
 so no request's body is worked through on the event loop.
 
+The routes whose work the caller controls and which use the CPU throughout (render, lint,
+publish, PO import) run at most ``CPU_BOUND_SLOTS`` at once (:func:`run_cpu_bound`): under
+the GIL more of them finish no sooner, and each one more is one more thread the event
+loop waits behind for the GIL before it can answer anything, even ``/healthz``.
+
 What does not change: a request without a key, or with a malformed one, is refused
 before anything else; the key is looked up on every request, on the request's session;
 the route's code never runs for a key that is unknown, revoked, expired, of too small a
@@ -27,8 +32,9 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Request, Response, params
@@ -40,9 +46,27 @@ from starlette.concurrency import run_in_threadpool
 from registry.dependencies import Access, finish_session
 from registry.inputs import json_content_type, parse_json_body
 
+T = TypeVar("T")
+
 # A body up to this size is parsed on the event loop: a fraction of a millisecond of
 # work, less than a trip to a worker thread costs.
 PARSE_ON_LOOP_BYTES = 16 * 1024
+# CPU-bound requests run at once, each in a worker thread of the app's pool.
+CPU_BOUND_SLOTS = 2
+CPU_BOUND_ROUTES = ("/-/render", "/v1/lint", "/-/versions", "/v1/translations/import")
+_cpu_bound = anyio.CapacityLimiter(CPU_BOUND_SLOTS)
+# How long a thread keeps the GIL while another waits for it (Python's default is 5 ms):
+# the event loop takes it back within a few of these behind the CPU-bound threads.
+_SWITCH_INTERVAL_S = 0.001
+
+
+async def run_cpu_bound(func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)`` in a worker thread, once one of the ``CPU_BOUND_SLOTS`` is free
+    (waiting on the event loop, holding no thread)."""
+    if sys.getswitchinterval() > _SWITCH_INTERVAL_S:
+        sys.setswitchinterval(_SWITCH_INTERVAL_S)
+    async with _cpu_bound:
+        return await anyio.to_thread.run_sync(func, *args)
 
 
 def _check_access(values: dict[str, Any]) -> None:
@@ -62,11 +86,14 @@ def _call_checked(endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
     return result
 
 
-def checking_key_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def checking_key_in_thread(
+    endpoint: Callable[..., Any], *, cpu_bound: bool = False
+) -> Callable[..., Any]:
     """``endpoint``, made to run its access checks in the same worker thread as its code.
 
     FastAPI sees the endpoint's own signature (``functools.wraps``) and awaits the
-    wrapper, which makes the one trip to the thread pool itself.
+    wrapper, which makes the one trip to the thread pool itself (through
+    :func:`run_cpu_bound` if the endpoint is ``cpu_bound``).
     """
     if inspect.iscoroutinefunction(endpoint):
 
@@ -80,6 +107,8 @@ def checking_key_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(endpoint)
     async def run(**values: Any) -> Any:
+        if cpu_bound:
+            return await run_cpu_bound(_call_checked, endpoint, values)
         return await run_in_threadpool(_call_checked, endpoint, values)
 
     return run
@@ -91,7 +120,9 @@ class KeyCheckingRoute(APIRoute):
     checks_key_in_route = True
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, checking_key_in_thread(endpoint), **kwargs)
+        writes = {m.upper() for m in kwargs.get("methods") or ()} & {"POST", "PUT"}
+        cpu_bound = bool(writes) and path.endswith(CPU_BOUND_ROUTES)
+        super().__init__(path, checking_key_in_thread(endpoint, cpu_bound=cpu_bound), **kwargs)
         _refuse_nested_access(self)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -75,6 +75,7 @@ from registry.prompts.service import (
     resolve,
     resolve_to_render,
 )
+from registry.routing import run_cpu_bound
 
 log = logging.getLogger("registry.answers")
 
@@ -395,9 +396,7 @@ class AnswerCache:
         # Reading the body, checking the key and rendering are the caller's work, so none
         # of it runs on the event loop: all of it in one trip to a worker thread.
         reads = self.db.immediate_reads() or self.db.check_reads()
-        work = await anyio.to_thread.run_sync(
-            self._rendering, name, Headers(scope=scope), body, reads
-        )
+        work = await run_cpu_bound(self._rendering, name, Headers(scope=scope), body, reads)
         if work is None:  # a body the app reports on
             await self.app(scope, receive, send)
             return
