@@ -32,6 +32,8 @@ from registry.i18n.messages import N_, _, _n
 MAX_LISTED = 100
 # Messages a ``detail`` quotes before saying how many more there are.
 MAX_SUMMARIZED = 5
+# Characters of a ``detail``, in case one was built from more than a few messages.
+MAX_DETAIL_CHARS = 10_000
 # Style levels, most severe first: when findings are cut, the errors are kept.
 LEVELS = ("error", "warning", "suggestion")
 
@@ -120,14 +122,18 @@ class RegistryError(Exception):
         return self.detail
 
     def problem(self) -> dict[str, Any]:
-        """The RFC 9457 body; ``errors`` lists at most ``MAX_LISTED`` items."""
+        """The RFC 9457 body; ``errors`` lists at most ``MAX_LISTED`` items, and ``detail``
+        is at most ``MAX_DETAIL_CHARS`` long (plus a note on the items left out)."""
         listed = self.errors[:MAX_LISTED]
         omitted = self.errors_omitted + len(self.errors) - len(listed)
+        detail = self.detail
+        if len(detail) > MAX_DETAIL_CHARS:
+            detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
         body = {
             "type": f"/problems/{self.code}",
             "title": _(self.title),
             "status": self.status,
-            "detail": self.detail,
+            "detail": detail,
             "errors": [e.as_dict() for e in listed],
             **self.extensions,
         }
@@ -137,7 +143,7 @@ class RegistryError(Exception):
                 "errors lists the first {listed}; {count} more are left out",
                 omitted,
             ).format(listed=len(listed), count=omitted)
-            body.update(detail=f"{self.detail} ({note})", errors_omitted=omitted)
+            body.update(detail=f"{detail} ({note})", errors_omitted=omitted)
         return body
 
 

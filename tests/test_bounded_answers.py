@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from registry.config import Settings
-from registry.errors import MAX_LISTED
+from registry.errors import MAX_DETAIL_CHARS, MAX_LISTED
 from registry.style import LintInput, default_guide, lint
 
 from factories import unique_name
@@ -79,6 +79,33 @@ class TestErrorItems:
         assert len(body["errors"]) == MAX_LISTED
         assert body["errors_omitted"] == 100_000 - MAX_LISTED
         assert "and 99995 more" in body["detail"]
+
+    def test_a_render_with_sixty_thousand_unknown_variables(self, client: TestClient) -> None:
+        name = unique_name("bounded/render")
+        declared = [f"v{i}" for i in range(20)]
+        template = " ".join("{{ " + v + " }}" for v in declared)
+        variables = [{"name": v} for v in declared]
+        assert client.post("/v1/prompts", json={"name": name}).status_code == 201
+        published = client.post(
+            f"/v1/prompts/{name}/-/versions", json={"template": template, "variables": variables}
+        )
+        assert published.status_code == 201, published.text
+        values = {f"x{i}": 1 for i in range(60_000)}
+        response = client.post(
+            f"/v1/prompts/{name}/-/render", json={"version": 1, "variables": values}
+        )
+        body = problem(response)
+        assert len(response.content) < 100_000, len(response.content)
+        # 60,000 unknown names and the 20 declared ones missing.
+        assert body["errors_omitted"] == 60_020 - MAX_LISTED
+        assert "and 60015 more" in body["detail"]
+
+    def test_a_long_detail_is_cut(self, client: TestClient) -> None:
+        response = client.get("/" + "x" * 50_000)
+        body = problem(response, 404)
+        assert body["detail"].startswith("there is nothing at /xxx")
+        assert len(body["detail"]) == MAX_DETAIL_CHARS
+        assert body["detail"].endswith("x…")
 
 
 class TestStyleFindings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from registry.errors import ErrorItem, RenderError
+from registry.errors import ErrorItem, RenderError, summarize
 from registry.i18n.messages import _
 from registry.prompts.schemas import (
     Kind,
@@ -119,7 +119,7 @@ def _bind_reporting(declared: list[Variable], values: Mapping[str, Any]) -> dict
         else:
             bound[var.name] = var.default
     if errors:
-        problems = "; ".join(e.message for e in errors)
+        problems = summarize([e.message for e in errors])
         raise RenderError(
             _("the variables do not match the declaration: {problems}").format(problems=problems),
             errors,
