@@ -22,6 +22,7 @@ import bisect
 import math
 import re
 import unicodedata
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,13 +39,13 @@ from registry.style.language import detect_language, same_language
 from registry.style.model import Level
 from registry.style.rules import (
     E_NEEDS,
+    E_NUMBER,
+    SPACES,
     Hit,
-    Matcher,
+    Pattern,
     Rule,
     Spec,
-    fixed_matcher,
     keep_case,
-    matcher,
     number,
     words_pattern,
 )
@@ -103,19 +104,31 @@ M_UNUSED = mark('the variable "{match}" is declared but the prompt never uses it
 M_UNDECLARED = mark('the variable "{match}" is used but not declared; add it to the variables')
 
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+# A name read in Jinja code: not an attribute (after a dot), not part of a longer name.
+_NAME = re.compile(r"(?<![\w.])[^\W\d]\w*")
+# The names of each unit read so far; a unit lives for one lint.
+_NAMES: weakref.WeakKeyDictionary[Unit, dict[str, list[tuple[int, int]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def variable_spans(unit: Unit, name: str) -> list[tuple[int, int]]:
     """Where a name is read in a unit's Jinja expressions and statements (not in strings)."""
-    pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
-    spans: list[tuple[int, int]] = []
-    for span in unit.jinja:
-        if span.kind == "comment":
-            continue
-        code = _STRING_LITERAL.sub(lambda m: " " * len(m.group()), _inner(unit, span))
-        offset = span.start + 2
-        spans.extend((offset + m.start(), offset + m.end()) for m in pattern.finditer(code))
-    return spans
+    names = _NAMES.get(unit)
+    if names is None:
+        # Every name at once: one pass over the code, however many variables are asked for.
+        names = {}
+        for span in unit.jinja:
+            if span.kind == "comment":
+                continue
+            code = _STRING_LITERAL.sub(lambda m: " " * len(m.group()), _inner(unit, span))
+            offset = span.start + 2
+            for found in _NAME.finditer(code):
+                names.setdefault(found.group(), []).append(
+                    (offset + found.start(), offset + found.end())
+                )
+        _NAMES[unit] = names
+    return names.get(name, [])
 
 
 def _inner(unit: Unit, span: JinjaSpan) -> str:
@@ -340,7 +353,7 @@ class Secrets(Builtin):
     entropy_min_length: int
     hex_entropy: float
     hex_min_length: int
-    allow: re.Pattern[str] | None
+    allow: Pattern | None
 
     check_name: ClassVar[str] = "secrets"
     param_keys = ("entropy", "entropy_min_length", "hex_entropy", "hex_min_length", "allow")
@@ -349,7 +362,7 @@ class Secrets(Builtin):
     def parse_params(cls, params: Spec) -> dict[str, Any] | None:
         allow = params.strings("allow")
         compiled = None
-        if allow and all(params.regex(f"allow[{i}]", p) for i, p in enumerate(allow)):
+        if allow and all(params.regex(f"allow[{i}]", p, kept=False) for i, p in enumerate(allow)):
             compiled = params.regex("allow", "|".join(f"(?:{p})" for p in allow))
         return {
             "entropy": params.fraction("entropy", 4.0, 0.0, 8.0),
@@ -420,7 +433,7 @@ class Secrets(Builtin):
                 yield hit(K_ENTROPY, found.start(), found.end(), _redact(text))
 
     def _allowed(self, text: str) -> bool:
-        return self.allow is not None and self.allow.search(text) is not None
+        return self.allow is not None and self.allow.search(text)
 
     @staticmethod
     def _assignments(source: str) -> Iterator[re.Match[str]]:
@@ -429,12 +442,21 @@ class Secrets(Builtin):
             yield from _ASSIGNMENT.finditer(source)
             return
         end = 0
+        # The run of letters and underscores that holds each key word ("db_password"), found
+        # by reading each character once: "passwordpassword…" must not walk back over the
+        # run, nor try the same start again, for every "password" in it.
+        run_start = scanned = 0
+        tried = -1
         for word in _SECRET_WORD.finditer(folded):
             start = word.start()
-            while start > 0 and (folded[start - 1].isalpha() or folded[start - 1] == "_"):
+            while start > scanned and (folded[start - 1].isalpha() or folded[start - 1] == "_"):
                 start -= 1
-            if start < end:
+            if start > scanned:
+                run_start = start
+            start, scanned = run_start, word.start()
+            if start < end or start == tried:
                 continue
+            tried = start
             found = _ASSIGNMENT.match(source, start)
             if found is not None:
                 end = found.end()
@@ -563,8 +585,8 @@ _USER_DESCRIPTIONS = (
 class UserInput(Builtin):
     """A variable that carries user input inside a system message."""
 
-    names: re.Pattern[str] | None
-    descriptions: re.Pattern[str] | None
+    names: Pattern | None
+    descriptions: Pattern | None
     trusted: frozenset[str]
 
     check_name: ClassVar[str] = "user-input"
@@ -578,10 +600,8 @@ class UserInput(Builtin):
             if "descriptions" in params.data
             else list(_USER_DESCRIPTIONS)
         )
-        compiled_names = _alternatives(params, "names", names, 0, whole=True)
-        compiled_descriptions = _alternatives(
-            params, "descriptions", descriptions, re.IGNORECASE, whole=False
-        )
+        compiled_names = _alternatives(params, "names", names, ignorecase=False)
+        compiled_descriptions = _alternatives(params, "descriptions", descriptions, ignorecase=True)
         return {
             "names": compiled_names,
             "descriptions": compiled_descriptions,
@@ -608,17 +628,19 @@ class UserInput(Builtin):
         if self.names is not None and self.names.fullmatch(name.lower()):
             return True
         description = str(declared.get("description") or "") if declared else ""
-        return self.descriptions is not None and bool(self.descriptions.search(description))
+        return self.descriptions is not None and self.descriptions.search(description)
 
 
 def _alternatives(
-    params: Spec, key: str, patterns: Sequence[str], flags: int, *, whole: bool
-) -> re.Pattern[str] | None:
+    params: Spec, key: str, patterns: Sequence[str], *, ignorecase: bool
+) -> Pattern | None:
     if not patterns:
         return None
-    if not all(params.regex(f"{key}[{i}]", p, flags) for i, p in enumerate(patterns)):
+    if not all(
+        params.regex(f"{key}[{i}]", p, ignorecase, kept=False) for i, p in enumerate(patterns)
+    ):
         return None
-    return params.regex(key, "|".join(f"(?:{p})" for p in patterns), flags)
+    return params.regex(key, "|".join(f"(?:{p})" for p in patterns), ignorecase)
 
 
 # ------------------------------------------------------------------ contradictions
@@ -626,13 +648,11 @@ def _alternatives(
 M_CONTRADICTION = mark('"{match}" contradicts "{other}" earlier in the prompt')
 M_DUPLICATE = mark('"{match}" repeats an earlier instruction')
 _ARTICLES = frozenset({"a", "an", "the", "please", "you", "to"})
-_CLAUSE_END = fixed_matcher(
-    "[.!?;:,\u2026\u3002\uff01\uff1f\n]|"
-    + words_pattern(
-        ("and", "but", "or", "unless", "except", "und", "aber", "oder"),
-        nonword=False,
-        ignorecase=True,
-    )
+# This module's own patterns stay on `re`, each linear: a character class, or a few
+# words of a few letters tried at each position.
+_CLAUSE_END = re.compile(
+    "[.!?;:,\u2026\u3002\uff01\uff1f\n]|(?<!\\w)(?:and|but|or|unless|except|und|aber|oder)(?!\\w)",
+    re.IGNORECASE,
 )
 _WORDS = re.compile("[^\\W_]+(?:['\u2019][^\\W_]+)*")
 
@@ -653,8 +673,8 @@ def _normalized(text: str, start: int, end: int, limit: int) -> tuple[str, ...]:
 class Contradictions(Builtin):
     """Contradictory instructions: "always X" and "never X" (or "do not X") in one prompt."""
 
-    positive: Matcher
-    negative: Matcher
+    positive: Pattern
+    negative: Pattern
     max_words: int
 
     check_name: ClassVar[str] = "contradictions"
@@ -671,7 +691,7 @@ class Contradictions(Builtin):
         return {
             "positive": positive,
             "negative": negative,
-            "max_words": params.integer("max_words", 8, 1) or 8,
+            "max_words": _bounded(params, "max_words", 8, 1, _MAX_WORDS),
         }
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
@@ -679,34 +699,47 @@ class Contradictions(Builtin):
         for unit in units:
             markers = [(m, True) for m in self.positive.finditer(unit)]
             markers += [(m, False) for m in self.negative.finditer(unit)]
-            markers.sort(key=lambda pair: pair[0].start())
-            searched, clause_end = _CLAUSE_END.text_and_pattern(unit)
+            markers.sort(key=lambda pair: pair[0].start)
             for found, positive in markers:
                 # A clause longer than this has more words than max_words anyway.
-                window = min(len(unit.prose), found.end() + 40 * self.max_words)
-                end_match = clause_end.search(searched, found.end(), window)
+                window = min(len(unit.prose), found.end + 40 * self.max_words)
+                end_match = _CLAUSE_END.search(unit.prose, found.end, window)
                 end = end_match.start() if end_match else window
-                what = _normalized(unit.prose, found.end(), end, self.max_words)
+                what = _normalized(unit.prose, found.end, end, self.max_words)
                 if not what:
                     continue
-                text = unit.source[found.start() : end].strip()
+                text = unit.source[found.start : end].strip()
                 earlier = seen.get(what)
                 if earlier is None:
                     seen[what] = (positive, text)
                 elif earlier[0] != positive:
                     yield Hit(
                         unit,
-                        found.start(),
-                        found.start() + len(text),
+                        found.start,
+                        found.start + len(text),
                         text,
                         params={"other": earlier[1]},
                         message=Message(M_CONTRADICTION),
                     )
 
 
-def _marker(params: Spec, key: str, words: Sequence[str]) -> Matcher | None:
-    pattern = words_pattern([re.escape(w) for w in words], nonword=False, ignorecase=True)
-    return matcher(params, key, pattern, re.IGNORECASE)
+def _marker(params: Spec, key: str, words: Sequence[str]) -> Pattern | None:
+    pattern = words_pattern([re.escape(w) for w in words])
+    return params.regex(key, pattern, ignorecase=True, bounded=True)
+
+
+# Upper bounds of the counts that set how far a check reads after each match: past them
+# a prompt of many matches would be read again for each one.
+_MAX_WORDS = 64
+_MAX_WINDOW = 2000
+
+
+def _bounded(params: Spec, key: str, default: int, low: int, high: int) -> int:
+    value = params.integer(key, default, low) or default
+    if value > high:
+        params.error(key, _t(E_NUMBER).format(min=low, max=high))
+        return default
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -763,7 +796,7 @@ _NEUTRAL = {
     "herself": "themselves",
 }
 _PRONOUNS = ("he", "she", "him", "his", "her", "hers", "himself", "herself")
-_PRONOUN = fixed_matcher(words_pattern(_PRONOUNS, nonword=False, ignorecase=True))
+_PRONOUN = re.compile(r"(?<!\w)(?:himself|herself|hers|her|him|his|he|she)(?!\w)", re.IGNORECASE)
 _PAIRED = re.compile(
     r"\b(?:he|she|him|her|his|hers|himself|herself)\s*(?:/|\bor\b)\s*"
     r"(?:he|she|him|her|his|hers|himself|herself)\b",
@@ -779,11 +812,22 @@ _AFTER_OBJECT = re.compile(
 )
 
 
+def _inside(starts: Sequence[int], spans: Sequence[tuple[int, int]]) -> set[int]:
+    """The offsets among ``starts`` (sorted) that fall in ``spans`` (sorted, disjoint)."""
+    inside = set()
+    for span_start, span_end in spans:
+        index = bisect.bisect_left(starts, span_start)
+        while index < len(starts) and starts[index] < span_end:
+            inside.add(starts[index])
+            index += 1
+    return inside
+
+
 @dataclass(frozen=True, kw_only=True)
 class GenericPronouns(Builtin):
     """A gendered pronoun for a person the prompt does not know."""
 
-    nouns: Matcher
+    nouns: Pattern
     window: int
 
     check_name: ClassVar[str] = "generic-pronouns"
@@ -795,18 +839,15 @@ class GenericPronouns(Builtin):
         if not nouns:
             params.error(None, _t(E_NEEDS).format(what="nouns"))
             return None
+        # Determiners, then nouns: a list of every phrase would be ten times as large.
         determiners = ("a", "an", "the", "each", "every", "any", "your", "our", "this", "that")
-        phrases = [f"{d} {n}" for d in determiners for n in nouns]
-        phrases += [f"{d} {n}s" for d in ("the", "any", "your", "our") for n in nouns]
-        pattern = matcher(
-            params,
-            "nouns",
-            words_pattern([re.escape(p) for p in phrases], nonword=False, ignorecase=True),
-            re.IGNORECASE,
-        )
+        names = words_pattern([re.escape(n) for n in nouns])
+        singular = f"(?:{words_pattern(determiners)}){SPACES}(?:{names})"
+        plural = f"(?:{words_pattern(('the', 'any', 'your', 'our'))}){SPACES}(?:{names})s"
+        pattern = params.regex("nouns", f"{singular}|{plural}", ignorecase=True, bounded=True)
         if pattern is None:
             return None
-        return {"nouns": pattern, "window": params.integer("window", 150, 10) or 150}
+        return {"nouns": pattern, "window": _bounded(params, "window", 150, 10, _MAX_WINDOW)}
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
@@ -814,24 +855,24 @@ class GenericPronouns(Builtin):
             nouns = list(self.nouns.finditer(unit))
             if not nouns:
                 continue
-            pronouns = list(_PRONOUN.finditer(unit))
+            pronouns = list(_PRONOUN.finditer(prose))
             if not pronouns:
                 continue
             starts = [m.start() for m in pronouns]
-            paired = [(m.start(), m.end()) for m in _PAIRED.finditer(prose)]
-            reported: set[int] = set()
+            # "he or she", "his/her": another rule's business; never reported here.
+            reported = _inside(starts, [m.span() for m in _PAIRED.finditer(prose)])
             for noun in nouns:
-                if _PREDICATE.search(prose, max(0, noun.start() - 12), noun.start()) or (
-                    _NAMED.match(prose, noun.end())
+                if _PREDICATE.search(prose, max(0, noun.start - 12), noun.start) or (
+                    _NAMED.match(prose, noun.end)
                 ):
                     continue  # "Maria is the manager", "the user Tom": a known person
-                limit = noun.end() + self.window
-                blank = prose.find("\n\n", noun.end(), limit)
+                limit = noun.end + self.window
+                blank = prose.find("\n\n", noun.end, limit)
                 limit = blank if blank >= 0 else limit
-                first = bisect.bisect_left(starts, noun.end())
+                first = bisect.bisect_left(starts, noun.end)
                 for found in pronouns[first : bisect.bisect_left(starts, limit)]:
                     start = found.start()
-                    if start in reported or any(s <= start < e for s, e in paired):
+                    if start in reported:
                         continue
                     reported.add(start)
                     word = unit.source[start : found.end()]

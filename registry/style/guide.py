@@ -47,6 +47,7 @@ from registry.style.rules import (
     compile_rule,
     parse_message,
     parse_scope,
+    pattern_budget,
 )
 
 __all__ = ["DEFAULT_GUIDE_DIR", "ENGINE_RULES", "StyleGuide", "default_guide", "load_guide"]
@@ -224,13 +225,17 @@ def load_guide(
     ``resolver(name)``, which returns that guide's mapping (or raises LookupError).
     A string is a path when it names an existing file or folder, else YAML text.
     """
-    return _load(source, resolver=resolver, translatable=False, stack=())
+    # The guide and those it extends share one budget of compiled patterns.
+    with pattern_budget():
+        return _load(source, resolver=resolver, translatable=False, stack=())
 
 
 @cache
 def default_guide() -> StyleGuide:
     """The guide shipped with the registry (``registry/style/guides/default``)."""
-    return _load(DEFAULT_GUIDE_DIR, resolver=None, translatable=True, stack=())
+    # Ours, so not counted against the budget of a guide that extends it.
+    with pattern_budget(None):
+        return _load(DEFAULT_GUIDE_DIR, resolver=None, translatable=True, stack=())
 
 
 def _load(

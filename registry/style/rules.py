@@ -31,9 +31,12 @@ import ast
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
+import re2  # type: ignore[import-untyped]
 from babel.numbers import format_decimal
 
 from registry.i18n.messages import current_locale
@@ -45,14 +48,16 @@ from registry.style.text import MASK, Unit
 __all__ = [
     "KINDS",
     "SCOPES",
+    "Found",
     "Hit",
-    "Matcher",
+    "Pattern",
+    "PatternError",
     "Rule",
     "Spec",
+    "compile_pattern",
     "compile_rule",
-    "fixed_matcher",
-    "matcher",
     "number",
+    "pattern_budget",
     "words_pattern",
 ]
 
@@ -73,6 +78,31 @@ E_LEVEL = mark("must be one of: suggestion, warning, error")
 E_KIND = mark("unknown rule kind {kind}; use one of: {kinds}")
 E_SCOPE = mark("unknown scope {scope}; use one of: {scopes}")
 E_REGEX = mark("not a valid regular expression: {error}")
+E_LOOKBEHIND = mark(
+    "lookbehind, (?<=…) or (?<!…), is not supported: patterns are RE2 syntax; match the "
+    "text before as part of the pattern, or list what to skip under exceptions"
+)
+E_LOOKAHEAD = mark(
+    "lookahead, (?=…) or (?!…), is not supported: patterns are RE2 syntax; match the "
+    "text after as part of the pattern, or list what to skip under exceptions"
+)
+E_BACKREFERENCE = mark(
+    "backreferences (\\1, (?P=name), \\k<name>) are not supported: patterns are RE2 syntax"
+)
+E_POSSESSIVE = mark(
+    "atomic groups (?>…) and possessive quantifiers (*+, ++, ?+) are not supported: "
+    "patterns are RE2 syntax; write the plain group or quantifier"
+)
+E_END_OF_TEXT = mark("\\Z is not RE2 syntax: write \\z for the end of the text")
+E_TOO_LARGE = mark(
+    "the pattern is too large: it needs more than {limit} once compiled; shorten its "
+    "repetitions or split it into several rules"
+)
+E_REPETITION = mark("a repetition count is at most 1000")
+E_GUIDE_TOO_LARGE = mark(
+    "the guide's patterns together are too large (over {count} patterns or {limit} RE2 "
+    "instructions): remove rules or shorten patterns"
+)
 E_FIELD = mark("the message uses {field}, which this rule does not fill; use: {fields}")
 E_BAD_MESSAGE = mark("not a valid message: write fields as {example}")
 E_RULE_ID = mark("a rule id is lower-case letters, digits, '.', '_' and '-': {rule}")
@@ -191,12 +221,21 @@ class Spec:
         self.error(key, _t(E_SWAP))
         return {}
 
-    def regex(self, key: str | int, pattern: str, flags: int = 0) -> re.Pattern[str] | None:
-        """The compiled pattern, or None after recording why it does not compile."""
+    def regex(
+        self,
+        key: str | int,
+        pattern: str,
+        ignorecase: bool = False,
+        *,
+        bounded: bool = False,
+        kept: bool = True,
+    ) -> Pattern | None:
+        """The pattern compiled with RE2, or None after recording why it cannot be."""
         try:
-            return re.compile(pattern, flags)
-        except re.error as exc:
-            self.error(key, _t(E_REGEX).format(error=str(exc)))
+            return compile_pattern(pattern, ignorecase=ignorecase, bounded=bounded, kept=kept)
+        except PatternError as exc:
+            if not exc.repeated:
+                self.error(key, str(exc))
             return None
 
 
@@ -258,156 +297,244 @@ class Rule:
 
 _LITERAL = re.compile(r"(?:[^\\\[\](){}.*+?^$|]|\\[^A-Za-z0-9])+")
 _ESCAPE = re.compile(r"\\(.)")
+_UNESCAPED_SPACES = re.compile(r"(?<!\\) +")
+
+# Guide patterns run on RE2, as Vale's run on Go's regexp: matching takes time linear in
+# the text whatever the pattern, where Python's backtracking `re` can take hours on a
+# pattern such as (a+)+$. What RE2 cannot do (lookaround, backreferences) is refused
+# when the guide is loaded. Each pattern may use this much memory, its compiled program
+# and its DFA's cache together; a pattern that needs more is refused, and one whose DFA
+# fills the cache runs on RE2's slower but still linear NFA.
+# RE2's default: with less, the DFA of a list of a few hundred phrases no longer fits.
+PATTERN_MEMORY = 8 << 20
+# A guide's patterns together (the stored guides it extends included, the shipped one
+# not): compiling takes about a microsecond an RE2 instruction, a lint reads the text once
+# a pattern, and each pattern's DFA may grow to PATTERN_MEMORY on hostile text. The
+# default guide has 29 patterns of about 50,000 instructions in all.
+GUIDE_PROGRAM_LIMIT = 400_000
+GUIDE_PATTERN_LIMIT = 200
+# A word character for the bounds of tokens: any letter, mark or digit (RE2's \w and \b
+# are ASCII only). A Jinja mask is none, so a token stops at a {{ variable }}.
+WORD = r"\pL\pM\pN_"
+SPACES = r"[\t\n\v\f\r\p{Z}]+"
+_BOUND_BEFORE = rf"(?:\A|[^{WORD}])"
+_BOUND_AFTER = rf"(?:[^{WORD}]|\z)"
+
+_budget: ContextVar[list[int] | None] = ContextVar("pattern_budget", default=None)
+
+
+@contextmanager
+def pattern_budget(limit: int | None = GUIDE_PROGRAM_LIMIT) -> Iterator[None]:
+    """Count the patterns compiled inside against one guide's limit; None: no limit.
+
+    A limit opened inside another is the same one: a guide and the guides it extends.
+    """
+    if limit is not None and _budget.get() is not None:
+        yield
+        return
+    token = _budget.set(None if limit is None else [limit, GUIDE_PATTERN_LIMIT])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+class PatternError(ValueError):
+    """A guide pattern that RE2 cannot take, with a message saying what to change."""
+
+    def __init__(self, message: str, *, repeated: bool = False) -> None:
+        super().__init__(message)
+        # The guide's budget was spent by an earlier pattern, which reported it.
+        self.repeated = repeated
+
+
+# RE2's own error (its operator or escape) → what to tell whoever wrote the pattern.
+_RE2_ERRORS = (
+    ("invalid perl operator: (?<=", E_LOOKBEHIND),
+    ("invalid perl operator: (?<!", E_LOOKBEHIND),
+    ("invalid perl operator: (?=", E_LOOKAHEAD),
+    ("invalid perl operator: (?!", E_LOOKAHEAD),
+    ("invalid perl operator: (?P", E_BACKREFERENCE),  # (?P=name); (?P<name>…) compiles
+    ("invalid escape sequence: \\k", E_BACKREFERENCE),
+    ("invalid perl operator: (?>", E_POSSESSIVE),
+    ("bad repetition operator: ", E_POSSESSIVE),
+    ("invalid escape sequence: \\Z", E_END_OF_TEXT),
+    ("pattern too large", E_TOO_LARGE),
+    ("invalid repetition size", E_REPETITION),
+)
+_BACKREFERENCE = re.compile(r"invalid escape sequence: \\[1-9]")
+
+
+def _options(ignorecase: bool) -> Any:
+    options = re2.Options()
+    options.max_mem = PATTERN_MEMORY
+    options.case_sensitive = not ignorecase
+    options.log_errors = False  # the error goes back to the guide's author instead
+    return options
+
+
+_OPTIONS = {ignorecase: _options(ignorecase) for ignorecase in (False, True)}
+
+
+def compile_pattern(
+    pattern: str, *, ignorecase: bool = False, bounded: bool = False, kept: bool = True
+) -> Pattern:
+    """A pattern compiled with RE2, or PatternError saying why it cannot be.
+
+    ``bounded``: a match must have no word character right before or after it.
+    ``kept``: the pattern is kept to match with, and counts against the guide's budget
+    (one compiled only to check a piece of a list does not).
+    """
+    text = f"{_BOUND_BEFORE}({pattern}){_BOUND_AFTER}" if bounded else pattern
+    left = _budget.get() if kept else None
+    if left is not None and (left[0] < 0 or left[1] < 0):
+        raise PatternError(_t(E_GUIDE_TOO_LARGE), repeated=True)
+    try:
+        compiled = re2.compile(text, _OPTIONS[ignorecase])
+    except re2.error as exc:
+        raise PatternError(_re2_message(exc)) from None
+    if left is not None:
+        left[0] -= compiled.programsize
+        left[1] -= 1
+        if left[0] < 0 or left[1] < 0:
+            raise PatternError(
+                _t(E_GUIDE_TOO_LARGE).format(
+                    limit=f"{GUIDE_PROGRAM_LIMIT:,}", count=GUIDE_PATTERN_LIMIT
+                )
+            )
+    return Pattern(compiled, bounded)
+
+
+def _re2_message(exc: Exception) -> str:
+    error = exc.args[0] if exc.args else ""
+    error = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+    if _BACKREFERENCE.match(error):
+        return _t(E_BACKREFERENCE)
+    for prefix, message in _RE2_ERRORS:
+        if error.startswith(prefix):
+            return _t(message).format(limit=f"{PATTERN_MEMORY >> 20} MB")
+    return _t(E_REGEX).format(error=error)
+
+
+class Found(NamedTuple):
+    """A match in a text: code-point offsets, ``end`` exclusive."""
+
+    start: int
+    end: int
+    # The span of the pattern's first group, when it has one and the group took part.
+    group: tuple[int, int] | None = None
+
+
+class _Offsets:
+    """Code-point offsets of byte offsets into a UTF-8 text, asked for in about rising order."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.byte = 0
+        self.char = 0
+
+    def __call__(self, byte: int) -> int:
+        if byte >= self.byte:
+            self.char += len(self.data[self.byte : byte].decode())
+        else:
+            self.char -= len(self.data[byte : self.byte].decode())
+        self.byte = byte
+        return self.char
 
 
 @dataclass(frozen=True)
-class Matcher:
-    """A compiled pattern that finds offsets in a unit's prose.
+class Pattern:
+    """A guide's pattern on RE2: matching time is linear in the text, whatever the pattern."""
 
-    A case-insensitive pattern runs, when it can, case-sensitively over the lower-cased
-    prose: Python's ``re`` is several times slower with IGNORECASE on long alternations.
-    """
+    regex: Any  # re2._Regexp; the package has no type information
+    bounded: bool = False
 
-    pattern: re.Pattern[str]
-    folded: re.Pattern[str] | None = None
+    def finditer(self, unit: Unit) -> Iterator[Found]:
+        """The matches in a unit's prose; read the text from the source by offsets."""
+        return self.find(unit.prose, unit.prose_utf8)
 
-    def finditer(self, unit: Unit) -> Iterator[re.Match[str]]:
-        """The matches in a unit's prose; read the text from the prose by offsets."""
-        if self.folded is not None:
-            folded = unit.folded
-            if folded is not None:
-                return self.folded.finditer(folded)
-        return self.pattern.finditer(unit.prose)
+    def find(self, text: str, data: bytes | None = None) -> Iterator[Found]:
+        """The matches in a text (``data``: the text in UTF-8, when it is at hand)."""
+        if data is None:
+            data = text.encode()
+        offset: Callable[[int], int] = int if len(data) == len(text) else _Offsets(data)
+        whole = 1 if self.bounded else 0
+        first = whole + 1 if self.regex.groups > whole else 0
+        size = len(data)
+        pos = 0
+        while pos <= size:
+            found = self.regex.search(data, pos)
+            if found is None:
+                return
+            start, end = found.span(whole)
+            group = None
+            if first:
+                group_start, group_end = found.span(first)
+                if group_start >= 0:
+                    group = (group_start, group_end)
+            yield Found(
+                offset(start),
+                offset(end),
+                None if group is None else (offset(group[0]), offset(group[1])),
+            )
+            # A token's bounds are context: the next token may start right after it.
+            if end > pos:
+                pos = end
+            else:
+                pos += 1
+                while pos < size and data[pos] & 0xC0 == 0x80:
+                    pos += 1  # to the next code point
 
-    def text_and_pattern(self, unit: Unit) -> tuple[str, re.Pattern[str]]:
-        """The text to search and the pattern to search it with, for searches by hand."""
-        if self.folded is not None and unit.folded is not None:
-            return unit.folded, self.folded
-        return unit.prose, self.pattern
+    def fullmatch(self, text: str) -> bool:
+        """Whether the pattern matches the whole text."""
+        return self.regex.fullmatch(text) is not None
+
+    def search(self, text: str) -> bool:
+        """Whether the pattern matches anywhere in the text."""
+        return self.regex.search(text) is not None
+
+    @property
+    def program_size(self) -> int:
+        """RE2 instructions: a measure of the memory and time the pattern costs."""
+        return int(self.regex.programsize)
 
 
-def matcher(spec: Spec, key: str | int, pattern: str, flags: int = 0) -> Matcher | None:
-    """Compile a pattern (and its lower-cased twin when it ignores case), or record why not."""
-    compiled = spec.regex(key, pattern, flags)
-    if compiled is None:
-        return None
-    folded = None
-    if flags & re.IGNORECASE:
-        try:
-            folded = re.compile(_lower_regex(pattern), flags & ~re.IGNORECASE)
-        except re.error:
-            folded = None  # e.g. \N{NAME}: run the pattern as written
-    return Matcher(compiled, folded)
-
-
-def fixed_matcher(pattern: str) -> Matcher:
-    """A case-insensitive matcher for a pattern written in code (it must compile)."""
-    return Matcher(re.compile(pattern, re.IGNORECASE), re.compile(_lower_regex(pattern)))
-
-
-def _lower_regex(pattern: str) -> str:
-    # Lower-case everything but the character after a backslash (\S is not \s).
-    out = []
-    escaped = False
-    for char in pattern:
-        out.append(char if escaped else char.lower())
-        escaped = not escaped and char == "\\"
-    return "".join(out)
-
-
-def words_pattern(tokens: Sequence[str], nonword: bool, ignorecase: bool) -> str:
-    """One regex for a list of tokens: literal ones as a trie, then the others."""
-    literals: list[str] = []
-    others: list[str] = []
-    for token in tokens:
-        if _LITERAL.fullmatch(token):
-            text = _ESCAPE.sub(r"\1", token)
-            literals.append(text.lower() if ignorecase else text)
-        else:
-            if "[" not in token:
-                token = re.sub(r"(?<!\\) +", r"\\s+", token)
-            others.append(token)
+def words_pattern(tokens: Sequence[str]) -> str:
+    """One alternation of tokens, longest first; a space in a token matches any spaces."""
+    spaced = [t if "[" in t else _UNESCAPED_SPACES.sub(lambda _: SPACES, t.strip()) for t in tokens]
     # Longest first, so "best man for the job" wins over "man" at the same position.
-    others.sort(key=len, reverse=True)
-    if nonword:
-        return "|".join([*(f"(?:{t})" for t in others), *([_trie(literals)] if literals else [])])
-    branches = []
-    if others:
-        branches.append(r"(?<!\w)(?:" + "|".join(f"(?:{t})" for t in others) + ")")
-    if literals:
-        # The word boundary is checked after the first character, so that the pattern
-        # starts with a literal and `re` can skip ahead to the characters that can start
-        # a match: several times faster than a leading lookbehind.
-        branches.append(_trie(literals, bounded=True))
-    return "(?:" + "|".join(branches) + r")(?!\w)"
-
-
-def _trie(words: Iterable[str], *, bounded: bool = False) -> str:
-    # A regex shaped like a trie tries each character once per position, where an
-    # alternation of forty phrases tries forty.
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for char in re.sub(r"\s+", " ", word.strip()):
-            node = node.setdefault(char, {})
-        node[""] = {}
-    if not bounded:
-        return _trie_node(root)
-    branches = []
-    for char in sorted(k for k in root if k):
-        rest = _trie_node(root[char])
-        head = r"\s+" if char == " " else re.escape(char)
-        branches.append(head + r"(?<!\w.)" + rest)
-    return "(?:" + "|".join(branches) + ")"
-
-
-def _trie_node(node: dict[str, Any]) -> str:
-    branches: list[str] = []
-    single: list[str] = []
-    for char in sorted(k for k in node if k):
-        rest = _trie_node(node[char])
-        if char == " ":
-            branches.append(r"\s+" + rest)
-        elif rest:
-            branches.append(re.escape(char) + rest)
-        else:
-            single.append(re.escape(char))
-    if single:
-        branches.append(single[0] if len(single) == 1 else "[" + "".join(single) + "]")
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    if "" in node:
-        # Longer first: the optional rest is tried before stopping here.
-        body = f"(?:{body})?"
-    return body
+    spaced.sort(key=len, reverse=True)
+    return "|".join(f"(?:{t})" for t in spaced)
 
 
 def _compile_tokens(
-    spec: Spec, key: str, tokens: Sequence[str], flags: int, nonword: bool
-) -> Matcher | None:
-    ok = all(spec.regex(f"{key}[{i}]", token, flags) for i, token in enumerate(tokens))
+    spec: Spec, key: str, tokens: Sequence[str], ignorecase: bool, nonword: bool
+) -> Pattern | None:
+    ok = all(
+        spec.regex(f"{key}[{i}]", token, ignorecase, kept=False) for i, token in enumerate(tokens)
+    )
     if not ok:
         return None
-    pattern = words_pattern(tokens, nonword, bool(flags & re.IGNORECASE))
-    return matcher(spec, key, pattern, flags)
+    return spec.regex(key, words_pattern(tokens), ignorecase, bounded=not nonword)
 
 
-def _flags(spec: Spec) -> int:
-    return re.IGNORECASE if spec.boolean("ignorecase", False) else 0
+def _ignorecase(spec: Spec) -> bool:
+    return spec.boolean("ignorecase", False)
 
 
-def _exceptions(spec: Spec, flags: int) -> re.Pattern[str] | None:
+def _exceptions(spec: Spec, ignorecase: bool) -> Pattern | None:
     patterns = spec.strings("exceptions")
     if not patterns:
         return None
-    if not all(spec.regex(f"exceptions[{i}]", p, flags) for i, p in enumerate(patterns)):
+    if not all(
+        spec.regex(f"exceptions[{i}]", p, ignorecase, kept=False) for i, p in enumerate(patterns)
+    ):
         return None
-    return spec.regex("exceptions", "|".join(f"(?:{p})" for p in patterns), flags)
+    return spec.regex("exceptions", "|".join(f"(?:{p})" for p in patterns), ignorecase)
 
 
-def _excepted(exceptions: re.Pattern[str] | None, text: str) -> bool:
-    return exceptions is not None and exceptions.fullmatch(text) is not None
+def _excepted(exceptions: Pattern | None, text: str) -> bool:
+    return exceptions is not None and exceptions.fullmatch(text)
 
 
 def keep_case(match: str, replacement: str) -> str:
@@ -421,16 +548,16 @@ def keep_case(match: str, replacement: str) -> str:
     return replacement
 
 
-def _text(unit: Unit, found: re.Match[str]) -> str:
-    return unit.source[found.start() : found.end()]
+def _text(unit: Unit, found: Found) -> str:
+    return unit.source[found.start : found.end]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Existence(Rule):
     """Tokens or a pattern that should not appear."""
 
-    pattern: Matcher
-    exceptions: re.Pattern[str] | None = None
+    patterns: tuple[Pattern, ...]
+    exceptions: Pattern | None = None
     fix: str | None = None
 
     kind = "existence"
@@ -439,48 +566,41 @@ class Existence(Rule):
 
     @classmethod
     def parse(cls, spec: Spec) -> dict[str, Any] | None:
-        flags = _flags(spec)
+        ignorecase = _ignorecase(spec)
         tokens, raw = spec.strings("tokens"), spec.strings("raw")
         nonword = spec.boolean("nonword", False)
-        exceptions = _exceptions(spec, flags)
+        exceptions = _exceptions(spec, ignorecase)
         fix = spec.string("fix")
         if not tokens and not raw:
             spec.error(None, _t(E_NEEDS_ONE).format(what="tokens, raw"))
             return None
-        parts = []
+        patterns = []
         if tokens:
-            if not all(spec.regex(f"tokens[{i}]", t, flags) for i, t in enumerate(tokens)):
-                return None
-            parts.append(words_pattern(tokens, nonword, bool(flags & re.IGNORECASE)))
+            patterns.append(_compile_tokens(spec, "tokens", tokens, ignorecase, nonword))
         if raw:
             # As in Vale, the pieces of a raw list are one regex, written in pieces.
-            if spec.regex("raw", "".join(raw), flags) is None:
-                return None
-            parts.append("".join(raw))
-        pattern = matcher(
-            spec, "raw" if raw else "tokens", "|".join(f"(?:{p})" for p in parts), flags
-        )
-        if pattern is None:
+            patterns.append(spec.regex("raw", "".join(raw), ignorecase))
+        if None in patterns:
             return None
-        return {"pattern": pattern, "exceptions": exceptions, "fix": fix}
+        return {"patterns": tuple(patterns), "exceptions": exceptions, "fix": fix}
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
-            for found in self.pattern.finditer(unit):
+            for found in (f for pattern in self.patterns for f in pattern.finditer(unit)):
                 text = _text(unit, found)
                 if text and not _excepted(self.exceptions, text):
-                    yield Hit(unit, found.start(), found.end(), text, fix=self.fix)
+                    yield Hit(unit, found.start, found.end, text, fix=self.fix)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Substitution(Rule):
     """Use one form instead of another; the fix is the preferred form."""
 
-    pattern: Matcher
+    pattern: Pattern
     literal: Mapping[str, str]
-    others: tuple[tuple[re.Pattern[str], str], ...]
+    others: tuple[tuple[Pattern, str], ...]
     ignorecase: bool
-    exceptions: re.Pattern[str] | None = None
+    exceptions: Pattern | None = None
 
     kind = "substitution"
     default_message = M_SUBSTITUTION
@@ -489,19 +609,18 @@ class Substitution(Rule):
 
     @classmethod
     def parse(cls, spec: Spec) -> dict[str, Any] | None:
-        flags = _flags(spec)
-        ignorecase = bool(flags & re.IGNORECASE)
+        ignorecase = _ignorecase(spec)
         swap = spec.mapping("swap")
         nonword = spec.boolean("nonword", False)
-        exceptions = _exceptions(spec, flags)
+        exceptions = _exceptions(spec, ignorecase)
         if not swap:
             if "swap" not in spec.data:
                 spec.error(None, _t(E_NEEDS).format(what="swap"))
             return None
-        others: list[tuple[re.Pattern[str], str]] = []
+        others: list[tuple[Pattern, str]] = []
         literal: dict[str, str] = {}
         for wrong, right in swap.items():
-            compiled = spec.regex(f"swap.{wrong}", wrong, flags)
+            compiled = spec.regex(f"swap.{wrong}", wrong, ignorecase)
             if compiled is None:
                 return None
             if _LITERAL.fullmatch(wrong):
@@ -509,7 +628,7 @@ class Substitution(Rule):
                 literal[key] = right
             else:
                 others.append((compiled, right))
-        pattern = _compile_tokens(spec, "swap", list(swap), flags, nonword)
+        pattern = spec.regex("swap", words_pattern(list(swap)), ignorecase, bounded=not nonword)
         if pattern is None:
             return None
         return {
@@ -531,7 +650,7 @@ class Substitution(Rule):
                     continue
                 fix = keep_case(text, right)
                 if fix != text:
-                    yield Hit(unit, found.start(), found.end(), text, fix=fix, params={"fix": fix})
+                    yield Hit(unit, found.start, found.end, text, fix=fix, params={"fix": fix})
 
     def _replacement(self, text: str) -> str | None:
         right = self.literal.get(_normal(text, self.ignorecase))
@@ -550,7 +669,7 @@ def _normal(text: str, ignorecase: bool) -> str:
 class Occurrence(Rule):
     """A token that must appear at least ``min`` or at most ``max`` times in the prompt."""
 
-    pattern: Matcher
+    pattern: Pattern
     token: str
     minimum: int | None
     maximum: int | None
@@ -561,7 +680,7 @@ class Occurrence(Rule):
 
     @classmethod
     def parse(cls, spec: Spec) -> dict[str, Any] | None:
-        flags = _flags(spec)
+        ignorecase = _ignorecase(spec)
         token = spec.string("token")
         nonword = spec.boolean("nonword", False)
         minimum = spec.integer("min", None, 1)
@@ -573,7 +692,7 @@ class Occurrence(Rule):
             spec.error(None, _t(E_NEEDS_ONE).format(what="min, max"))
         if minimum is not None and maximum is not None and minimum > maximum:
             spec.error("min", _t(E_MIN_MAX))
-        pattern = _compile_tokens(spec, "token", [token], flags, nonword)
+        pattern = _compile_tokens(spec, "token", [token], ignorecase, nonword)
         if pattern is None:
             return None
         return {"pattern": pattern, "token": token, "minimum": minimum, "maximum": maximum}
@@ -586,9 +705,7 @@ class Occurrence(Rule):
             unit, over = found[self.maximum]
             singular, plural = M_OCCURRENCE_MAX
             message = self.message or Message(singular, plural, count)
-            yield Hit(
-                unit, over.start(), over.end(), _text(unit, over), params=params, message=message
-            )
+            yield Hit(unit, over.start, over.end, _text(unit, over), params=params, message=message)
         if self.minimum is not None and count < self.minimum:
             singular, plural = M_OCCURRENCE_MIN
             message = self.message or Message(singular, plural, count)
@@ -600,8 +717,10 @@ class Occurrence(Rule):
 class Repetition(Rule):
     """The same word twice in a row."""
 
-    pattern: Matcher
-    exceptions: re.Pattern[str] | None = None
+    # The guide's tokens; None: any word, found by this module's own pattern.
+    words: Pattern | None
+    ignorecase: bool
+    exceptions: Pattern | None = None
 
     kind = "repetition"
     default_message = M_REPETITION
@@ -609,36 +728,64 @@ class Repetition(Rule):
 
     @classmethod
     def parse(cls, spec: Spec) -> dict[str, Any] | None:
-        flags = re.IGNORECASE if spec.boolean("ignorecase", True) else 0
-        tokens = spec.strings("tokens") or [r"[^\W\d_]+"]
-        if not all(spec.regex(f"tokens[{i}]", t, flags) for i, t in enumerate(tokens)):
-            return None
-        body = "|".join(f"(?:{t})" for t in tokens)
-        pattern = matcher(spec, "tokens", rf"(?<!\w)(?P<word>{body})\s+(?P=word)(?!\w)", flags)
-        if pattern is None:
-            return None
-        return {"pattern": pattern, "exceptions": _exceptions(spec, flags)}
+        ignorecase = spec.boolean("ignorecase", True)
+        tokens = spec.strings("tokens")
+        words = None
+        if tokens:
+            words = _compile_tokens(spec, "tokens", tokens, ignorecase, nonword=False)
+            if words is None:
+                return None
+        return {
+            "words": words,
+            "ignorecase": ignorecase,
+            "exceptions": _exceptions(spec, ignorecase),
+        }
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
-            for found in self.pattern.finditer(unit):
-                word = unit.source[found.start("word") : found.end("word")]
+            for start, end, word_end in self._repeats(unit):
+                word = unit.source[start:word_end]
                 if not _excepted(self.exceptions, word):
-                    yield Hit(
-                        unit,
-                        found.start(),
-                        found.end(),
-                        _text(unit, found),
-                        fix=word,
-                        params={"match": word},
-                    )
+                    text = unit.source[start:end]
+                    yield Hit(unit, start, end, text, fix=word, params={"match": word})
+
+    def _repeats(self, unit: Unit) -> Iterator[tuple[int, int, int]]:
+        """Each word followed by spaces and itself: start, end, and the first word's end."""
+        if self.words is None:
+            pattern = _REPEATED_WORD if self.ignorecase else _REPEATED_WORD_CASED
+            for found in pattern.finditer(unit.prose):
+                yield found.start(), found.end(), found.end("word")
+            return
+        # RE2 has no backreference: compare each token with the next one.
+        prose = unit.prose
+        previous: Found | None = None
+        for token in self.words.finditer(unit):
+            if previous is not None and self._same(prose, previous, token):
+                yield previous.start, token.end, previous.end
+                previous = None  # "the the the" is one repetition, then a lone "the"
+                continue
+            previous = token
+
+    def _same(self, prose: str, first: Found, second: Found) -> bool:
+        between = prose[first.end : second.start]
+        if not between or not between.isspace():
+            return False
+        one, two = prose[first.start : first.end], prose[second.start : second.end]
+        return one.casefold() == two.casefold() if self.ignorecase else one == two
+
+
+# Any word twice. This module's own pattern, on `re` for speed: it runs in linear time, as
+# a failed attempt gives back at most the word and the spaces it read, and a shorter word
+# is never followed by a space.
+_REPEATED_WORD_CASED = re.compile(r"(?<!\w)(?P<word>[^\W\d_]+)\s+(?P=word)(?!\w)")
+_REPEATED_WORD = re.compile(_REPEATED_WORD_CASED.pattern, re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Consistency(Rule):
     """One of two forms in a prompt, not both."""
 
-    pairs: tuple[tuple[Matcher, Matcher], ...]
+    pairs: tuple[tuple[Pattern, Pattern], ...]
 
     kind = "consistency"
     default_message = M_CONSISTENCY
@@ -647,7 +794,7 @@ class Consistency(Rule):
 
     @classmethod
     def parse(cls, spec: Spec) -> dict[str, Any] | None:
-        flags = _flags(spec)
+        ignorecase = _ignorecase(spec)
         either = spec.mapping("either")
         nonword = spec.boolean("nonword", False)
         if not either:
@@ -655,8 +802,8 @@ class Consistency(Rule):
             return None
         pairs = []
         for first, second in either.items():
-            one = _compile_tokens(spec, f"either.{first}", [first], flags, nonword)
-            two = _compile_tokens(spec, f"either.{first}", [second], flags, nonword)
+            one = _compile_tokens(spec, f"either.{first}", [first], ignorecase, nonword)
+            two = _compile_tokens(spec, f"either.{first}", [second], ignorecase, nonword)
             if one is None or two is None:
                 return None
             pairs.append((one, two))
@@ -669,22 +816,22 @@ class Consistency(Rule):
             if not ones or not twos:
                 continue
             # The form the prompt uses first is the one it meant; the other is flagged.
-            ones_first = (ones[0][0], ones[0][2].start()) <= (twos[0][0], twos[0][2].start())
+            ones_first = (ones[0][0], ones[0][2].start) <= (twos[0][0], twos[0][2].start)
             kept, flagged = (ones, twos) if ones_first else (twos, ones)
             other = _text(kept[0][1], kept[0][2])
             for _index, unit, found in flagged:
                 text = _text(unit, found)
                 fix = keep_case(text, other) if other.islower() else other
-                yield Hit(unit, found.start(), found.end(), text, fix=fix, params={"other": other})
+                yield Hit(unit, found.start, found.end, text, fix=fix, params={"other": other})
 
 
 @dataclass(frozen=True, kw_only=True)
 class Conditional(Rule):
     """What ``first`` finds must be defined by what ``second`` finds."""
 
-    first: Matcher
-    second: Matcher
-    exceptions: re.Pattern[str] | None = None
+    first: Pattern
+    second: Pattern
+    exceptions: Pattern | None = None
 
     kind = "conditional"
     default_message = M_CONDITIONAL
@@ -692,13 +839,14 @@ class Conditional(Rule):
 
     @classmethod
     def parse(cls, spec: Spec) -> dict[str, Any] | None:
-        flags = _flags(spec)
+        ignorecase = _ignorecase(spec)
         first, second = spec.string("first"), spec.string("second")
         if first is None or second is None:
             spec.error(None, _t(E_NEEDS).format(what="first, second"))
             return None
-        one, two = matcher(spec, "first", first, flags), matcher(spec, "second", second, flags)
-        exceptions = _exceptions(spec, flags)
+        one = spec.regex("first", first, ignorecase)
+        two = spec.regex("second", second, ignorecase)
+        exceptions = _exceptions(spec, ignorecase)
         if one is None or two is None:
             return None
         return {"first": one, "second": two, "exceptions": exceptions}
@@ -717,18 +865,20 @@ class Conditional(Rule):
                 ):
                     reported.add(key)
                     yield Hit(
-                        unit, found.start(), found.end(), _text(unit, found), params={"match": key}
+                        unit, found.start, found.end, _text(unit, found), params={"match": key}
                     )
 
 
-def _key(unit: Unit, found: re.Match[str]) -> str:
+def _key(unit: Unit, found: Found) -> str:
     # Vale's convention: the first group, when the pattern has one, is what is defined.
-    if found.re.groups and found.group(1) is not None:
-        return unit.source[found.start(1) : found.end(1)]
+    if found.group is not None:
+        return unit.source[found.group[0] : found.group[1]]
     return _text(unit, found)
 
 
-_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<text>[^\n]*?)[ \t#]*$", re.MULTILINE)
+# A Markdown heading; the trailing spaces and closing hashes are cut off in Python, as a
+# lazy text followed by [ \t#]*$ would try every split of a long run of spaces.
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<text>[^\n]*)", re.MULTILINE)
 # Words that title case leaves in lower case, unless they open or close the heading.
 _SMALL_WORDS = frozenset(
     {"a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "nor", "of"}
@@ -742,8 +892,8 @@ class Capitalization(Rule):
     """Headings (or token matches) in a case style or matching a pattern."""
 
     case: str | None
-    pattern: re.Pattern[str] | None
-    tokens: Matcher | None
+    pattern: Pattern | None
+    tokens: Pattern | None
     exceptions: frozenset[str]
 
     kind = "capitalization"
@@ -763,9 +913,8 @@ class Capitalization(Rule):
         tokens = spec.strings("tokens")
         compiled = None
         if tokens:
-            flags = _flags(spec)
             compiled = _compile_tokens(
-                spec, "tokens", tokens, flags, spec.boolean("nonword", False)
+                spec, "tokens", tokens, _ignorecase(spec), spec.boolean("nonword", False)
             )
             if compiled is None:
                 return None
@@ -775,15 +924,18 @@ class Capitalization(Rule):
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
             if self.tokens is not None:
-                spans = [(m.start(), m.end()) for m in self.tokens.finditer(unit)]
+                spans = [(m.start, m.end) for m in self.tokens.finditer(unit)]
             else:
-                spans = [(m.start("text"), m.end("text")) for m in _HEADING.finditer(unit.prose)]
+                spans = [
+                    (m.start("text"), m.start("text") + len(m["text"].rstrip(" \t#")))
+                    for m in _HEADING.finditer(unit.prose)
+                ]
             for start, end in spans:
                 if end <= start:
                     continue
                 text = unit.prose[start:end]
                 if self.pattern is not None:
-                    if self.pattern.fullmatch(text) is None:
+                    if not self.pattern.fullmatch(text):
                         yield Hit(
                             unit,
                             start,

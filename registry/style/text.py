@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -28,11 +29,14 @@ _KINDS: dict[str, Literal["expression", "statement", "comment"]] = {
 }
 _RAW = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
 _ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
-_SILENCE = re.compile(r"\{#[-+]?\s*style\s*:\s*(?P<switch>off|on)\b(?P<rules>[^#]*?)\s*[-+]?#\}\Z")
+# The rules are cut from their trailing spaces and whitespace control (-#}) in Python: a
+# lazy list followed by \s*[-+]?#} would try every split of a long run of spaces.
+_SILENCE = re.compile(r"\{#[-+]?\s*style\s*:\s*(?P<switch>off|on)\b(?P<rules>[^#]*)#\}\Z")
 _RULE_LIST = re.compile(r"[\s,]+")
 # A sentence ends at . ! ? (also the full-width forms) before a space or the end, or at a
-# line break; list items and headings are sentences of their own.
-_SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]+(?=[\\s\"')\\]]|\\Z)|\n")
+# line break; list items and headings are sentences of their own. The run of marks is
+# possessive: giving marks back cannot help, and would make "....x" take quadratic time.
+_SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]++(?=[\\s\"')\\]]|\\Z)|\n")
 _WORD = re.compile("[^\\W_]+(?:['\u2019-][^\\W_]+)*")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _NOT_NEWLINE = re.compile(r"[^\n]")
@@ -143,6 +147,20 @@ def _append_stripped(prose: str, start: int, end: int, found: list[tuple[int, in
         found.append((start, end))
 
 
+_AFTER_ALL = 1 << 62
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans sorted and merged where they overlap or touch."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 class Unit:
     """One template of a prompt: the text prompt, or one chat message."""
 
@@ -169,10 +187,9 @@ class Unit:
         return _masked(self.source, self.jinja)
 
     @cached_property
-    def folded(self) -> str | None:
-        """The prose lower-cased, when that keeps every offset (it nearly always does)."""
-        folded = self.prose.lower()
-        return folded if len(folded) == len(self.prose) else None
+    def prose_utf8(self) -> bytes:
+        """The prose in UTF-8, as RE2 reads it."""
+        return self.prose.encode()
 
     @cached_property
     def line_starts(self) -> list[int]:
@@ -195,7 +212,10 @@ class Unit:
                 continue
             found = _SILENCE.match(self.source, span.start, span.end)
             if found is not None:
-                rules = frozenset(r for r in _RULE_LIST.split(found["rules"]) if r)
+                listed = found["rules"]
+                if listed.endswith(("-", "+")):
+                    listed = listed[:-1]  # {# style: off -#}
+                rules = frozenset(r for r in _RULE_LIST.split(listed) if r)
                 found_switches.append((span.start, span.end, found["switch"] == "off", rules))
         return found_switches
 
@@ -228,9 +248,20 @@ class Unit:
 
     def silenced(self, rule: str, offset: int) -> bool:
         """Whether a finding of ``rule`` at ``offset`` is inside a silenced span."""
-        return any(
-            s.start <= offset < s.end and (not s.rules or rule in s.rules) for s in self.silencings
-        )
+        if not self.silencings:
+            return False
+        spans = self._silenced_spans.get(rule)
+        if spans is None:
+            spans = self._silenced_spans[rule] = _merged(
+                (s.start, s.end) for s in self.silencings if not s.rules or rule in s.rules
+            )
+        index = bisect.bisect_right(spans, (offset, _AFTER_ALL)) - 1
+        return index >= 0 and offset < spans[index][1]
+
+    @cached_property
+    def _silenced_spans(self) -> dict[str, list[tuple[int, int]]]:
+        # Per rule, the spans it is silenced in, merged and sorted: one bisect a finding.
+        return {}
 
     @cached_property
     def sentences(self) -> list[tuple[int, int]]:
