@@ -92,6 +92,9 @@ class TranslationRecord(_Record):
     texts: list[str]
     source_texts: list[str]
     approved_texts: list[str] | None
+    approved_stale: bool = Field(
+        default=False, description="The approved text is of an older source (allow_stale)."
+    )
     revision: int = Field(ge=0)
     updated_at: AwareDatetime
     updated_by: Who

@@ -36,9 +36,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from registry.client import errors
 from registry.errors import ErrorItem
-from registry.i18n.locales import LocaleError, canonical_locale, fallback_chain
-from registry.prompts.schemas import LocaleMatch, Resolved
+from registry.i18n.locales import LocaleError, canonical_locale
+from registry.i18n.negotiation import candidate_locales, locale_match
 from registry.prompts.schemas import Prompt as PromptInfo
+from registry.prompts.schemas import Resolved
 
 if TYPE_CHECKING:
     from registry.client.sync import Client
@@ -210,11 +211,10 @@ class BundleIndex:
             return None
         source = next(iter(candidates.values())).source_locale
         requested = [canonical(tag) for tag in locales]
-        first = requested[0] if requested else source
-        for locale in _candidates(requested, source):
+        for locale in candidate_locales(requested, source):
             entry = candidates.get(locale)
             if entry is not None:
-                return _as_answer(entry.resolved, first, source, label=label, version=version)
+                return _as_answer(entry.resolved, requested, source, label=label, version=version)
         return None
 
 
@@ -232,37 +232,23 @@ def canonical(tag: str) -> str:
         ) from None
 
 
-def _candidates(requested: Sequence[str], source: str) -> list[str]:
-    # The server's order: each requested locale's CLDR chain, then the source locale.
-    seen: dict[str, None] = {}
-    for locale in requested:
-        for candidate in fallback_chain(locale, source):
-            if candidate != source:
-                seen.setdefault(candidate)
-    seen.setdefault(source)
-    return list(seen)
-
-
-def _match(served: str, first: str, source: str) -> LocaleMatch:
-    if served == first:
-        return LocaleMatch.exact
-    return LocaleMatch.source if served == source else LocaleMatch.fallback
-
-
 def _as_answer(
-    resolved: Resolved, first: str, source: str, *, label: str | None, version: int | None
+    resolved: Resolved,
+    requested: Sequence[str],
+    source: str,
+    *,
+    label: str | None,
+    version: int | None,
 ) -> Resolved:
     components = [
-        c
-        if c.locale_match is LocaleMatch.source
-        else c.model_copy(update={"locale_match": _match(c.locale, first, source)})
+        c.model_copy(update={"locale_match": locale_match(c.locale, requested)})
         for c in resolved.components
     ]
     return resolved.model_copy(
         update={
             "label": label if version is None else None,
-            "requested_locale": first,
-            "locale_match": _match(resolved.locale, first, source),
+            "requested_locale": requested[0] if requested else source,
+            "locale_match": locale_match(resolved.locale, requested),
             "components": components,
         }
     )

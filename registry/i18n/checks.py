@@ -16,6 +16,7 @@ from babel.numbers import format_decimal
 from registry.errors import InvalidTemplate
 from registry.i18n.messages import _, _n, current_locale
 from registry.templating import analyze
+from registry.templating.arguments import argument_errors
 
 # Outside these bounds a translation is probably truncated or padded (a warning only:
 # some languages are legitimately much shorter or longer).
@@ -79,7 +80,10 @@ def _check_unit(source: str, text: str, loc: tuple[str | int, ...]) -> list[Find
             Finding("error", item.loc, item.message, item.line, item.column) for item in exc.errors
         ]
     original = analyze(source)
-    findings: list[Finding] = []
+    findings = [
+        Finding("error", item.loc, item.message, item.line)
+        for item in argument_errors(text, loc=loc)
+    ]
     missing = sorted(original.variables - translated.variables)
     extra = sorted(translated.variables - original.variables)
     if missing:

@@ -37,7 +37,8 @@ class Translation(Base):
     # translation does not take it offline; cleared when the source changes.
     approved_texts: Mapped[list[str] | None] = mapped_column(NullableJSONType, default=None)
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every change of text, status or source goes through the ORM, which stamps it here.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(255))
 
     version: Mapped[PromptVersion] = relationship(lazy="joined", innerjoin=True)

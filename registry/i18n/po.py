@@ -89,6 +89,8 @@ class PoEntry:
     fuzzy: bool = False
     previous_source: str | None = None
     comments: tuple[str, ...] = ()
+    # "# " lines: what the translator wrote for the reviewer. Read only; export writes none.
+    translator_comments: tuple[str, ...] = field(default=(), compare=False)
     # Where read_po found the msgid; not part of the entry's value, so a written entry
     # equals the one read back.
     lineno: int | None = field(default=None, compare=False)
@@ -262,6 +264,10 @@ def _entries(messages: list[Message], previous: dict[int, list[str]]) -> list[Po
                 fuzzy="fuzzy" in message.flags,
                 previous_source=_previous_source(previous.get(line, [])),
                 comments=tuple(message.auto_comments),
+                # Babel reads "#|" lines as translator comments too.
+                translator_comments=tuple(
+                    c for c in message.user_comments if not c.startswith("|")
+                ),
                 lineno=line,
             )
         )

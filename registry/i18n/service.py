@@ -8,15 +8,15 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from registry.access import audit
-from registry.access.roles import SYSTEM, Principal
+from registry.access.roles import LEAST_ROLE, SYSTEM, Permission, Principal
 from registry.access.scopes import readable_names
 from registry.errors import (
     Conflict,
@@ -30,14 +30,20 @@ from registry.i18n import checks, po
 from registry.i18n.messages import N_, _, _n
 from registry.i18n.models import RegistryInfo, Translation
 from registry.i18n.schemas import (
+    MAX_BULK_REVIEW,
+    BulkReviewResult,
     Finding,
     FolderProgress,
     ImportResult,
+    LocaleProgress,
+    OverviewRow,
     Queue,
     QueueItem,
+    QueueOverview,
     QueueState,
     ReviewAction,
     Revision,
+    TranslationBulkReview,
     TranslationReview,
     TranslationStatus,
     TranslationSubmit,
@@ -204,6 +210,7 @@ def _view(
                 tofile=f"source of version {version.number}",
             )
         )
+    revisions = sorted(translation.revisions, key=lambda r: r.number, reverse=True)
     return TranslationView(
         **_summary(translation, prompt_name).model_dump(),
         template=translation.texts[0] if is_text else None,
@@ -211,6 +218,7 @@ def _view(
         source_template=current[0] if is_text else None,
         source_messages=_as_messages(version, current),
         source_diff=diff,
+        note=revisions[0].note if revisions else "",
         warnings=list(warnings),
         revisions=[
             Revision(
@@ -221,7 +229,7 @@ def _view(
                 author=r.author,
                 created_at=r.created_at,
             )
-            for r in sorted(translation.revisions, key=lambda r: r.number, reverse=True)
+            for r in revisions
         ],
     )
 
@@ -386,6 +394,16 @@ def review_translation(
     translation = _translation(session, version, locale)
     if translation is None:
         raise _no_translation(version, name, locale)
+    _check_if_match(translation, if_match, name, locale)
+    warnings = _review(
+        session, prompt, version, translation, data.action, actor=actor, note=data.note
+    )
+    return _view(translation, name, warnings)
+
+
+def _check_if_match(
+    translation: Translation, if_match: Sequence[str] | None, name: str, locale: str
+) -> None:
     if if_match is not None and not ("*" in if_match or translation_etag(translation) in if_match):
         raise PreconditionFailed(
             _(
@@ -398,13 +416,31 @@ def review_translation(
                 )
             ],
         )
+
+
+def _review(
+    session: Session,
+    prompt: models.Prompt,
+    version: models.PromptVersion,
+    translation: Translation,
+    action: ReviewAction,
+    *,
+    actor: str,
+    note: str,
+) -> list[Finding]:
+    """One review of one translation, audited: every way of reviewing comes here.
+
+    Raises Conflict (the status does not allow the action) or InvalidInput (approved text
+    must fit the current source) before changing anything; returns the warnings.
+    """
+    name, locale = prompt.name, translation.locale
     before = _audited(translation)
-    allowed_from, target = _TRANSITIONS[data.action]
+    allowed_from, target = _TRANSITIONS[action]
     if translation.status not in allowed_from:
         possible = [
             a.value for a, (froms, _to) in _TRANSITIONS.items() if translation.status in froms
         ]
-        with_actions, without_actions = _REFUSED[data.action]
+        with_actions, without_actions = _REFUSED[action]
         detail = _(with_actions if possible else without_actions).format(
             status=translation.status, actions=", ".join(possible)
         )
@@ -419,13 +455,14 @@ def review_translation(
             ],
         )
     warnings: list[Finding] = []
-    if data.action is ReviewAction.approve:
+    if action is ReviewAction.approve:
         # Approving is a promise that the text fits the version's current source.
         found = checks.check_translation(
             source_texts(version),
             translation.texts,
             source_roles=source_roles(version),
             roles=source_roles(version),
+            locale=locale,
         )
         if not any(f.level == "error" for f in found):
             found += _style_findings(session, prompt, version, locale, translation.texts)
@@ -440,19 +477,220 @@ def review_translation(
                 errors,
             )
         translation.source_texts = source_texts(version)
-    add_revision(
-        translation, status=target, texts=list(translation.texts), author=actor, note=data.note
-    )
+    add_revision(translation, status=target, texts=list(translation.texts), author=actor, note=note)
     session.flush()
     audit.record(
         session,
-        f"translation.{data.action.value}",
+        f"translation.{action.value}",
         prompt=name,
         target=f"{name}@{version.number}:{locale}",
         before=before,
-        after={**_audited(translation), "note": data.note},
+        after={**_audited(translation), "note": note},
     )
-    return _view(translation, name, warnings)
+    return warnings
+
+
+def review_translations(
+    session: Session, data: TranslationBulkReview, *, principal: Principal
+) -> BulkReviewResult:
+    """Review many translations of one locale in the caller's transaction, all or nothing.
+
+    Each is reviewed and audited as a single review is; if any cannot be (its status,
+    text that no longer fits), every one that cannot is named and the caller's
+    transaction must be rolled back, which raising does in the API and the CLI.
+    """
+    locale = parse_locale(data.locale, ("body", "locale"))
+    if data.action is ReviewAction.submit:
+        principal.require_locale(locale)
+    else:
+        principal.require(Permission.REVIEW)
+    targets = (
+        _named_targets(session, data.prompts, locale, principal)
+        if data.prompts is not None
+        else _selected_targets(session, data, locale, principal)
+    )
+    if len(targets) > MAX_BULK_REVIEW:
+        raise InvalidInput(
+            _(
+                "the selection holds {count} translations, more than {limit} at once; "
+                "narrow it with prefix or prompts"
+            ).format(count=len(targets), limit=MAX_BULK_REVIEW),
+            [ErrorItem(loc=("body", "prefix"), message=_("choose a narrower folder"))],
+        )
+    errors = [t.error for t in targets if t.error is not None]
+    reviewed: list[TranslationSummary] = []
+    warnings: list[Finding] = []
+    for target in targets:
+        if target.error is not None:
+            continue
+        assert target.prompt and target.version and target.translation
+        try:
+            found = _review(
+                session,
+                target.prompt,
+                target.version,
+                target.translation,
+                data.action,
+                actor=principal.owner,
+                note=data.note,
+            )
+        except (Conflict, InvalidInput) as exc:
+            errors.append(ErrorItem(loc=target.loc, message=exc.detail))
+            continue
+        reviewed.append(_summary(target.translation, target.prompt.name))
+        warnings += [w.model_copy(update={"loc": [*target.loc, *w.loc[1:]]}) for w in found]
+    if errors:
+        count = len(errors)
+        raise Conflict(
+            _n(
+                "{count} translation cannot be reviewed; nothing was changed",
+                "{count} translations cannot be reviewed; nothing was changed",
+                count,
+            ).format(count=count),
+            errors,
+        )
+    return BulkReviewResult(
+        action=data.action, locale=locale, reviewed=reviewed, warnings=warnings
+    )
+
+
+@dataclass
+class _Target:
+    """A translation a bulk review names, or why it cannot be reviewed."""
+
+    loc: tuple[str | int, ...]
+    prompt: models.Prompt | None = None
+    version: models.PromptVersion | None = None
+    translation: Translation | None = None
+    error: ErrorItem | None = None
+
+
+def _named_targets(
+    session: Session, names: Sequence[str], locale: str, principal: Principal
+) -> list[_Target]:
+    """The newest version's translation of each named prompt, in the order named."""
+    # A prompt the key may not change is refused as everywhere else (403), before any
+    # is looked up; every such name is listed.
+    outside = [
+        ErrorItem(
+            loc=("body", "prompts", i),
+            message=_("this key is limited to the folders {folders}").format(
+                folders=principal.describe_folders()
+            ),
+        )
+        for i, name in enumerate(names)
+        if not principal.may_change(name)
+    ]
+    if outside:
+        first = next(name for name in names if not principal.may_change(name))
+        refusal = principal.scope_refusal(first, change=True)
+        assert refusal is not None
+        raise Forbidden(refusal.detail, outside)
+    lock_prompts(session, names)
+    targets: list[_Target] = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        loc: tuple[str | int, ...] = ("body", "prompts", i)
+        if name in seen:
+            message = _("{name} is named twice").format(name=repr(name))
+            targets.append(_Target(loc, error=ErrorItem(loc=loc, message=message)))
+            continue
+        seen.add(name)
+        try:
+            prompt = get_prompt(session, name, lock=True)
+            locale = _target_locale(prompt, locale, ("body", "locale"))
+            version = _target_version(session, prompt, None)
+        except (NotFound, InvalidInput) as exc:
+            targets.append(_Target(loc, error=ErrorItem(loc=loc, message=exc.detail)))
+            continue
+        translation = _translation(session, version, locale)
+        if translation is None:
+            message = _no_translation(version, name, locale).detail
+            targets.append(_Target(loc, error=ErrorItem(loc=loc, message=message)))
+            continue
+        targets.append(_Target(loc, prompt, version, translation))
+    return targets
+
+
+def _selected_targets(
+    session: Session, data: TranslationBulkReview, locale: str, principal: Principal
+) -> list[_Target]:
+    """The translations under ``data.prefix`` with a selected status, by prompt name."""
+    statuses = {s.value for s in data.status or ()} or _BULK_DEFAULT[data.action]
+    # Reviewing changes the prompts: only the key's own folders, not those it may read.
+    entries = _scope(session, locale, prefix=data.prefix, label=None, within=principal.folders)
+    names = [e.prompt.name for e in entries if e.translation and e.translation.status in statuses]
+    if not names:
+        return []
+    lock_prompts(session, names)
+    # Read again under the locks: a translation may have changed in between.
+    entries = _scope(session, locale, prefix=data.prefix, label=None, within=principal.folders)
+    locked = set(names)
+    return [
+        _Target(("body", f"{e.prompt.name}@{e.version.number}"), e.prompt, e.version, e.translation)
+        for e in entries
+        if e.prompt.name in locked and e.translation and e.translation.status in statuses
+    ]
+
+
+# A status no translation keeps: set only in the transaction that deletes it.
+_WITHDRAWN = "withdrawn"
+
+# What a bulk review selects by folder unless told otherwise: what awaits the action.
+_BULK_DEFAULT: dict[ReviewAction, set[str]] = {
+    ReviewAction.submit: {TranslationStatus.draft.value},
+    ReviewAction.approve: {TranslationStatus.in_review.value},
+    ReviewAction.reject: {TranslationStatus.in_review.value},
+}
+
+
+def withdraw_translation(
+    session: Session,
+    name: str,
+    locale: str,
+    number: int | None,
+    *,
+    principal: Principal,
+    if_match: Sequence[str] | None = None,
+) -> None:
+    """Delete a version's translation into a locale, with its revisions; audited.
+
+    Text that is or may be served (approved, approved text kept live, or stale) needs
+    the reviewer's role to withdraw; text never served is its translator's to withdraw.
+    """
+    prompt = get_prompt(session, name, lock=True)
+    locale = _target_locale(prompt, locale, ("path", "locale"))
+    version = _target_version(session, prompt, number)
+    translation = _translation(session, version, locale)
+    if translation is None:
+        raise _no_translation(version, name, locale)
+    _check_if_match(translation, if_match, name, locale)
+    served = translation.approved_texts is not None or translation.status in (
+        TranslationStatus.approved.value,
+        TranslationStatus.stale.value,
+    )
+    if served and not principal.can(Permission.REVIEW):
+        raise Forbidden(
+            _(
+                "the {locale} translation of {name} is or was approved; withdrawing it "
+                "needs the {role} role or above"
+            ).format(locale=locale, name=repr(name), role=LEAST_ROLE[Permission.REVIEW].value)
+        )
+    before = {**_audited(translation), "texts": list(translation.texts)}
+    # The store deletes a translation's revisions only once it is marked withdrawn.
+    translation.status = _WITHDRAWN
+    session.flush()
+    for revision in translation.revisions:
+        session.delete(revision)
+    session.delete(translation)
+    session.flush()
+    audit.record(
+        session,
+        "translation.withdraw",
+        prompt=name,
+        target=f"{name}@{version.number}:{locale}",
+        before=before,
+    )
 
 
 # ---------------------------------------------------------------- queue
@@ -483,10 +721,30 @@ def _scope(
 
     ``within`` are the folders the caller's key may read (None: every prompt).
     """
+    query = _versions_query(prefix=prefix, label=label, within=within).where(
+        models.Prompt.source_locale != locale
+    )
+    versions = list(session.scalars(query))
+    translations: dict[int, Translation] = {}
+    if versions:
+        rows = session.scalars(
+            select(Translation).where(
+                Translation.locale == locale,
+                Translation.version_id.in_([v.id for v in versions]),
+            )
+        )
+        translations = {row.version_id: row for row in rows}
+    return [_Entry(v.prompt, v, translations.get(v.id)) for v in versions]
+
+
+def _versions_query(
+    *, prefix: str | None, label: str | None, within: Sequence[str] | None
+) -> Select[models.PromptVersion]:
+    """The version to translate of every unarchived prompt in scope, by name."""
     query = (
         select(models.PromptVersion)
         .join(models.Prompt, models.Prompt.id == models.PromptVersion.prompt_id)
-        .where(models.Prompt.archived_at.is_(None), models.Prompt.source_locale != locale)
+        .where(models.Prompt.archived_at.is_(None))
     )
     if label:
         query = query.join(
@@ -505,17 +763,7 @@ def _scope(
     readable = readable_names(models.Prompt.name, within)
     if readable is not None:
         query = query.where(readable)
-    versions = list(session.scalars(query.order_by(models.Prompt.name)))
-    translations: dict[int, Translation] = {}
-    if versions:
-        rows = session.scalars(
-            select(Translation).where(
-                Translation.locale == locale,
-                Translation.version_id.in_([v.id for v in versions]),
-            )
-        )
-        translations = {row.version_id: row for row in rows}
-    return [_Entry(v.prompt, v, translations.get(v.id)) for v in versions]
+    return query.order_by(models.Prompt.name)
 
 
 def _progress(folder: str, entries: Sequence[_Entry]) -> FolderProgress:
@@ -546,7 +794,7 @@ def queue(
             prompt=e.prompt.name,
             version=e.version.number,
             state=e.state,
-            units=len(source_texts(e.version)),
+            units=sum(not only_a_variable(text) for text in source_texts(e.version)),
         )
         for e in entries
     ]
@@ -562,6 +810,73 @@ def queue(
         folders=[_progress(folder, group) for folder, group in sorted(by_folder.items())],
         total=_progress("", entries),
     )
+
+
+def queue_overview(
+    session: Session,
+    *,
+    prefix: str | None = None,
+    label: str | None = None,
+    within: Sequence[str] | None = None,
+) -> QueueOverview:
+    """Every prompt in scope against every locale translated in scope: the state of each
+    pair, and each locale's completeness."""
+    versions = list(session.scalars(_versions_query(prefix=prefix, label=label, within=within)))
+    translations: dict[int, dict[str, str]] = defaultdict(dict)
+    if versions:
+        rows = session.execute(
+            select(Translation.version_id, Translation.locale, Translation.status).where(
+                Translation.version_id.in_([v.id for v in versions])
+            )
+        )
+        for version_id, locale, status in rows:
+            translations[version_id][locale] = status
+    locales = sorted({locale for found in translations.values() for locale in found})
+    rows_out: list[OverviewRow] = []
+    by_locale: dict[str, list[str]] = {locale: [] for locale in locales}
+    for version in versions:
+        source = version.prompt.source_locale
+        states: dict[str, QueueState] = {}
+        for locale in locales:
+            if locale == source:
+                continue
+            state = translations[version.id].get(locale, "missing")
+            states[locale] = state  # type: ignore[assignment]
+            by_locale[locale].append(state)
+        rows_out.append(
+            OverviewRow(
+                prompt=version.prompt.name,
+                version=version.number,
+                source_locale=source,
+                states=states,
+            )
+        )
+    progress = []
+    for locale, states_of in by_locale.items():
+        counts = Counter(states_of)
+        approved = counts.get("approved", 0)
+        progress.append(
+            LocaleProgress(
+                locale=locale,
+                prompts=len(states_of),
+                approved=approved,
+                completeness=round(approved / len(states_of), 4) if states_of else 1.0,
+                counts=dict(sorted(counts.items())),
+            )
+        )
+    return QueueOverview(locales=progress, prompts=rows_out)
+
+
+def only_a_variable(text: str) -> bool:
+    """Whether a unit is only a variable (``{{ question }}``): nothing to translate.
+
+    Such units are not exported for translation, and an import fills them with the
+    source text.
+    """
+    return _ONLY_A_VARIABLE.fullmatch(text) is not None
+
+
+_ONLY_A_VARIABLE = re.compile(r"\s*\{\{-?\s*[A-Za-z_][A-Za-z0-9_]*\s*-?\}\}\s*")
 
 
 # ---------------------------------------------------------------- PO files
@@ -597,9 +912,19 @@ def export_po(
             f"{v['name']} ({v.get('type', 'string')})" for v in item.version.variables
         )
         for i, context in enumerate(_contexts(item.version)):
+            if only_a_variable(sources[i]):
+                continue
             comments = [item.prompt.description] if item.prompt.description else []
             if variables:
                 comments.append(f"variables: {variables} (keep their names)")
+            # The forms a plural filter call needs in this locale ("plural forms: one, few,
+            # many, other"), where the source or the translation calls one.
+            plurals = checks.plural_comment(
+                [sources[i], *(translation.texts[i : i + 1] if translation is not None else [])],
+                locale,
+            )
+            if plurals:
+                comments.append(plurals)
             comments.append(f"status: {item.state}")
             previous = None
             if stale and translation is not None and len(translation.source_texts) == len(sources):
@@ -721,8 +1046,8 @@ def import_po(
     changes: list[
         tuple[models.Prompt, models.PromptVersion, Translation | None, list[str], str]
     ] = []
-    warnings: list[Finding] = []
     unchanged = untranslated = 0
+    notes: dict[int, str] = {}
     for (name, number), group in groups.items():
         first_line = group.entries[0][1].lineno
         try:
@@ -789,6 +1114,11 @@ def import_po(
         if not filled:
             untranslated += 1
             continue
+        # A unit that is only a variable is not exported; it keeps the source's text.
+        texts = [
+            sources[i] if t is None and only_a_variable(sources[i]) else t
+            for i, t in enumerate(texts)
+        ]
         if any(t is None for t in texts):
             missing = [contexts[i] for i, t in enumerate(texts) if t is None]
             errors.append(
@@ -807,7 +1137,11 @@ def import_po(
             unchanged += 1
             continue
         found = checks.check_translation(
-            sources, new_texts, source_roles=source_roles(version), roles=source_roles(version)
+            sources,
+            new_texts,
+            source_roles=source_roles(version),
+            roles=source_roles(version),
+            locale=target,
         )
         if not any(f.level == "error" for f in found):
             found += _style_findings(session, prompt, version, target, new_texts)
@@ -829,6 +1163,20 @@ def import_po(
                     )
                 )
         changes.append((prompt, version, translation, new_texts, status))
+        notes[version.id] = _translator_note(entry for _index, entry in group.entries)
+
+    # The style guide judges each prompt's text alone, and says nothing under 8 words; the
+    # whole file's text tells a file in one language labelled with another.
+    language = checks.check_language(
+        [text for change in changes for text in change[3]], target, ("body", "Language")
+    )
+    if language.finding is not None:
+        warnings.insert(
+            0,
+            Finding(
+                level="warning", loc=list(language.finding.loc), message=language.finding.message
+            ),
+        )
 
     if errors:
         count = len(errors)
@@ -858,7 +1206,11 @@ def import_po(
             translation.source_texts = source_texts(version)
         before = None if translation.id is None else _audited(translation)
         add_revision(
-            translation, status=status, texts=new_texts, author=author, note="imported from PO"
+            translation,
+            status=status,
+            texts=new_texts,
+            author=author,
+            note=notes[version.id] or "imported from PO",
         )
         session.flush()
         audit.record(
@@ -875,8 +1227,26 @@ def import_po(
         updated=len(changes),
         unchanged=unchanged,
         untranslated=untranslated,
+        detected_language=language.detected,
         warnings=warnings,
     )
+
+
+def _translator_note(entries: Iterable[po.PoEntry]) -> str:
+    """A prompt's translator comments (``# …`` in PO), each line once, as a revision note."""
+    lines = dict.fromkeys(
+        line.strip()
+        for entry in entries
+        for comment in entry.translator_comments
+        for line in comment.splitlines()
+        if line.strip()
+    )
+    note = "\n".join(lines)
+    # As long as a note given in the API may be.
+    return note[:_NOTE_LIMIT]
+
+
+_NOTE_LIMIT = 2000
 
 
 def _expected(value: str) -> str:

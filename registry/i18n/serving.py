@@ -17,11 +17,12 @@ from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.locales import (
     LocaleError,
     canonical_locale,
-    fallback_chain,
+    parse_accept_language,
     requested_locales,
 )
 from registry.i18n.messages import _
 from registry.i18n.models import Translation, TranslationRevision
+from registry.i18n.negotiation import candidate_locales, locale_match
 from registry.i18n.schemas import TranslationStatus
 from registry.prompts.schemas import LocaleMatch
 
@@ -62,24 +63,14 @@ def source_roles(version: VersionText) -> list[str] | None:
 
 
 def servable_statuses(*, allow_stale: bool = False, preview: bool = False) -> frozenset[str]:
-    """Statuses a caller may be served: approved, plus stale or unreviewed text on request."""
+    """Statuses a caller may be served: approved, plus approved text of an older source
+    (stale) or unreviewed text on request."""
     statuses = {TranslationStatus.approved.value}
     if allow_stale:
         statuses.add(TranslationStatus.stale.value)
     if preview:
         statuses |= {TranslationStatus.draft.value, TranslationStatus.in_review.value}
     return frozenset(statuses)
-
-
-def candidate_locales(requested: Sequence[str], source_locale: str) -> list[str]:
-    """Every locale worth trying, in order: each requested locale's CLDR chain, then source."""
-    seen: dict[str, None] = {}
-    for locale in requested:
-        for candidate in fallback_chain(locale, source_locale):
-            if candidate != source_locale:
-                seen.setdefault(candidate)
-    seen.setdefault(source_locale)
-    return list(seen)
 
 
 @dataclass(frozen=True)
@@ -113,6 +104,7 @@ _SERVABLE_TRANSLATIONS = PreparedRead(
         _TRANSLATIONS.status,
         _TRANSLATIONS.texts,
         _TRANSLATIONS.approved_texts,
+        _TRANSLATIONS.approved_stale,
         _TRANSLATIONS.revision,
     ).where(
         in_list(_TRANSLATIONS.version_id, "versions", versions),
@@ -172,22 +164,40 @@ def _pick(
     first = requested[0] if requested else source.source_locale
     for candidate in plan:
         if candidate == source.source_locale:
-            match = LocaleMatch.exact if candidate == first else LocaleMatch.source
+            match = locale_match(candidate, requested)
             return Localized(
                 list(source.texts), candidate, first, match, None, f"{candidate}:source"
             )
         row = found.get((source.version_id, candidate))
-        if row is None:
+        servable = None if row is None else _servable(row, statuses)
+        if servable is None:
             continue
-        match = LocaleMatch.exact if candidate == first else LocaleMatch.fallback
-        # Version and locale identify the translation; its revision, what it says now.
-        tag = f"{candidate}:r{row.revision}"
-        if row.status in statuses:
-            return Localized(list(row.texts), candidate, first, match, row.status, tag)
-        if row.approved_texts is not None and TranslationStatus.approved.value in statuses:
-            approved = TranslationStatus.approved.value
-            return Localized(list(row.approved_texts), candidate, first, match, approved, tag)
+        texts, status, revision = servable
+        # Version and locale identify the translation; its revision and the status of
+        # the text served (approved, or a draft under preview), what it says now.
+        tag = f"{candidate}:r{revision}:{status}"
+        match = locale_match(candidate, requested)
+        return Localized(texts, candidate, first, match, status, tag)
     raise AssertionError("candidate_locales always ends with the source locale")
+
+
+_UNREVIEWED = frozenset({TranslationStatus.draft.value, TranslationStatus.in_review.value})
+
+
+def _servable(row: Any, statuses: frozenset[str]) -> tuple[list[str], str, int] | None:
+    """The texts of a translation a caller may be served, and their status; None if none.
+
+    Only approved text is served: approved for the version's source, or with
+    ``allow_stale`` for an older one. ``preview`` serves a draft or text in review.
+    """
+    if row.status in statuses and row.status in _UNREVIEWED:
+        return list(row.texts), row.status, row.revision
+    if row.approved_texts is None:
+        return None
+    status = TranslationStatus.stale if row.approved_stale else TranslationStatus.approved
+    if status.value not in statuses:
+        return None
+    return list(row.approved_texts), status.value, row.revision
 
 
 def add_revision(
@@ -201,6 +211,7 @@ def add_revision(
     translation.updated_by = author
     if status == TranslationStatus.approved.value:
         translation.approved_texts = list(texts)
+        translation.approved_stale = False
     translation.revisions.append(
         TranslationRevision(
             number=number, status=status, texts=list(texts), note=note, author=author
@@ -218,6 +229,7 @@ _TO_CARRY = (
         _TRANSLATIONS.texts,
         _TRANSLATIONS.source_texts,
         _TRANSLATIONS.approved_texts,
+        _TRANSLATIONS.approved_stale,
     )
     .where(_TRANSLATIONS.version_id == bindparam("version_id"))
     .order_by(_TRANSLATIONS.locale)
@@ -233,27 +245,28 @@ def carry_forward(
 ) -> int:
     """Copy every translation of ``previous`` to ``new``: stale where the source changed.
 
-    Each copy starts its own history, as :func:`add_revision` would write it: revision 1,
-    noting the version it came from.
+    A copy keeps what the translator last wrote (to be reviewed against the new source)
+    and, apart from it, the last approved text: still current if the source is unchanged,
+    else of an older source, served only with ``allow_stale`` until text is approved
+    for the new one. Each copy starts its own history, as :func:`add_revision` would write
+    it: revision 1, noting the version it came from.
     """
     changed = source_texts(previous) != source_texts(new) or source_roles(previous) != source_roles(
         new
     )
     copies = []
     for old in session.execute(_TO_CARRY, {"version_id": previous.id}):
-        status = TranslationStatus.stale.value if changed else old.status
-        approved = None if changed else old.approved_texts
-        if status == TranslationStatus.approved.value:
-            approved = list(old.texts)
+        approved = None if old.approved_texts is None else list(old.approved_texts)
         copies.append(
             {
                 "prompt_id": new.prompt_id,
                 "version_id": new.id,
                 "locale": old.locale,
-                "status": status,
+                "status": TranslationStatus.stale.value if changed else old.status,
                 "texts": list(old.texts),
                 "source_texts": list(old.source_texts),
                 "approved_texts": approved,
+                "approved_stale": approved is not None and (changed or old.approved_stale),
                 "revision": 1,
                 "updated_by": author,
             }
@@ -303,9 +316,19 @@ def parse_locale(tag: str, loc: tuple[str | int, ...]) -> str:
 
 
 def requested_locales_from(locale: str | None, accept_language: str | None) -> list[str]:
-    """The locales a request asks for: an explicit ``locale``, else ``Accept-Language``."""
+    """The locales a request asks for: an explicit ``locale``, else ``Accept-Language``.
+
+    Entries that are malformed or name no locale are skipped, as HTTP allows. ``*`` ends
+    the list: any language will do from there, and the source locale, which every
+    lookup ends with, serves it better than an arbitrary translation would.
+    """
     if locale:
         return [parse_locale(locale, ("query", "locale"))]
-    if accept_language:
-        return requested_locales(accept_language)
-    return []
+    if not accept_language:
+        return []
+    ranges = [language_range for language_range, _q in parse_accept_language(accept_language)]
+    if "*" in ranges:
+        ranges = ranges[: ranges.index("*")]
+    # The ranges are sorted best first and hold no "," or ";": written back as a header
+    # of equal weights, they keep their order.
+    return requested_locales(", ".join(ranges))

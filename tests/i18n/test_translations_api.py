@@ -280,8 +280,11 @@ class TestServing:
         )
         german = resolve(client, name, locale="de").json()
         assert (german["locale"], german["locale_match"]) == ("en", "source")
+        # Nothing asked for: the source, which is not an exact match of anything.
         source = resolve(client, name).json()
-        assert (source["locale"], source["locale_match"]) == ("en", "exact")
+        assert (source["locale"], source["locale_match"]) == ("en", "source")
+        asked = resolve(client, name, locale="en").json()
+        assert (asked["locale"], asked["locale_match"]) == ("en", "exact")
 
     def test_accept_language_with_q_values(self, client: TestClient) -> None:
         name = make(client)
