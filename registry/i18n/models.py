@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, JSONType, NullableJSONType, UTCDateTime, utcnow
@@ -33,9 +33,12 @@ class Translation(Base):
     status: Mapped[str] = mapped_column(String(16))
     texts: Mapped[list[str]] = mapped_column(JSONType)
     source_texts: Mapped[list[str]] = mapped_column(JSONType)
-    # The last approved text while a newer one awaits review, so editing a live
-    # translation does not take it offline; cleared when the source changes.
+    # The last approved text, kept apart from ``texts`` so that editing a live
+    # translation, or a new source, does not put unreviewed text online; None until a
+    # reviewer approves. ``approved_stale``: approved for an older source, so served
+    # only with ``allow_stale`` until text is approved for this version's source.
     approved_texts: Mapped[list[str] | None] = mapped_column(NullableJSONType, default=None)
+    approved_stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # Every change of text, status or source goes through the ORM, which stamps it here.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
