@@ -16,12 +16,13 @@ Malformed ``Accept-Language`` entries are skipped, as HTTP allows; ``*`` ends th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from registry import Client
+from registry import Client, write_bundle
 from registry.demo import seed_demo
 
 GREETING = "/v1/prompts/support/greeting/-"
@@ -116,22 +117,38 @@ def sdk(demo: TestClient) -> Iterator[Client]:
         yield sdk
 
 
+SDK_TABLE: list[tuple[list[str], tuple[str, str, str]]] = [
+    (["en", "fr"], ("en", "en", "exact")),
+    (["en-US", "en", "fr"], ("en", "en_US", "fallback")),
+    (["en-GB", "fr"], ("en", "en_GB", "fallback")),
+    (["fr", "en"], ("fr", "fr", "exact")),
+    (["it", "de"], ("de", "it", "fallback")),
+    (["it", "en", "de"], ("en", "it", "fallback")),
+    (["it"], ("en", "it", "source")),
+    ([], ("en", "en", "source")),
+]
+
+
 class TestSdkLocales:
-    @pytest.mark.parametrize(
-        ("locales", "expected"),
-        [
-            (["en", "fr"], ("en", "en", "exact")),
-            (["en-US", "en", "fr"], ("en", "en_US", "fallback")),
-            (["fr", "en"], ("fr", "fr", "exact")),
-            (["it", "de"], ("de", "it", "fallback")),
-            (["it"], ("en", "it", "source")),
-        ],
-    )
+    @pytest.mark.parametrize(("locales", "expected"), SDK_TABLE)
     def test_a_list_of_locales_in_order(
         self, sdk: Client, locales: list[str], expected: tuple[str, str, str]
     ) -> None:
-        prompt = sdk.get("support/greeting", locale=locales)
+        prompt = sdk.get("support/greeting", locale=locales or None)
         assert (prompt.locale, prompt.requested_locale, prompt.locale_match) == expected
+
+    def test_an_offline_bundle_answers_the_same(
+        self, demo: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path = tmp_path / "prompts.json"
+        write_bundle(Client(http_client=demo), path, names=["support/greeting"])
+        monkeypatch.delenv("REGISTRY_URL", raising=False)
+        with Client(bundle=path) as offline:
+            for locales, expected in SDK_TABLE:
+                prompt = offline.get("support/greeting", locale=locales or None)
+                assert prompt.origin == "bundle"
+                answer = (prompt.locale, prompt.requested_locale, prompt.locale_match)
+                assert answer == expected, locales
 
     def test_no_locale_is_the_source_not_an_exact_match(self, sdk: Client) -> None:
         prompt = sdk.get("support/greeting")
