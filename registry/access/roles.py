@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from registry.errors import Forbidden
+from registry.i18n.locales import fallback_chain
 from registry.i18n.messages import _
 
 
@@ -42,6 +43,29 @@ LEAST_ROLE: dict[Permission, Role] = {
     permission: next(role for role in Role if permission in GRANTS[role])
     for permission in Permission
 }
+
+
+def writes_locale(locales: Iterable[str], locale: str) -> bool:
+    """Whether a translator key for ``locales`` (canonical) writes ``locale`` (canonical).
+
+    A key for a language writes its regional variants too (``fr`` writes ``fr_CA``,
+    ``es`` writes ``es_MX`` through ``es_419``), following CLDR's parents within the same
+    language, so never another script (``zh`` does not write ``zh_Hant_TW``). A key that
+    names regions of a language (``fr_CA``) writes only the ones it names.
+    """
+    listed = set(locales)
+    if locale in listed:
+        return True
+    language = locale.split("_")[0]
+    for parent in fallback_chain(locale, locale)[1:]:
+        if parent.split("_")[0] != language:
+            return False
+        if parent in listed:
+            # The nearest listed parent, unless the key names a narrower locale under it.
+            return not any(
+                other != parent and parent in fallback_chain(other, other)[1:] for other in listed
+            )
+    return False
 
 
 def within(name: str, folders: Iterable[str]) -> bool:
@@ -95,10 +119,11 @@ class Principal:
         return self.folders is None or within(name, self.folders)
 
     def may_translate(self, locale: str) -> bool:
-        """Translators write only their key's locales; editors and above write any."""
+        """Translators write only their key's locales (see :func:`writes_locale`); editors
+        and above write any."""
         if not self.can(Permission.TRANSLATE):
             return False
-        return self.role is not Role.TRANSLATOR or locale in self.locales
+        return self.role is not Role.TRANSLATOR or writes_locale(self.locales, locale)
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):

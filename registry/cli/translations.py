@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from registry.cli.app import JsonOption, app, client, console, print_json, user_errors
+from registry.cli.app import JsonOption, app, client, console, fail, print_json, user_errors
+from registry.i18n.schemas import ReviewAction, TranslationStatus
 
 translations_app = typer.Typer(
-    help="Translator workflow: queue, PO export and import.", no_args_is_help=True
+    help="Translator workflow: queue, review, PO export and import.", no_args_is_help=True
 )
 app.add_typer(translations_app, name="translations")
 
@@ -22,9 +23,33 @@ PrefixOption = Annotated[str | None, typer.Option(help="Only this folder.")]
 @translations_app.command("status")
 @user_errors
 def status(
-    ctx: typer.Context, locale: LocaleOption, prefix: PrefixOption = None, json: JsonOption = False
+    ctx: typer.Context,
+    locale: Annotated[
+        str | None, typer.Option(help="Target locale, e.g. fr. Default: every locale.")
+    ] = None,
+    prefix: PrefixOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """What is missing, stale or in review for a locale, and completeness per folder."""
+    """What is missing, stale or in review for a locale, and completeness per folder;
+    without --locale, every prompt against every locale."""
+    if locale is None:
+        overview = client(ctx).translation_overview(prefix=prefix)
+        if json:
+            print_json(overview)
+            return
+        grid = Table(title="Translations")
+        grid.add_column("prompt")
+        grid.add_column("version")
+        for each in overview.locales:
+            grid.add_column(each.locale)
+        for row in overview.prompts:
+            cells = [row.states.get(p.locale, "(source)") for p in overview.locales]
+            grid.add_row(row.prompt, str(row.version), *cells)
+        grid.add_row(
+            "(complete)", "", *(f"{p.completeness:.0%}" for p in overview.locales), end_section=True
+        )
+        console.print(grid)
+        return
     queue = client(ctx).translation_queue(locale, prefix=prefix)
     if json:
         print_json(queue)
@@ -46,6 +71,79 @@ def status(
             f"{progress.completeness:.0%}",
         )
     console.print(folders)
+
+
+@translations_app.command("review")
+@user_errors
+def review(
+    ctx: typer.Context,
+    prompts: Annotated[
+        list[str] | None,
+        typer.Argument(help="Prompts to review; none: every one under --prefix."),
+    ] = None,
+    locale: LocaleOption = ...,  # type: ignore[assignment]
+    action: Annotated[
+        ReviewAction, typer.Option(help="approve, reject, or submit (send to review).")
+    ] = ReviewAction.approve,
+    prefix: PrefixOption = None,
+    status: Annotated[
+        list[TranslationStatus] | None,
+        typer.Option(
+            help="Without prompts: the statuses to select (repeat). Default: in "
+            "review to approve or reject, draft to submit."
+        ),
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option(help="With one prompt: this version, not the newest.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="Why, recorded with each revision.")] = "",
+    json: JsonOption = False,
+) -> None:
+    """Approve, reject or submit one translation, or many at once (all or nothing)."""
+    sdk = client(ctx)
+    if prompts and len(prompts) == 1 and prefix is None and status is None:
+        reviewed = sdk.review_translation(prompts[0], locale, action, version=version, note=note)
+        if json:
+            print_json(reviewed)
+            return
+        console.print(
+            f"{reviewed.prompt}@{reviewed.version} [{reviewed.locale}]: "
+            f"[green]{reviewed.status}[/green]"
+        )
+        return
+    if version is not None:
+        raise fail("--version applies to one prompt only")
+    result = sdk.review_translations(
+        locale,
+        action,
+        prompts=prompts or None,
+        prefix=prefix,
+        status=[s.value for s in status] if status else None,
+        note=note,
+    )
+    if json:
+        print_json(result)
+        return
+    for item in result.reviewed:
+        console.print(f"{item.prompt}@{item.version}: [green]{item.status}[/green]")
+    done = {"approve": "approved", "reject": "rejected", "submit": "submitted for review"}
+    console.print(f"{len(result.reviewed)} {result.locale} translation(s) {done[action.value]}")
+    for warning in result.warnings:
+        where = ".".join(str(part) for part in warning.loc)
+        console.print(f"[yellow]warning[/yellow] {where}: {warning.message}")
+
+
+@translations_app.command("withdraw")
+@user_errors
+def withdraw(
+    ctx: typer.Context,
+    prompt: Annotated[str, typer.Argument(help="The prompt whose translation to delete.")],
+    locale: LocaleOption,
+    version: Annotated[int | None, typer.Option(help="Default: the newest version.")] = None,
+) -> None:
+    """Withdraw (delete) a translation; approved text needs a reviewer's key."""
+    client(ctx).withdraw_translation(prompt, locale, version=version)
+    console.print(f"withdrew the {locale} translation of {prompt}")
 
 
 @translations_app.command("export")

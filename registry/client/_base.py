@@ -38,8 +38,10 @@ from registry.experiments.schemas import (
     Results,
 )
 from registry.i18n.schemas import (
+    BulkReviewResult,
     ImportResult,
     Queue,
+    QueueOverview,
     ReviewAction,
     Translation,
     TranslationSummary,
@@ -206,6 +208,10 @@ def _model(model: type[M]) -> Callable[[httpx.Response], M]:
 
 def _adapter(adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
     return lambda response: adapter.validate_json(response.content)
+
+
+def _nothing(response: httpx.Response) -> None:
+    return None
 
 
 def _content(response: httpx.Response) -> bytes:
@@ -630,6 +636,40 @@ class BaseClient:
         body = {"version": version, "action": str(action), "note": note}
         path = self._translation_path(name, locale) + "/review"
         return Call("POST", path, _model(Translation), json=body, invalidates=name)
+
+    def _review_translations(
+        self,
+        locale: str,
+        action: ReviewAction | str,
+        prompts: Sequence[str] | None,
+        prefix: str | None,
+        status: Sequence[str] | None,
+        note: str,
+    ) -> Call[BulkReviewResult]:
+        body = {
+            "action": str(action),
+            "locale": locale,
+            "prompts": None if prompts is None else list(prompts),
+            "prefix": prefix,
+            "status": None if status is None else list(status),
+            "note": note,
+        }
+        return Call(
+            "POST", "/v1/translations/review", _model(BulkReviewResult), json=body, invalidates=True
+        )
+
+    def _withdraw_translation(self, name: str, locale: str, version: int | None) -> Call[None]:
+        params: dict[str, str | int] = {} if version is None else {"version": version}
+        path = self._translation_path(name, locale)
+        return Call("DELETE", path, _nothing, params=params, invalidates=name)
+
+    def _translation_overview(self, prefix: str | None, label: str | None) -> Call[QueueOverview]:
+        params: dict[str, str | int] = {}
+        if prefix is not None:
+            params["prefix"] = prefix
+        if label is not None:
+            params["label"] = label
+        return Call("GET", "/v1/translations/queue", _model(QueueOverview), params=params)
 
     def _list_translations(self, name: str, version: int | None) -> Call[list[TranslationSummary]]:
         params: dict[str, str | int] = {} if version is None else {"version": version}

@@ -33,8 +33,10 @@ from registry.client.prompt import Prompt, Rendered
 from registry.experiments.plan import ServedExperiment
 from registry.experiments.schemas import Experiment, ExperimentPage, FeedbackRecorded, Results
 from registry.i18n.schemas import (
+    BulkReviewResult,
     ImportResult,
     Queue,
+    QueueOverview,
     ReviewAction,
     Translation,
     TranslationSummary,
@@ -512,6 +514,31 @@ class Client(BaseClient):
     ) -> Queue:
         """What is missing, stale or in review for a locale."""
         return self._send(self._translation_queue(locale, prefix, label))
+
+    def translation_overview(
+        self, *, prefix: str | None = None, label: str | None = None
+    ) -> QueueOverview:
+        """Every prompt against every locale translated: each pair's state, and each
+        locale's completeness."""
+        return self._send(self._translation_overview(prefix, label))
+
+    def review_translations(
+        self,
+        locale: str,
+        action: ReviewAction | Literal["submit", "approve", "reject"],
+        *,
+        prompts: Sequence[str] | None = None,
+        prefix: str | None = None,
+        status: Sequence[str] | None = None,
+        note: str = "",
+    ) -> BulkReviewResult:
+        """Review many translations of a locale at once (``prompts``, or every one under
+        ``prefix`` in ``status``): all or nothing."""
+        return self._send(self._review_translations(locale, action, prompts, prefix, status, note))
+
+    def withdraw_translation(self, name: str, locale: str, *, version: int | None = None) -> None:
+        """Delete a version's translation into a locale (approved text: reviewers only)."""
+        self._send(self._withdraw_translation(name, locale, version))
 
     def export_translations(
         self,

@@ -2,9 +2,23 @@
 
 Every entry carries a ``msgctxt`` that names the prompt version (and the message inside
 it); ``msgid`` is the source text and ``msgstr`` the translation. Stale entries are
-``fuzzy`` and keep the old source as ``#| msgid``. Both directions must preserve the
-texts byte for byte, so nothing is wrapped, and no format flag is written: prompts are
-Jinja templates, not printf strings, and ``msgfmt --check`` would compare their ``%``.
+``fuzzy`` and keep the old source as ``#| msgid``, written as GNU gettext writes it
+(``#| msgid ""`` then one ``#| "…"`` line per quoted line; Babel would put every quoted
+line on one ``#|`` line, which polib and translate-toolkit misread). Both directions must
+preserve the texts byte for byte, so nothing is wrapped, and no format flag is written:
+prompts are Jinja templates, not printf strings, and ``msgfmt --check`` would compare
+their ``%``.
+
+Files saved by the common tools import: Babel (``read_po``/``write_po``, and the tools
+built on it), polib, translate-toolkit (Weblate) and GNU ``msgcat``, ``msgmerge`` and
+``msgattrib``; each rewraps strings and reorders headers, which changes nothing read
+here. What identifies an entry is what every one of them keeps: the ``msgctxt`` (prompt
+and version) and the ``msgid`` (the source text, compared in full on import). The
+``X-Registry-Id`` header names the exporting registry, but Babel drops every ``X-``
+header, so the import does not require it: a file of another registry applies only
+where its source texts are this registry's, word for word, and the answer warns.
+Babel also turns ``#|`` lines into ``# |`` translator comments: the previous source of
+a file it saved is lost, which changes nothing an import does.
 
 Babel parses; this module only refuses what Babel's lenient parser would silently get
 wrong, each time naming the line:
@@ -24,8 +38,7 @@ wrong, each time naming the line:
 Known limits, all in informational fields: extracted comments are written one per
 ``#.`` line (a comment's newlines split it, surrounding whitespace and consecutive
 repeats are not kept, nor backslashes ending a line, which GNU gettext would read as a
-line continuation), and a vertical tab or form feed in ``previous_source`` is written
-as a space, because Babel passes ``#|`` lines through its comment wrapper.
+line continuation).
 """
 
 from __future__ import annotations

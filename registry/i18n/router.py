@@ -10,10 +10,13 @@ from registry.access.roles import Permission
 from registry.dependencies import ReadAccess, SessionDep, TranslateAccess
 from registry.i18n import service
 from registry.i18n.schemas import (
+    BulkReviewResult,
     ImportResult,
     Queue,
+    QueueOverview,
     ReviewAction,
     Translation,
+    TranslationBulkReview,
     TranslationReview,
     TranslationSubmit,
     TranslationSummary,
@@ -102,10 +105,43 @@ def review_translation(
         locale,
         body,
         actor=principal.owner,
-        if_match=None if if_match is None else [t.strip() for t in if_match.split(",")],
+        if_match=_etags(if_match),
     )
     response.headers["ETag"] = reviewed.etag
     return reviewed
+
+
+@router.delete(
+    "/v1/prompts/{name:path}/-/translations/{locale}", status_code=status.HTTP_204_NO_CONTENT
+)
+def withdraw_translation(
+    name: PromptName,
+    locale: Locale,
+    session: SessionDep,
+    principal: TranslateAccess,
+    version: VersionQuery = None,
+    if_match: Annotated[
+        str | None,
+        Header(max_length=1000, description="The translation's ETag as read; 412 if changed."),
+    ] = None,
+) -> None:
+    """Withdraw (delete) a version's translation into a locale, with its revisions.
+
+    Text never approved is withdrawn by whoever may translate the locale; approved or
+    stale text, which is or may be served, only by reviewers and admins.
+    """
+    service.withdraw_translation(
+        session,
+        name,
+        locale,
+        version,
+        principal=principal,
+        if_match=_etags(if_match),
+    )
+
+
+def _etags(if_match: str | None) -> list[str] | None:
+    return None if if_match is None else [t.strip() for t in if_match.split(",")]
 
 
 @router.get("/v1/prompts/{name:path}/-/translations")
@@ -116,15 +152,41 @@ def list_translations(
     return service.list_translations(session, name, version)
 
 
+@router.post("/v1/translations/review")
+def review_translations(
+    body: TranslationBulkReview, session: SessionDep, principal: TranslateAccess
+) -> BulkReviewResult:
+    """Submit (translators), approve or reject (reviewers) many translations of a locale.
+
+    All or nothing: if any selected translation cannot be reviewed, each is named and
+    nothing changes. Each change is audited as a single review is.
+    """
+    if body.action is not ReviewAction.submit:
+        principal.require(Permission.REVIEW)
+    return service.review_translations(session, body, principal=principal)
+
+
 @router.get("/v1/translations/queue")
 def translation_queue(
     session: SessionDep,
     principal: ReadAccess,
-    locale: LocaleQuery,
+    locale: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="BCP 47 or POSIX, e.g. `fr`. Without it: every prompt against "
+            "every locale translated in scope.",
+        ),
+    ] = None,
     prefix: PrefixQuery = None,
     label: LabelQuery = None,
-) -> Queue:
-    """What is missing, stale or in review for a locale, with completeness per folder."""
+) -> Queue | QueueOverview:
+    """What is missing, stale or in review for a locale, with completeness per folder; or,
+    without `locale`, the state of every prompt in every locale."""
+    if locale is None:
+        return service.queue_overview(
+            session, prefix=prefix, label=label, within=principal.readable
+        )
     return service.queue(session, locale, prefix=prefix, label=label, within=principal.readable)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from registry.inputs import MAX_INTEGER, RequestModel
-from registry.prompts.schemas import LocaleMatch, Message
+from registry.inputs import MAX_INTEGER, NulFreeStr, RequestModel
+from registry.prompts.schemas import PROMPT_NAME_PATTERN, LocaleMatch, Message
 
 __all__ = ["LocaleMatch"]
 
@@ -60,6 +60,46 @@ class TranslationReview(RequestModel):
     note: str = Field(default="", max_length=2000)
 
 
+# At most this many translations change in one bulk review; narrow the selection beyond.
+MAX_BULK_REVIEW = 1000
+
+
+class TranslationBulkReview(RequestModel):
+    """Review many translations of one locale at once: those named in ``prompts``, or
+    every one under ``prefix`` whose status is in ``status``. All or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: ReviewAction
+    locale: str = Field(max_length=64, description="BCP 47 or POSIX, e.g. `fr`.")
+    prompts: (
+        list[Annotated[str, StringConstraints(max_length=255, pattern=PROMPT_NAME_PATTERN)]] | None
+    ) = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_BULK_REVIEW,
+        description="The prompts whose translation (of their newest version) to review; "
+        "each must be in a status the action applies to.",
+    )
+    prefix: NulFreeStr | None = Field(
+        default=None, max_length=255, description="Without `prompts`: only this folder."
+    )
+    status: list[TranslationStatus] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5,
+        description="Without `prompts`: the statuses to select. Default: `in_review` to "
+        "approve or reject, `draft` to submit.",
+    )
+    note: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> TranslationBulkReview:
+        if self.prompts is not None and (self.prefix is not None or self.status is not None):
+            raise ValueError("give either prompts, or prefix and status, not both")
+        return self
+
+
 class Finding(BaseModel):
     level: Literal["error", "warning", "suggestion"]
     loc: list[str | int]
@@ -99,8 +139,24 @@ class Translation(TranslationSummary):
         description="Unified diff from the source this text was made from to the current "
         "source; empty unless the translation is stale."
     )
+    note: str = Field(
+        default="",
+        description="The current revision's note: for text in review, the translator's "
+        "comment to the reviewer (a PO file's translator comments).",
+    )
     warnings: list[Finding] = Field(default_factory=list)
     revisions: list[Revision]
+
+
+class BulkReviewResult(BaseModel):
+    """What a bulk review changed, each translation with its new status."""
+
+    action: ReviewAction
+    locale: str
+    reviewed: list[TranslationSummary]
+    warnings: list[Finding] = Field(
+        default_factory=list, description="Findings that do not block, by prompt."
+    )
 
 
 QueueState = Literal["missing", "stale", "draft", "in_review", "rejected", "approved"]
@@ -110,7 +166,10 @@ class QueueItem(BaseModel):
     prompt: str
     version: int
     state: QueueState
-    units: int = Field(description="Texts to translate: 1, or the number of chat messages.")
+    units: int = Field(
+        description="Texts to translate: 1, or the number of chat messages; a message that "
+        "is only a variable (`{{ question }}`) has nothing to translate and is not counted."
+    )
 
 
 class FolderProgress(BaseModel):
@@ -131,9 +190,41 @@ class Queue(BaseModel):
     total: FolderProgress
 
 
+class LocaleProgress(BaseModel):
+    locale: str
+    prompts: int = Field(description="Prompts to translate into this locale (not its source).")
+    approved: int
+    completeness: float = Field(description="Share of prompts with approved text, 0..1.")
+    counts: dict[str, int] = Field(description="Prompts per state.")
+
+
+class OverviewRow(BaseModel):
+    prompt: str
+    version: int
+    source_locale: str
+    states: dict[str, QueueState] = Field(
+        description="State per locale of the overview; the source locale is left out."
+    )
+
+
+class QueueOverview(BaseModel):
+    """Every prompt in scope against every locale it is or may be translated into."""
+
+    locales: list[LocaleProgress] = Field(
+        description="Each locale with a translation in scope, with its completeness."
+    )
+    prompts: list[OverviewRow]
+
+
 class ImportResult(BaseModel):
     locale: str
     updated: int
     unchanged: int
     untranslated: int
+    detected_language: str | None = Field(
+        default=None,
+        description="The language the imported text is written in, as detected over the "
+        "whole file (ISO 639-1, such as fr); null when too little text changed to tell. "
+        "A language other than the locale's is also a warning.",
+    )
     warnings: list[Finding]

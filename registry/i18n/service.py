@@ -462,7 +462,6 @@ def _review(
             translation.texts,
             source_roles=source_roles(version),
             roles=source_roles(version),
-            locale=locale,
         )
         if not any(f.level == "error" for f in found):
             found += _style_findings(session, prompt, version, locale, translation.texts)
@@ -549,9 +548,7 @@ def review_translations(
             ).format(count=count),
             errors,
         )
-    return BulkReviewResult(
-        action=data.action, locale=locale, reviewed=reviewed, warnings=warnings
-    )
+    return BulkReviewResult(action=data.action, locale=locale, reviewed=reviewed, warnings=warnings)
 
 
 @dataclass
@@ -917,14 +914,6 @@ def export_po(
             comments = [item.prompt.description] if item.prompt.description else []
             if variables:
                 comments.append(f"variables: {variables} (keep their names)")
-            # The forms a plural filter call needs in this locale ("plural forms: one, few,
-            # many, other"), where the source or the translation calls one.
-            plurals = checks.plural_comment(
-                [sources[i], *(translation.texts[i : i + 1] if translation is not None else [])],
-                locale,
-            )
-            if plurals:
-                comments.append(plurals)
             comments.append(f"status: {item.state}")
             previous = None
             if stale and translation is not None and len(translation.source_texts) == len(sources):
@@ -1046,6 +1035,7 @@ def import_po(
     changes: list[
         tuple[models.Prompt, models.PromptVersion, Translation | None, list[str], str]
     ] = []
+    warnings: list[Finding] = []
     unchanged = untranslated = 0
     notes: dict[int, str] = {}
     for (name, number), group in groups.items():
@@ -1137,11 +1127,7 @@ def import_po(
             unchanged += 1
             continue
         found = checks.check_translation(
-            sources,
-            new_texts,
-            source_roles=source_roles(version),
-            roles=source_roles(version),
-            locale=target,
+            sources, new_texts, source_roles=source_roles(version), roles=source_roles(version)
         )
         if not any(f.level == "error" for f in found):
             found += _style_findings(session, prompt, version, target, new_texts)
@@ -1164,19 +1150,6 @@ def import_po(
                 )
         changes.append((prompt, version, translation, new_texts, status))
         notes[version.id] = _translator_note(entry for _index, entry in group.entries)
-
-    # The style guide judges each prompt's text alone, and says nothing under 8 words; the
-    # whole file's text tells a file in one language labelled with another.
-    language = checks.check_language(
-        [text for change in changes for text in change[3]], target, ("body", "Language")
-    )
-    if language.finding is not None:
-        warnings.insert(
-            0,
-            Finding(
-                level="warning", loc=list(language.finding.loc), message=language.finding.message
-            ),
-        )
 
     if errors:
         count = len(errors)
@@ -1227,7 +1200,6 @@ def import_po(
         updated=len(changes),
         unchanged=unchanged,
         untranslated=untranslated,
-        detected_language=language.detected,
         warnings=warnings,
     )
 

@@ -72,6 +72,7 @@ from registry.prompts.schemas import (
 )
 from registry.style import service as style
 from registry.templating import analyze, parse_ref
+from registry.templating.arguments import argument_errors
 
 LATEST = "latest"
 PRODUCTION = "production"
@@ -482,6 +483,7 @@ def publish_version(
         except InvalidTemplate as exc:
             errors.extend(exc.errors)
             continue
+        errors.extend(argument_errors(source, loc=loc))
         used |= info.variables
         includes.extend(ref for ref in info.includes if ref not in includes)
     if errors:

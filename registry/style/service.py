@@ -402,18 +402,26 @@ def refuse_errors(report: StyleReport, *, loc_prefix: tuple[str | int, ...] = ("
 
 def lint_request(session: Session, data: LintRequest) -> LintResult:
     """Check text against a guide without storing anything."""
+    from registry.i18n.checks import lint_plurals
     from registry.i18n.serving import parse_locale
 
     locale = parse_locale(data.locale, ("body", "locale"))
     chosen = choose_guide(session, prompt=data.prompt, name=data.guide)
+    messages = [(m.role, m.content) for m in data.messages] if data.messages else None
     report = run_lint(
         chosen,
         template=data.template,
-        messages=[(m.role, m.content) for m in data.messages] if data.messages else None,
+        messages=messages,
         variables=[v.model_dump(mode="json") for v in data.variables],
         locale=locale,
         localized=data.localized,
     )
+    # The plural filter's forms against the locale's CLDR categories, whatever the guide.
+    plurals = lint_plurals(data.template, messages, locale)
+    if plurals:
+        report.findings = sorted(
+            [*report.findings, *plurals], key=lambda f: (f.unit or 0, f.line, f.column)
+        )
     return LintResult.build(report)
 
 

@@ -9,16 +9,16 @@ compiles its new text once and an unchanged one is never compiled twice.
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache, partial, update_wrapper
 from typing import Any, cast
 
 from jinja2 import BaseLoader, StrictUndefined, Template, TemplateNotFound, nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import (
     SecurityError,
     TemplateError,
@@ -27,11 +27,33 @@ from jinja2.exceptions import (
 )
 from jinja2.meta import find_undeclared_variables
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter, safe_range
+from markupsafe import Markup
 
 from registry.errors import ErrorItem, InvalidTemplate, RenderError
 from registry.i18n.messages import N_, _
 from registry.templating.filters import LOCALE_FILTERS, render_locale
+from registry.templating.limits import (
+    _CLOCK_EVERY,
+    MAX_CALL_DEPTH,
+    MAX_OUTPUT_CHARS,
+    MAX_TEXT_CHARS,
+    Budget,
+    Exhausted,
+    bounded_filter,
+    budget_var,
+    check_binop,
+    check_method,
+    check_output,
+    check_text,
+    checked_parts,
+    format_field_size,
+    text_size,
+    tick,
+    ticking,
+    too_slow,
+)
+from registry.templating.nesting import TooDeep, nesting_fault
 
 NAME_SEGMENT = r"[a-z0-9][a-z0-9._-]*"
 NAME_PATTERN = rf"{NAME_SEGMENT}(?:/{NAME_SEGMENT})*"
@@ -39,17 +61,8 @@ NAME_PATTERN = rf"{NAME_SEGMENT}(?:/{NAME_SEGMENT})*"
 LABEL_PATTERN = r"[a-z0-9_.-]*[a-z_.-][a-z0-9_.-]*"
 _REF_RE = re.compile(rf"^(?P<name>{NAME_PATTERN})(?:@(?P<ref>[0-9]+|{LABEL_PATTERN}))?$")
 _HASH_PREFIX = "sha256:"
-# What one render may cost. Each limit is refused with a RenderError that names it.
-MAX_OUTPUT_CHARS = 1_000_000
-# Length of a string or list built by `*` (``'x' * n``, ``[0] * n``).
-MAX_REPEAT_ITEMS = 1_000_000
-# Size of an integer built by `**` or `*`.
-MAX_INTEGER_BITS = 4096
-# Nesting of macro and function calls (a macro calling itself).
-MAX_CALL_DEPTH = 50
-MAX_RENDER_SECONDS = 1.0
-# Loop iterations, calls and outputs between two looks at the clock.
-_CLOCK_EVERY = 1024
+# What one render may cost is in limits.py; each limit is refused with a RenderError
+# that names it. How deeply a template may nest is in nesting.py.
 
 _BAD_REF = N_("include {ref} is not a prompt reference; write 'name', 'name@label' or 'name@3'")
 
@@ -112,77 +125,59 @@ class _ContentLoader(BaseLoader):
         return source, None, lambda: True
 
 
-class _Exhausted(Exception):
-    """A render went over one of the limits above; ``msgid`` names it."""
+class _TooDeep(TemplateSyntaxError):
+    """A template nested beyond a limit of nesting.py, refused before it is parsed."""
 
-    def __init__(self, msgid: str, limit: float) -> None:
-        super().__init__(msgid)
-        self.msgid = msgid
-        self.limit = limit
-
-    def message(self) -> str:
-        return _(self.msgid).format(limit=self.limit)
+    def __init__(self, fault: TooDeep) -> None:
+        super().__init__(fault.msgid, fault.line)
+        self.fault = fault
 
 
-class _Budget:
-    """The cost of the render in progress: time, call depth and steps."""
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator with the two constructs the sandbox cannot intercept
+    bounded: a concatenation's parts are checked before they are joined, and every
+    loop counts its iterations against the render's time."""
 
-    __slots__ = ("deadline", "depth", "steps")
+    @optimizeconst
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"
+        else:
+            join = "markup_join" if frame.eval_ctx.autoescape else "str_join"
+        self.write(f"{join}(environment.checked_parts((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write(")))")
 
-    def __init__(self) -> None:
-        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
-        self.depth = 0
-        self.steps = 0
-
-    def tick(self) -> None:
-        self.steps += 1
-        if self.steps % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
-            raise _too_slow()
-
-
-def _too_slow() -> _Exhausted:
-    return _Exhausted(N_("rendering takes longer than {limit} seconds"), MAX_RENDER_SECONDS)
-
-
-_budget: ContextVar[_Budget | None] = ContextVar("registry_render_budget", default=None)
-
-
-def _tick() -> None:
-    budget = _budget.get()
-    if budget is not None:
-        budget.tick()
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        iterable = node.iter
+        ticking = nodes.EnvironmentAttribute("ticking", lineno=iterable.lineno)
+        node.iter = nodes.Call(ticking, [iterable], [], None, None, lineno=iterable.lineno)
+        try:
+            super().visit_For(node, frame)
+        finally:
+            node.iter = iterable
 
 
-def _check_repeat(left: Any, right: Any) -> None:
-    for seq, count in ((left, right), (right, left)):
-        if isinstance(seq, str | list | tuple) and isinstance(count, int):
-            if len(seq) * max(count, 0) > MAX_REPEAT_ITEMS:
-                raise _Exhausted(
-                    N_("the template repeats a text or list beyond {limit} items"),
-                    MAX_REPEAT_ITEMS,
-                )
-            return
-    if (
-        isinstance(left, int)
-        and isinstance(right, int)
-        and left.bit_length() + right.bit_length() > MAX_INTEGER_BITS
-    ):
-        raise _too_big()
+class _BoundedFormatter(SandboxedFormatter):
+    """``str.format`` in the sandbox, each field and the whole result bounded before
+    they are written."""
 
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self._size = 0
 
-def _check_power(base: Any, exponent: Any) -> None:
-    if (
-        isinstance(base, int)
-        and isinstance(exponent, int)
-        and max(base.bit_length() - 1, 1) * exponent > MAX_INTEGER_BITS
-    ):
-        raise _too_big()
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        self._size += format_field_size(value, format_spec)
+        check_text(self._size, ".format()")
+        return super().format_field(value, format_spec)
 
-
-def _too_big() -> _Exhausted:
-    return _Exhausted(
-        N_("the template computes a number larger than {limit} bits"), MAX_INTEGER_BITS
-    )
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion is not None:
+            # repr() and ascii() write at most ten characters for one.
+            check_text(10 * text_size(value, MAX_TEXT_CHARS), ".format()")
+        return super().convert_field(value, conversion)
 
 
 class _GuardedRange:
@@ -193,7 +188,7 @@ class _GuardedRange:
 
     def __iter__(self) -> Iterator[int]:
         for value in self._range:
-            _tick()
+            tick()
             yield value
 
     def __len__(self) -> int:
@@ -204,18 +199,23 @@ class _GuardedRange:
 
 
 def _finalize(value: Any) -> Any:
-    # Called for every {{ … }} output, also inside macros and {% set %} blocks. This is
-    # _tick() written out, one call less for every output of every render.
-    budget = _budget.get()
+    # Called for every {{ … }} output, also inside macros and {% set %} blocks, so
+    # what they capture is bounded as it is made. The clock check is tick() written
+    # out, one call less for every output of every render.
+    budget = budget_var.get()
     if budget is not None:
+        check_output(value)
         budget.steps += 1
         if budget.steps % _CLOCK_EVERY == 0 and time.monotonic() > budget.deadline:
-            raise _too_slow()
+            raise too_slow()
     return value
 
 
 class _PromptEnvironment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    code_generator_class = _CodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "-", "%"})
+    ticking = staticmethod(ticking)
+    checked_parts = staticmethod(checked_parts)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         # A dict, where Jinja makes a ChainMap over the environment's globals: every
@@ -225,24 +225,47 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
         # _make_environment.
         return {**self.globals, **(d or {})}
 
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        # Every parse, at publish, lint and render, is preceded by the nesting scan:
+        # Jinja's parser and Python's compiler fail on what it refuses.
+        fault = nesting_fault(self.lexer, source)
+        if fault is not None:
+            raise _TooDeep(fault)
+        return super()._parse(source, name, filename)
+
     def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
-        if operator_ == "*":
-            _check_repeat(left, right)
-            return operator.mul(left, right)
-        if operator_ == "**":
-            _check_power(left, right)
-        return super().call_binop(context, operator_, left, right)
+        check_binop(operator_, left, right)
+        return self.binop_table[operator_](left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        # As the sandbox's own, with a formatter that bounds what it writes.
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None or isinstance(value.__self__, Markup):
+            return wrapped
+        text: str = value.__self__
+        is_format_map = value.__name__ == "format_map"
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    return wrapped(*args, **kwargs)  # raises the sandbox's TypeError
+                kwargs, args = args[0], ()
+            return type(text)(_BoundedFormatter(self).vformat(text, args, kwargs))
+
+        return update_wrapper(bounded, value)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        budget = _budget.get()
+        budget = budget_var.get()
         if budget is None:
+            check_method(__obj, args, kwargs)
             return super().call(__context, __obj, *args, **kwargs)
         budget.tick()
         if budget.depth >= MAX_CALL_DEPTH:
-            raise _Exhausted(
+            raise Exhausted(
                 N_("the template nests macro or function calls deeper than {limit}"),
                 MAX_CALL_DEPTH,
             )
+        check_method(__obj, args, kwargs)
         budget.depth += 1
         try:
             return super().call(__context, __obj, *args, **kwargs)
@@ -257,6 +280,11 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
         return _HASH_PREFIX + digest
 
 
+# Globals that have no bounded use in a prompt: without them, a template that uses one
+# reads an undeclared variable and is refused when it is published.
+_REMOVED_GLOBALS = ("lipsum",)
+
+
 def _make_environment() -> _PromptEnvironment:
     env = _PromptEnvironment(
         loader=_ContentLoader(),
@@ -268,7 +296,10 @@ def _make_environment() -> _PromptEnvironment:
         finalize=_finalize,
     )
     env.globals["range"] = _GuardedRange
+    for name in _REMOVED_GLOBALS:
+        del env.globals[name]
     env.filters.update(LOCALE_FILTERS)
+    env.filters = {name: bounded_filter(name, func) for name, func in env.filters.items()}
     return env
 
 
@@ -305,6 +336,9 @@ class _Fault:
 
 
 def _syntax_fault(exc: TemplateSyntaxError, source: str) -> _Fault:
+    if isinstance(exc, _TooDeep):
+        fault = exc.fault
+        return _Fault(fault.msgid, (("limit", str(fault.limit)),), line=fault.line)
     line = exc.lineno or 1
     lines = source.splitlines() or [""]
     text = lines[min(line, len(lines)) - 1]
@@ -530,20 +564,20 @@ def _render_jinja(
     scope_tokens = None
     if scope is not None:
         scope_tokens = (_sources.set(scope[0]), _refs.set(scope[1]))
-    budget = _Budget()
-    budget_token = _budget.set(budget)
+    budget = Budget()
+    budget_token = budget_var.set(budget)
     try:
         if template is None:
             template = _compiled(source)
         return _render_bounded(template, variables, budget)
-    except _Exhausted as exc:
+    except Exhausted as exc:
         message = exc.message()
         raise RenderError(
             _("the template exceeds a render limit: {error}").format(error=message),
             [ErrorItem(loc=loc, message=message)],
         ) from None
     except RecursionError:
-        message = _Exhausted(
+        message = Exhausted(
             N_("the template nests macro or function calls deeper than {limit}"), MAX_CALL_DEPTH
         ).message()
         raise RenderError(
@@ -573,14 +607,14 @@ def _render_jinja(
             [ErrorItem(loc=loc, message=message)],
         ) from None
     finally:
-        _budget.reset(budget_token)
+        budget_var.reset(budget_token)
         if scope_tokens is not None:
             _refs.reset(scope_tokens[1])
             _sources.reset(scope_tokens[0])
         render_locale.reset(locale_token)
 
 
-def _render_bounded(template: Template, variables: Mapping[str, Any], budget: _Budget) -> str:
+def _render_bounded(template: Template, variables: Mapping[str, Any], budget: Budget) -> str:
     # Streamed, so output that grows without bound is stopped as it is produced. This is
     # Template.generate without its generator around the template's own: one generator
     # less per chunk. The chunks are counted here, with the clock looked at every
@@ -595,13 +629,13 @@ def _render_bounded(template: Template, variables: Mapping[str, Any], budget: _B
         for chunk in template.root_render_func(context):
             size += len(chunk)
             if size > MAX_OUTPUT_CHARS:
-                raise _Exhausted(
+                raise Exhausted(
                     N_("the output is longer than {limit} characters"), MAX_OUTPUT_CHARS
                 )
             until_clock -= 1
             if not until_clock:
                 if time.monotonic() > budget.deadline:
-                    raise _too_slow()
+                    raise too_slow()
                 until_clock = _CLOCK_EVERY
             append(chunk)
     except Exception:

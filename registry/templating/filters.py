@@ -63,6 +63,9 @@ _ListStyle = Literal[
 _CurrencyFormat = Literal["name", "standard", "accounting"]
 _Number = int | float | Decimal
 _MAX_EXPONENT = 1000
+# CLDR patterns are a few dozen characters; Babel keeps the last thousand date patterns
+# it parsed, so a long one would be kept too.
+MAX_PATTERN_CHARS = 200
 
 
 class FilterError(TemplateRuntimeError):
@@ -268,9 +271,12 @@ def _number(value: object, name: str) -> _Number:
 
 def _pattern(pattern: object, name: str) -> str | None:
     """Check a CLDR number pattern argument."""
-    if pattern is None or isinstance(pattern, str):
+    if pattern is None or (isinstance(pattern, str) and len(pattern) <= MAX_PATTERN_CHARS):
         return pattern
-    raise FilterError(f"the {name!r} filter's format must be a CLDR pattern, got {pattern!r}")
+    raise FilterError(
+        f"the {name!r} filter's format must be a CLDR pattern of at most {MAX_PATTERN_CHARS}"
+        f" characters, got {_describe(pattern)}"
+    )
 
 
 def _temporal(value: object, name: str) -> dt.date | dt.time:
@@ -294,9 +300,10 @@ def _format_moment(
     name: str, formatter: Callable[..., str], moment: dt.date | dt.time, pattern: object
 ) -> str:
     """Run a Babel date formatter, turning a bad format into a FilterError."""
-    if not isinstance(pattern, str):
+    if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_CHARS:
         raise FilterError(
             f"the {name!r} filter's format must be short, medium, long, full or a CLDR pattern"
+            f" of at most {MAX_PATTERN_CHARS} characters"
         )
     try:
         return str(formatter(moment, pattern, locale=_served_locale()))

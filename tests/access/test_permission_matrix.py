@@ -40,6 +40,7 @@ FRENCH = "Merci beaucoup pour votre commande, {{ who }}."
 GERMAN = "Vielen Dank für Ihre Bestellung, {{ who }}."
 FRENCH_NEW = "Merci infiniment pour votre commande, {{ who }}."
 GERMAN_NEW = "Herzlichen Dank für Ihre Bestellung, {{ who }}."
+SPANISH = "Muchas gracias por su pedido, {{ who }}."
 GUIDE = "name: matrix\nextends: default\n"
 VARS: dict[str, Any] = {"variables": WHO}
 
@@ -288,12 +289,54 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             label="fr reject",
         ),
     ],
+    ("DELETE", PROMPTS + "/-/translations/{locale}"): [
+        case(T, lambda w, t: Req(p(t, "/-/translations/fr")), locale="fr", ok=204, label="draft"),
+        # Approved text is served: only the role that approves withdraws it.
+        case(
+            V, lambda w, t: Req(p(t, "/-/translations/es")), locale="es", ok=204, label="approved"
+        ),
+    ],
+    ("POST", "/v1/translations/review"): [
+        case(
+            T,
+            lambda w, t: Req(
+                "/v1/translations/review",
+                json={"action": "submit", "locale": "fr", "prompts": [t.name]},
+            ),
+            locale="fr",
+            label="fr submit",
+        ),
+        case(
+            T,
+            lambda w, t: Req(
+                "/v1/translations/review",
+                json={"action": "submit", "locale": "de", "prompts": [t.name]},
+            ),
+            locale="de",
+            label="de submit",
+        ),
+        case(
+            V,
+            lambda w, t: Req(
+                "/v1/translations/review",
+                json={"action": "approve", "locale": "fr", "prompts": [t.name]},
+            ),
+            locale="fr",
+            label="fr approve",
+        ),
+    ],
     ("GET", "/v1/translations/queue"): [
         case(
             R,
             lambda w, t: Req("/v1/translations/queue", params={"locale": "fr", "prefix": t.folder}),
             scoped=False,
-        )
+        ),
+        case(
+            R,
+            lambda w, t: Req("/v1/translations/queue", params={"prefix": t.folder}),
+            scoped=False,
+            label="every locale",
+        ),
     ],
     ("GET", "/v1/translations/export"): [
         case(
@@ -503,8 +546,9 @@ def make_target(
     ok(client.post(p_(name, "/-/versions"), json={"template": head + SOURCE_V2, **VARS}))
     for label in ("production", "staging", "canary", "trial"):
         ok(client.put(p_(name, f"/-/labels/{label}"), json={"version": 1}))
-    for locale, text in (("fr", FRENCH), ("de", GERMAN)):
+    for locale, text in (("fr", FRENCH), ("de", GERMAN), ("es", SPANISH)):
         ok(client.put(p_(name, f"/-/translations/{locale}"), json={"template": head + text}))
+    ok(client.post(p_(name, "/-/translations/es/review"), json={"action": "approve"}))
     experiment = ok(
         client.post(
             p_(name, "/-/experiments"),
@@ -838,18 +882,31 @@ def test_lists_show_only_the_keys_folder(
 def test_translator_locales_are_compared_canonically(
     client: TestClient, world: World, make_key: Callable[..., dict[str, str]]
 ) -> None:
-    """A translator's key for fr writes fr however it is spelled, and no other locale."""
+    """A translator's key for fr writes fr however it is spelled, and its regional
+    variants; a key naming a region writes only the regions it names."""
     translator = make_key("translator", locales=("fr",))
     path = p_(world.inside.name, "/-/translations")
-    for spelling in ("fr", "FR"):
+    for spelling in ("fr", "FR", "fr-CA", "fr_BE"):
         response = client.put(
             f"{path}/{spelling}", json={"template": FRENCH_NEW}, headers=translator
         )
-        assert response.status_code == 200, (spelling, response.text)
-    for other in ("fr-CA", "fr_BE", "de", "en-GB"):
+        assert response.status_code in (200, 201), (spelling, response.text)
+    for other in ("de", "en-GB", "frr"):
         response = client.put(f"{path}/{other}", json={"template": FRENCH}, headers=translator)
         assert response.status_code == 403, (other, response.text)
         assert "fr" in response.json()["detail"]
+    canadian = make_key("translator", locales=("fr-CA",))
+    assert client.put(f"{path}/fr-CA", json={"template": FRENCH}, headers=canadian).is_success
+    for other in ("fr", "fr-BE"):
+        response = client.put(f"{path}/{other}", json={"template": FRENCH}, headers=canadian)
+        assert response.status_code == 403, (other, response.text)
+    # Chinese in Traditional script is not a regional variant of zh (Simplified).
+    chinese = make_key("translator", locales=("zh",))
+    assert (
+        client.put(f"{path}/zh-Hant-TW", json={"template": FRENCH}, headers=chinese).status_code
+        == 403
+    )
+    assert client.put(f"{path}/zh-SG", json={"template": FRENCH}, headers=chinese).is_success
     # A tag that is no locale is the route's 422, not a way around the check.
     response = client.put(f"{path}/xx-!!", json={"template": FRENCH}, headers=translator)
     assert response.status_code == 422, response.text

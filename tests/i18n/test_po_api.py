@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -253,12 +254,22 @@ class TestImport:
         assert response.status_code == 422
         assert "for fr, not de" in response.json()["detail"]
 
-    def test_file_of_another_registry_is_refused(self, client: TestClient, folder: str) -> None:
-        parsed = po.read_po(export(client, "fr", prefix=folder))
-        other = po.write_po(parsed.entries, locale="fr", registry_id="another-registry")
+    def test_file_of_another_registry_is_matched_by_source_text(
+        self, client: TestClient, folder: str
+    ) -> None:
+        parsed = po.read_po(export(client, "fr", prefix=f"{folder}/greet"))
+        entry = replace(
+            parsed.entries[0], translation="Bonjour {{ who }},\nbienvenue dans notre boutique !"
+        )
+        other = po.write_po([entry], locale="fr", registry_id="another-registry")
         response = upload(client, other)
-        assert response.status_code == 422
-        assert "not exported by this registry" in response.json()["detail"]
+        assert response.status_code == 200, response.text
+        assert [w["loc"] for w in response.json()["warnings"]] == [["body", "X-Registry-Id"]]
+        # The same msgctxt over a different source text is refused, as for any stale file.
+        tampered = replace(entry, source="Hello {{ who }},\nwelcome to another shop!")
+        refused = upload(client, po.write_po([tampered], locale="fr", registry_id="another"))
+        assert refused.status_code == 422
+        assert "msgid differs" in refused.json()["errors"][0]["message"]
 
     @pytest.mark.parametrize(
         "data",

@@ -27,8 +27,8 @@ def publish(client: TestClient, template: str, variables: list[dict[str, Any]]) 
 
 ATTEMPTS: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any], str]] = {
     "huge range": ("{% for i in range(n) %}x{% endfor %}", N, {"n": 10**9}, "range"),
-    "string multiplication": ("{{ 'x' * 10**9 }}", [], {}, "1000000 items"),
-    "string multiplication by a variable": ("{{ 'ab' * n }}", N, {"n": 10**8}, "items"),
+    "string multiplication": ("{{ 'x' * 10**9 }}", [], {}, "1000000 characters"),
+    "string multiplication by a variable": ("{{ 'ab' * n }}", N, {"n": 10**8}, "characters"),
     "list repetition": ("{{ ([1, 2] * n) | length }}", N, {"n": 10**8}, "items"),
     "huge power": ("{{ 9 ** n }}", N, {"n": 10**7}, "4096 bits"),
     "nested loops with enormous output": (
@@ -42,7 +42,7 @@ ATTEMPTS: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any], str]] = {
         "{% endfor %}{% endfor %}{% endset %}{{ s | length }}",
         N,
         {"n": 99_999},
-        "seconds",
+        "render limit",
     ),
     "recursive macro": (
         "{% macro f(i) %}{{ f(i + 1) }}{% endmacro %}{{ f(n) }}",
