@@ -101,7 +101,11 @@ _REFUSED: dict[ReviewAction, tuple[str, str]] = {
 
 
 def registry_id(session: Session) -> str:
-    """This registry's id, written into the PO files it exports."""
+    """This registry's id, written into the PO files it exports (``X-Registry-Id``).
+
+    An import does not require it (Babel drops ``X-`` headers); a file that names another
+    registry is imported with a warning, entry by entry matched on the source text.
+    """
     value: str | None = session.scalar(select(RegistryInfo.id))
     if value is None:
         raise RuntimeError("registry_info is empty; run `registry db upgrade`")
@@ -331,7 +335,7 @@ def submit_translation(
     )
     roles = [m.role for m in data.messages] if data.messages is not None else None
     found = checks.check_translation(
-        source_texts(version), texts, source_roles=source_roles(version), roles=roles
+        source_texts(version), texts, source_roles=source_roles(version), roles=roles, locale=locale
     )
     if not any(f.level == "error" for f in found):
         found += _style_findings(session, prompt, version, locale, texts)
@@ -462,6 +466,7 @@ def _review(
             translation.texts,
             source_roles=source_roles(version),
             roles=source_roles(version),
+            locale=locale,
         )
         if not any(f.level == "error" for f in found):
             found += _style_findings(session, prompt, version, locale, translation.texts)
@@ -914,6 +919,14 @@ def export_po(
             comments = [item.prompt.description] if item.prompt.description else []
             if variables:
                 comments.append(f"variables: {variables} (keep their names)")
+            # The forms a plural filter call needs in this locale ("plural forms: one, few,
+            # many, other"), where the source or the translation calls one.
+            plurals = checks.plural_comment(
+                [sources[i], *(translation.texts[i : i + 1] if translation is not None else [])],
+                locale,
+            )
+            if plurals:
+                comments.append(plurals)
             comments.append(f"status: {item.state}")
             previous = None
             if stale and translation is not None and len(translation.source_texts) == len(sources):
@@ -976,11 +989,22 @@ def import_po(
             [ErrorItem(loc=("body", "Language"), message=_expected(target))],
         )
     principal.require_locale(target)
+    # Each entry is matched by msgctxt (prompt and version) and msgid (the exact source
+    # text), which every PO tool keeps; the X-Registry-Id header is not required, since
+    # Babel and the tools built on it drop it. A file of another registry applies only
+    # where its source texts are this registry's, word for word; the answer says so.
+    warnings: list[Finding] = []
     own_id = registry_id(session)
-    if parsed.registry_id != own_id:
-        raise InvalidInput(
-            _("the file was not exported by this registry; export a fresh one here"),
-            [ErrorItem(loc=("body", "X-Registry-Id"), message=_expected(own_id))],
+    if parsed.registry_id is not None and parsed.registry_id != own_id:
+        warnings.append(
+            Finding(
+                level="warning",
+                loc=["body", "X-Registry-Id"],
+                message=_(
+                    "the file was exported by another registry; its entries were matched "
+                    "to this registry's prompts by name, version and source text"
+                ),
+            )
         )
 
     errors: list[ErrorItem] = []
@@ -1035,7 +1059,6 @@ def import_po(
     changes: list[
         tuple[models.Prompt, models.PromptVersion, Translation | None, list[str], str]
     ] = []
-    warnings: list[Finding] = []
     unchanged = untranslated = 0
     notes: dict[int, str] = {}
     for (name, number), group in groups.items():
@@ -1127,7 +1150,11 @@ def import_po(
             unchanged += 1
             continue
         found = checks.check_translation(
-            sources, new_texts, source_roles=source_roles(version), roles=source_roles(version)
+            sources,
+            new_texts,
+            source_roles=source_roles(version),
+            roles=source_roles(version),
+            locale=target,
         )
         if not any(f.level == "error" for f in found):
             found += _style_findings(session, prompt, version, target, new_texts)
@@ -1150,6 +1177,19 @@ def import_po(
                 )
         changes.append((prompt, version, translation, new_texts, status))
         notes[version.id] = _translator_note(entry for _index, entry in group.entries)
+
+    # The style guide judges each prompt's text alone, and says nothing under 8 words; the
+    # whole file's text tells a file in one language labelled with another.
+    language = checks.check_language(
+        [text for change in changes for text in change[3]], target, ("body", "Language")
+    )
+    if language.finding is not None:
+        warnings.insert(
+            0,
+            Finding(
+                level="warning", loc=list(language.finding.loc), message=language.finding.message
+            ),
+        )
 
     if errors:
         count = len(errors)
@@ -1200,6 +1240,7 @@ def import_po(
         updated=len(changes),
         unchanged=unchanged,
         untranslated=untranslated,
+        detected_language=language.detected,
         warnings=warnings,
     )
 
