@@ -40,6 +40,7 @@ LANGUAGE_MIN_CONFIDENCE = 0.9
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # The rule name of the plural check's findings in /v1/lint.
 PLURAL_RULE = "locale.plural-forms"
+_PLURAL_NAME = re.compile(r"(?:\||\bfilter)\s*(plural)\b")
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,9 @@ def lint_plurals(
         lines = text.split("\n")
         for finding in check_plurals(text, locale, ()):
             line = finding.line or 1
-            column = lines[line - 1].find("plural") + 1 if line <= len(lines) else 0
+            # Jinja's tree has lines only: the column is the line's first plural filter.
+            found = _PLURAL_NAME.search(lines[line - 1]) if line <= len(lines) else None
+            column = found.start(1) + 1 if found else 0
             findings.append(
                 StyleFinding(
                     rule=PLURAL_RULE,
