@@ -34,9 +34,12 @@ _ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
 _SILENCE = re.compile(r"\{#[-+]?\s*style\s*:\s*(?P<switch>off|on)\b(?P<rules>[^#]*)#\}\Z")
 _RULE_LIST = re.compile(r"[\s,]+")
 # A sentence ends at . ! ? (also the full-width forms) before a space or the end, or at a
-# line break; list items and headings are sentences of their own. The run of marks is
-# possessive: giving marks back cannot help, and would make "....x" take quadratic time.
-_SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]++(?=[\\s\"')\\]]|\\Z)|\n")
+# line break; list items and headings are sentences of their own. A run of marks is read
+# whole, once, from its start: a run not followed by a space is no end, and reading it
+# again from each of its marks would take quadratic time ("....x").
+_SENTENCE_END = re.compile(
+    "(?<![.!?\u2026\u3002\uff01\uff1f])[.!?\u2026\u3002\uff01\uff1f]++(?=[\\s\"')\\]]|\\Z)|\n"
+)
 _WORD = re.compile("[^\\W_]+(?:['\u2019-][^\\W_]+)*")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _NOT_NEWLINE = re.compile(r"[^\n]")
