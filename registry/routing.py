@@ -15,10 +15,12 @@ A JSON body is parsed by :func:`registry.inputs.parse_json_body` (which refuses 
 too deep) before FastAPI reads it; a large one is parsed and validated in a worker thread,
 so no request's body is worked through on the event loop.
 
-The routes whose work the caller controls and which use the CPU throughout (render, lint,
-publish, PO import) run at most ``CPU_BOUND_SLOTS`` at once (:func:`run_cpu_bound`): under
-the GIL more of them finish no sooner, and each one more is one more thread the event
-loop waits behind for the GIL before it can answer anything, even ``/healthz``.
+The routes whose work the caller controls and which use the CPU throughout (render, lint)
+run at most ``CPU_BOUND_SLOTS`` at once (:func:`run_cpu_bound`): under the GIL more of
+them finish no sooner, and each one more is one more thread the event loop waits behind
+for the GIL before it can answer anything, even ``/healthz``. Publish and PO import are
+not among them: they hold a write transaction and may wait for a prompt's lock (on SQLite
+the file's), and a slot held while waiting would stop every render of the process.
 
 What does not change: a request without a key, or with a malformed one, is refused
 before anything else; the key is looked up on every request, on the request's session;
@@ -53,7 +55,7 @@ T = TypeVar("T")
 PARSE_ON_LOOP_BYTES = 16 * 1024
 # CPU-bound requests run at once, each in a worker thread of the app's pool.
 CPU_BOUND_SLOTS = 2
-CPU_BOUND_ROUTES = ("/-/render", "/v1/lint", "/-/versions", "/v1/translations/import")
+CPU_BOUND_ROUTES = ("/-/render", "/v1/lint")
 _cpu_bound = anyio.CapacityLimiter(CPU_BOUND_SLOTS)
 # How long a thread keeps the GIL while another waits for it (Python's default is 5 ms):
 # the event loop takes it back within a few of these behind the CPU-bound threads.
