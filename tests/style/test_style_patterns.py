@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from factories import unique_name
 from registry.style import GuideError, LintInput, default_guide, lint, load_guide
 from registry.style.rules import GUIDE_PATTERN_LIMIT
+
+from factories import unique_name
 
 EVIL = """\
 name: evil
@@ -61,11 +62,11 @@ class TestLinearTime:
             ("a run of dots before a letter", "." * 40_000 + "x", None),
             ("spaces in a style comment", "{# style: off a" + " " * 40_000 + "b #}", None),
             ("a key word over and over", "password" * 5_000, None),
-            ("many variables", "".join("{{ v%d }}" % i for i in range(3_000)), None),
+            ("many variables", "".join(f"{{{{ v{i} }}}}" for i in range(3_000)), None),
             ("paired pronouns after nouns", "the user he/she " * 4_000, None),
             (
                 "silenced spans and findings",
-                "".join("{# style: off r%d #}" % i for i in range(3_000)) + " some" * 5_000,
+                "".join(f"{{# style: off r{i} #}}" for i in range(3_000)) + " some" * 5_000,
                 None,
             ),
             ("spaces in a heading", "# a" + " " * 40_000 + "x", {"kind": "capitalization"}),
@@ -214,9 +215,7 @@ class TestThroughTheApi:
         name = unique_name("evil/p")
         assert client.post("/v1/prompts", json={"name": name}).status_code == 201
         response, seconds = timed(
-            lambda: client.post(
-                f"/v1/prompts/{name}/-/versions", json={"template": "a" * 40 + "b"}
-            )
+            lambda: client.post(f"/v1/prompts/{name}/-/versions", json={"template": "a" * 40 + "b"})
         )
         assert response.status_code == 201, response.text
         assert seconds < FAST
