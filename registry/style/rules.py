@@ -19,10 +19,11 @@ translated. The kinds:
 ``builtin``               a prompt-specific check (:mod:`registry.style.builtin`)
 ========================  ==============================================================
 
-Tokens are regular expressions as in Vale, matched case-sensitively unless
-``ignorecase: true``, bounded by non-word characters unless ``nonword: true``; a space
-in a token matches any whitespace, line breaks included. ``exceptions`` are regexes
-that a match must not equal. Wording rules read the prose, never Jinja.
+Tokens are regular expressions as in Vale, in RE2 syntax (:func:`compile_pattern`),
+matched case-sensitively unless ``ignorecase: true``, bounded by characters that are no
+letter, mark, digit or ``_`` of any script unless ``nonword: true``; a space in a token
+matches any whitespace, line breaks included. ``exceptions`` are regexes that a match
+must not equal. Wording rules read the prose, never Jinja.
 """
 
 from __future__ import annotations
