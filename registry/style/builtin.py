@@ -22,7 +22,6 @@ import bisect
 import math
 import re
 import unicodedata
-import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from registry.style.rules import (
     number,
     words_pattern,
 )
-from registry.style.text import MASK, JinjaSpan, Unit
+from registry.style.text import MASK, Unit
 from registry.templating.engine import ENVIRONMENT
 
 __all__ = ["BUILTINS", "Builtin", "variable_spans"]
@@ -103,36 +102,10 @@ def _lower(level: Level) -> Level:
 M_UNUSED = mark('the variable "{match}" is declared but the prompt never uses it')
 M_UNDECLARED = mark('the variable "{match}" is used but not declared; add it to the variables')
 
-_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-# A name read in Jinja code: not an attribute (after a dot), not part of a longer name.
-_NAME = re.compile(r"(?<![\w.])[^\W\d]\w*")
-# The names of each unit read so far; a unit lives for one lint.
-_NAMES: weakref.WeakKeyDictionary[Unit, dict[str, list[tuple[int, int]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def variable_spans(unit: Unit, name: str) -> list[tuple[int, int]]:
     """Where a name is read in a unit's Jinja expressions and statements (not in strings)."""
-    names = _NAMES.get(unit)
-    if names is None:
-        # Every name at once: one pass over the code, however many variables are asked for.
-        names = {}
-        for span in unit.jinja:
-            if span.kind == "comment":
-                continue
-            code = _STRING_LITERAL.sub(lambda m: " " * len(m.group()), _inner(unit, span))
-            offset = span.start + 2
-            for found in _NAME.finditer(code):
-                names.setdefault(found.group(), []).append(
-                    (offset + found.start(), offset + found.end())
-                )
-        _NAMES[unit] = names
-    return names.get(name, [])
-
-
-def _inner(unit: Unit, span: JinjaSpan) -> str:
-    return unit.source[span.start + 2 : max(span.start + 2, span.end - 2)]
+    return unit.names.get(name, [])
 
 
 @dataclass(frozen=True, kw_only=True)

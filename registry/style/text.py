@@ -44,6 +44,9 @@ _WORD = re.compile("[^\\W_]+(?:['\u2019-][^\\W_]+)*")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _NOT_NEWLINE = re.compile(r"[^\n]")
 _BLANK = " \t\n\r\f\v\u00a0\u3000" + MASK
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+# A name read in Jinja code: not an attribute (after a dot), not part of a longer name.
+_NAME = re.compile(r"(?<![\w.])[^\W\d]\w*")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,25 @@ class Unit:
     def jinja(self) -> list[JinjaSpan]:
         """Every Jinja tag, expression and comment of the source."""
         return scan_jinja(self.source)
+
+    @cached_property
+    def names(self) -> dict[str, list[tuple[int, int]]]:
+        """Where each name is read in the Jinja expressions and statements (not in strings).
+
+        Every name at once: one pass over the code, however many variables are asked for.
+        """
+        names: dict[str, list[tuple[int, int]]] = {}
+        for span in self.jinja:
+            if span.kind == "comment":
+                continue
+            start = span.start + 2
+            inner = self.source[start : max(start, span.end - 2)]
+            code = _STRING_LITERAL.sub(lambda m: " " * len(m.group()), inner)
+            for found in _NAME.finditer(code):
+                names.setdefault(found.group(), []).append(
+                    (start + found.start(), start + found.end())
+                )
+        return names
 
     @cached_property
     def prose(self) -> str:
