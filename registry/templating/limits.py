@@ -471,8 +471,10 @@ def _urlize(
     attributes = sum(check_input(a, "|urlize") for a in (target, rel) if a is not None)
     if extra_schemes is not None:
         check_input(extra_schemes, "|urlize")
-    # A link per word: the word twice, the attributes and the markup around them.
-    check_text(2 * size + (size // 2 + 1) * (attributes + 64), "|urlize")
+    # A link for each word that may be an address: the word twice, the attributes and
+    # the markup around them.
+    links = sum(1 for word in str(value).split() if "." in word or "@" in word or ":" in word)
+    check_text(2 * size + links * (attributes + 64), "|urlize")
 
 
 def _join(value: Any, d: Any = "", attribute: Any = None) -> Any:
