@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from registry.errors import InvalidTemplate, RenderError
 from registry.templating import analyze, render_template, template_renderer
@@ -25,6 +26,8 @@ from registry.templating.nesting import (
     MAX_BRACKET_DEPTH,
     MAX_EXPRESSION_DEPTH,
 )
+
+from factories import unique_name
 
 T = MAX_TEXT_CHARS
 L = MAX_LIST_ITEMS
@@ -300,3 +303,46 @@ class TestFastPath:
         # As the engine rendered it before the limits.
         expected = "- Hello World Again (1,000)\nADA a, b Ada: 3   Ada   Ada?    1"
         assert render(template, **values) == expected
+
+
+class TestNestingThroughTheApi:
+    def test_the_deepest_template_allowed_publishes_and_renders(self, client: TestClient) -> None:
+        inner = deepest_expression(MAX_BRACKET_DEPTH, MAX_EXPRESSION_DEPTH - MAX_BRACKET_DEPTH)
+        name = unique_name("limits/deep")
+        assert client.post("/v1/prompts", json={"name": name}).status_code == 201
+        published = client.post(
+            f"/v1/prompts/{name}/-/versions",
+            json={
+                "template": nested_blocks(MAX_BLOCK_DEPTH, inner),
+                # Jinja counts a macro defined inside a block as a variable read after it.
+                "variables": [{"name": "x", "type": "list"}, {"name": "m", "type": "string"}],
+                "labels": ["production"],
+            },
+        )
+        assert published.status_code == 201, published.text
+        values = {"x": [1], "m": ""}
+        rendered = client.post(f"/v1/prompts/{name}/-/render", json={"variables": values})
+        assert rendered.status_code == 200, rendered.text
+
+    @pytest.mark.parametrize(
+        "template",
+        [
+            "{% for i in x %}" * 200 + "{% endfor %}" * 200,
+            "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+            "{" * 60_000,  # the test app takes bodies of at most 64 KiB
+        ],
+    )
+    def test_deeper_is_a_422_at_publish_and_at_lint(
+        self, client: TestClient, template: str
+    ) -> None:
+        name = unique_name("limits/deeper")
+        assert client.post("/v1/prompts", json={"name": name}).status_code == 201
+        published = client.post(
+            f"/v1/prompts/{name}/-/versions",
+            json={"template": template, "variables": [], "labels": ["production"]},
+        )
+        assert published.status_code == 422, published.text
+        assert "deeper than" in published.json()["detail"]
+        linted = client.post("/v1/lint", json={"template": template})
+        assert linted.status_code in (200, 422), linted.text
+        assert "deeper than" in linted.text
