@@ -228,7 +228,9 @@ class TestEveryChangeIsServedAtOnce:
         database = Database(create_engine(str(client.app.state.db.engine.url)))  # type: ignore[attr-defined]
         try:
             with database.session(write=True) as session:
-                session.execute(text("UPDATE translations SET status = 'approved'"))
+                session.execute(
+                    text("UPDATE translations SET status = 'approved', approved_texts = texts")
+                )
         finally:
             database.dispose()
         assert resolve(client, name, locale="fr").json()["template"] == "Salut {{ who }}"
