@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache, partial, update_wrapper
+from functools import cached_property, lru_cache, partial, update_wrapper
 from typing import Any, cast
 
 from jinja2 import BaseLoader, StrictUndefined, Template, TemplateNotFound, nodes
@@ -35,6 +35,8 @@ from registry.i18n.messages import N_, _
 from registry.templating.filters import LOCALE_FILTERS, render_locale
 from registry.templating.limits import (
     _CLOCK_EVERY,
+    _OUTPUT_OVERHEAD,
+    MAX_BUILT_SIZE,
     MAX_CALL_DEPTH,
     MAX_OUTPUT_CHARS,
     MAX_TEXT_CHARS,
@@ -42,6 +44,7 @@ from registry.templating.limits import (
     Exhausted,
     bounded_filter,
     budget_var,
+    charge,
     check_binop,
     check_method,
     check_output,
@@ -151,13 +154,22 @@ class _CodeGenerator(CodeGenerator):
         self.write(")))")
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
-        iterable = node.iter
-        ticking = nodes.EnvironmentAttribute("ticking", lineno=iterable.lineno)
-        node.iter = nodes.Call(ticking, [iterable], [], None, None, lineno=iterable.lineno)
-        try:
-            super().visit_For(node, frame)
-        finally:
-            node.iter = iterable
+        # The iterable is written as environment.ticking(iterable); see visit.
+        self._loop_iterables.add(id(node.iter))
+        super().visit_For(node, frame)
+
+    def visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> None:
+        if id(node) in self._loop_iterables:
+            self._loop_iterables.discard(id(node))
+            self.write("environment.ticking(")
+            super().visit(node, *args, **kwargs)
+            self.write(")")
+            return
+        super().visit(node, *args, **kwargs)
+
+    @cached_property
+    def _loop_iterables(self) -> set[int]:
+        return set()
 
 
 class _BoundedFormatter(SandboxedFormatter):
@@ -204,7 +216,14 @@ def _finalize(value: Any) -> Any:
     # out, one call less for every output of every render.
     budget = budget_var.get()
     if budget is not None:
-        check_output(value)
+        kind = value.__class__
+        if kind is str:
+            budget.built += len(value) + _OUTPUT_OVERHEAD
+            if budget.built > MAX_BUILT_SIZE:
+                charge(0)  # raises
+        elif kind is not int and kind is not float:
+            # A number's text is short; a container's is bounded before str() writes it.
+            check_output(value)
         budget.steps += 1
         if budget.steps % _CLOCK_EVERY == 0 and time.monotonic() > budget.deadline:
             raise too_slow()

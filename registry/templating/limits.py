@@ -633,15 +633,17 @@ _LAZY_FILTERS = frozenset(
 
 def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """``func`` with its arguments checked before it runs and its iterators ticking."""
-    check = FILTER_CHECKS.get(name)
-    if check is None:
-        check = _no_check if name in SHALLOW_FILTERS else _reads_all(f"|{name}")
     skip = 1 if _PassArg.from_obj(func) is not None else 0
+    check = FILTER_CHECKS.get(name)
+    if check is None and name not in SHALLOW_FILTERS:
+        return _reading_all(func, skip, f"|{name}")
     lazy = name in _LAZY_FILTERS
+    if check is None and not lazy:
+        return func
 
     @wraps(func)
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        if len(args) > skip:
+        if check is not None and len(args) > skip:
             replaced = check(*args[skip:], **kwargs)
             if replaced is not None:
                 args = (*args[:skip], replaced, *args[skip + 1 :])
@@ -653,12 +655,23 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return bounded
 
 
-def _reads_all(what: str) -> Check:
-    def check(value: Any, *args: Any, **kwargs: Any) -> None:
-        check_input(value, what)
-        for arg in args:
-            check_input(arg, what)
-        for arg in kwargs.values():
-            check_input(arg, what)
+# Values whose text is short whatever they are.
+_SHORT = frozenset({int, float, bool, type(None)})
 
-    return check
+
+def _reading_all(func: Callable[..., Any], skip: int, what: str) -> Callable[..., Any]:
+    """``func`` given values and arguments of at most MAX_TEXT_CHARS characters."""
+
+    # Written for speed: every filter of most templates is one of these.
+    @wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        for arg in args[skip:] if skip else args:
+            kind = arg.__class__
+            if kind not in _SHORT and (kind is not str or len(arg) > MAX_TEXT_CHARS):
+                check_input(arg, what)
+        if kwargs:
+            for arg in kwargs.values():
+                check_input(arg, what)
+        return func(*args, **kwargs)
+
+    return bounded
