@@ -40,6 +40,9 @@ def with_text(template: str, piece: str, count: int) -> tuple[str, list[Any], di
 PAYLOADS: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]] = {
     # The outside review's payloads.
     "lipsum": ("{{ lipsum(200000, false, 99, 100)|length }}", [], {}),
+    # One comparison of containers is one call that no tick can stop.
+    "in on shared lists": ("{{ [0] * 100000 in [[0] * 100000] * 100000 }}", [], {}),
+    "is in test": ("{{ ([[1] * 999] * 100)|select('in', [[1] * 1000] * 100000)|list }}", [], {}),
     "center 10**10": ("{{ 'a'|center(10000000000)|length }}", [], {}),
     "center 10**9": ("{{ 'a'|center(1000000000)|length }}", [], {}),
     "replace four times": (

@@ -18,7 +18,7 @@ from functools import cached_property, lru_cache, partial, update_wrapper
 from typing import Any, cast
 
 from jinja2 import BaseLoader, StrictUndefined, Template, TemplateNotFound, nodes
-from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.compiler import CodeGenerator, Frame, operators, optimizeconst
 from jinja2.exceptions import (
     SecurityError,
     TemplateError,
@@ -50,6 +50,7 @@ from registry.templating.limits import (
     check_output,
     check_text,
     checked_parts,
+    comparable,
     format_field_size,
     text_size,
     tick,
@@ -137,9 +138,24 @@ class _TooDeep(TemplateSyntaxError):
 
 
 class _CodeGenerator(CodeGenerator):
-    """Jinja's code generator with the two constructs the sandbox cannot intercept
-    bounded: a concatenation's parts are checked before they are joined, and every
-    loop counts its iterations against the render's time."""
+    """Jinja's code generator with the constructs the sandbox cannot intercept bounded:
+    a concatenation's parts are checked before they are joined, every loop counts its
+    iterations against the render's time, and every operand of a comparison is bounded
+    before Python compares it (item by item, in one call that no tick can stop)."""
+
+    @optimizeconst
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        self.write("(environment.comparable(")
+        self.visit(node.expr, frame)
+        self.write(")")
+        for op in node.ops:
+            self.visit(op, frame)
+        self.write(")")
+
+    def visit_Operand(self, node: nodes.Operand, frame: Frame) -> None:
+        self.write(f" {operators[node.op]} environment.comparable(")
+        self.visit(node.expr, frame)
+        self.write(")")
 
     @optimizeconst
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
@@ -235,6 +251,7 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "-", "%"})
     ticking = staticmethod(ticking)
     checked_parts = staticmethod(checked_parts)
+    comparable = staticmethod(comparable)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         # A dict, where Jinja makes a ChainMap over the environment's globals: every
@@ -304,6 +321,16 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
 _REMOVED_GLOBALS = ("lipsum",)
 
 
+def _bounded_test(test: Callable[..., bool]) -> Callable[..., bool]:
+    """A test (``is in``, ``is eq``, ``select("lt", …)``) whose operands are bounded as a
+    comparison's are."""
+
+    def bounded(value: Any, *args: Any) -> bool:
+        return test(comparable(value), *map(comparable, args))
+
+    return update_wrapper(bounded, test)
+
+
 def _make_environment() -> _PromptEnvironment:
     env = _PromptEnvironment(
         loader=_ContentLoader(),
@@ -319,6 +346,7 @@ def _make_environment() -> _PromptEnvironment:
         del env.globals[name]
     env.filters.update(LOCALE_FILTERS)
     env.filters = {name: bounded_filter(name, func) for name, func in env.filters.items()}
+    env.tests = {name: _bounded_test(func) for name, func in env.tests.items()}
     return env
 
 

@@ -142,6 +142,22 @@ def check_input(value: Any, what: str, limit: int = MAX_TEXT_CHARS) -> int:
     return size
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def comparable(value: Any) -> Any:
+    """``value`` as an operand of ``==``, ``<``, ``in`` and the like, once bounded.
+
+    Python compares containers item by item within one call, which no tick can stop:
+    ``[0]*100000 in [[0]*100000]*100000`` would run for hours. With each operand at most
+    ``MAX_TEXT_CHARS`` in text size, a comparison's cost is linear in that limit. A text
+    is already bounded when it is made, and a number compares at once.
+    """
+    if type(value) not in _SCALARS:
+        check_input(value, "==, <, in")
+    return value
+
+
 def check_bits(bits: int) -> None:
     if bits > MAX_INTEGER_BITS:
         raise Exhausted(_NUMBER_TOO_BIG, MAX_INTEGER_BITS)

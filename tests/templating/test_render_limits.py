@@ -136,6 +136,30 @@ class TestBoundedConstructs:
         with pytest.raises(RenderError, match=f"more than {MAX_BUILT_SIZE} characters"):
             render(template, n=MAX_BUILT_SIZE // 1_000_000, s=s)
 
+    @pytest.mark.parametrize(
+        "template",
+        [
+            "{{ [0] * 100000 in [[0] * 100000] * 100000 }}",
+            "{{ ([0] * 100000) * 1 == [[0] * 100000] * 100000 }}",
+            "{{ x < [[0] * 100000] * 100000 }}",
+            "{% if ([0] * 100000) is in ([[0] * 100000] * 100000) %}{% endif %}",
+            "{{ ([[1] * 1000] * 100) | select('in', [[0] * 1000] * 100000) | list }}",
+        ],
+    )
+    def test_a_comparison_reads_bounded_operands(self, template: str) -> None:
+        """Python compares containers item by item in one call: hours, were they not
+        bounded before the comparison."""
+        started = time.monotonic()
+        with pytest.raises(RenderError, match="==, <, in"):
+            render(template, x=[1])
+        assert time.monotonic() - started < MAX_RENDER_SECONDS
+
+    def test_ordinary_comparisons_are_unchanged(self) -> None:
+        assert render("{{ 3 in l }} {{ 'b' > 'a' > '' }} {{ l == [1, 2, 3] }}", l=[1, 2, 3]) == (
+            "True True True"
+        )
+        assert render("{{ l | select('in', [2, 3]) | join(',') }}", l=[1, 2, 3]) == "2,3"
+
     def test_loops_that_output_nothing_count_against_the_time(self) -> None:
         started = time.monotonic()
         with pytest.raises(RenderError, match="seconds"):
