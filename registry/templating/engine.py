@@ -321,11 +321,11 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
 _REMOVED_GLOBALS = ("lipsum",)
 
 
-def _bounded_test(test: Callable[..., bool]) -> Callable[..., bool]:
+def _bounded_test(test: Callable[..., Any]) -> Callable[..., Any]:
     """A test (``is in``, ``is eq``, ``select("lt", …)``) whose operands are bounded as a
     comparison's are."""
 
-    def bounded(value: Any, *args: Any) -> bool:
+    def bounded(value: Any, *args: Any) -> Any:
         return test(comparable(value), *map(comparable, args))
 
     return update_wrapper(bounded, test)
