@@ -321,7 +321,7 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
 _REMOVED_GLOBALS = ("lipsum",)
 
 
-def _bounded_test(test: Callable[..., Any]) -> Callable[..., Any]:
+def _bounded_test(test: Any) -> Callable[..., Any]:
     """A test (``is in``, ``is eq``, ``select("lt", …)``) whose operands are bounded as a
     comparison's are."""
 
