@@ -55,7 +55,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.access import keys
-from registry.access.roles import Permission
+from registry.access.roles import Permission, Principal
 from registry.db import CompiledRead, Database, utcnow
 from registry.errors import RegistryError
 from registry.i18n.locales import to_bcp47
@@ -152,9 +152,15 @@ def rendered_response(rendered: Rendered) -> Response:
     )
 
 
+def _names(resolution: Resolution) -> tuple[str, ...]:
+    """Every prompt an answer shows: its own and each component's; a key must read all."""
+    resolved = resolution.resolved
+    return (resolved.prompt, *(c.name for c in resolved.components))
+
+
 @dataclass(frozen=True)
 class _ResolveOffer:
-    name: str
+    names: tuple[str, ...]
     revisions: Stamp
     etag: str
     headers: dict[str, str]
@@ -171,7 +177,7 @@ def offer(request: Request, name: str, resolution: Resolution, headers: dict[str
     subject in an experiment is not kept)."""
     if resolution.resolved.experiment is None:
         request.scope.setdefault("state", {})[_OFFERED] = _ResolveOffer(
-            name=name,
+            names=_names(resolution),
             revisions=_stamp(resolution.revisions),
             etag=resolution.resolved.etag,
             headers=headers,
@@ -196,7 +202,7 @@ def _stamp(revisions: Revisions) -> Stamp:
 class Answer:
     """A resolve's response as the app sent it, and what it was read from."""
 
-    name: str
+    names: tuple[str, ...]
     revisions: Stamp
     etag: str
     start: Message
@@ -206,16 +212,19 @@ class Answer:
     @cached_property
     def size(self) -> int:
         headers = sum(len(k) + len(v) for k, v in self.start["headers"])
-        return len(self.body) + 2 * headers + len(self.name) + _OVERHEAD
+        return len(self.body) + 2 * headers + sum(map(len, self.names)) + _OVERHEAD
 
 
 @dataclass(frozen=True)
 class KeptResolution:
     """The resolve a render rendered, and what it was read from."""
 
-    name: str
     revisions: Stamp
     resolution: Resolution
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        return _names(self.resolution)
 
     @cached_property
     def size(self) -> int:
@@ -429,9 +438,13 @@ class AnswerCache:
         if isinstance(kept, KeptResolution) and (
             data.subject is None or kept.resolution.resolved.experiment_plan is None
         ):
-            rendered = self._rendered(kept, authorization, data.variables, reads)
-            if rendered is not None:
-                return _RenderWork(key, rendered)
+            if self._current(kept, authorization, reads):
+                try:
+                    return _RenderWork(key, render_resolution(kept.resolution, data.variables))
+                except RegistryError:
+                    # The app reports it, as it would have. The resolve is current, so
+                    # computing it again would only render, and fail, once more.
+                    return _RenderWork(key, missed=True)
             missed = True
         # Not kept: computed here unless a subject may be in an experiment (an exposure to
         # record) or anything is amiss, which the app answers.
@@ -470,21 +483,6 @@ class AnswerCache:
         replay = _replaying(chunks, receive, None if not more else "more")
         return (None if more else b"".join(chunks)), replay
 
-    def _rendered(
-        self,
-        kept: KeptResolution,
-        authorization: str | None,
-        variables: dict[str, Any],
-        engine: Engine,
-    ) -> Rendered | None:
-        """The render of a kept resolve with these values; None if the app must answer."""
-        if not self._current(kept, authorization, engine):
-            return None
-        try:
-            return render_resolution(kept.resolution, variables)
-        except RegistryError:
-            return None  # the app reports it, as it would have
-
     # ------------------------------------------------------------ both
 
     def _lookup(self, engine: Engine) -> CompiledRead:
@@ -519,25 +517,32 @@ class AnswerCache:
         return await anyio.to_thread.run_sync(partial(work, *args, engine))
 
     def _key_allows(
-        self, authorization: str | None, name: str, dbapi_connection: Any, engine: Engine
-    ) -> bool:
-        """Whether the request's key may read prompt ``name`` now, with no use to record.
+        self,
+        authorization: str | None,
+        names: Iterable[str],
+        dbapi_connection: Any,
+        engine: Engine,
+    ) -> Principal | None:
+        """The request's key, if it may read every prompt of ``names`` now, with no use to
+        record; else None, and the app answers (with its own refusal, if any).
 
         The key's lookup and check, as the app's; a refused key raises its error.
         """
         if authorization is None:
-            return False
+            return None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
+            return None
         lookup = self._lookup(engine)
         prefix, secret = keys.parse_token(token)
         checked = keys.verify(lookup.first(dbapi_connection, prefix=prefix), prefix, secret)
-        if _use_to_record(checked.last_used_at):
-            return False
-        checked.principal.require(Permission.READ)
-        checked.principal.require_scope(name)
-        return True
+        principal = checked.principal
+        if _use_to_record(checked.last_used_at) or not principal.can(Permission.READ):
+            return None
+        # An answer shows its components too: each must lie in the key's folders.
+        if not all(principal.may_read(name) for name in names):
+            return None
+        return principal
 
     def _current(self, kept: Kept, authorization: str | None, engine: Engine) -> bool:
         """Whether the key may read the kept answer's prompt now, and the answer holds.
@@ -556,7 +561,7 @@ class AnswerCache:
             log.info("could not check a kept answer; the app answers: %s", exc)
             return False
         try:
-            if not self._key_allows(authorization, kept.name, connection, engine):
+            if self._key_allows(authorization, kept.names, connection, engine) is None:
                 return False
             ids = {f"id{i}": prompt_id for i, (prompt_id, _) in enumerate(kept.revisions)}
             rows = revisions.all(connection, **ids)
@@ -584,10 +589,13 @@ class AnswerCache:
         try:
             with engine.connect() as connection:
                 dbapi_connection = connection.connection.dbapi_connection
-                if not self._key_allows(authorization, name, dbapi_connection, engine):
+                principal = self._key_allows(authorization, [name], dbapi_connection, engine)
+                if principal is None:
                     return None
                 with Session(bind=connection) as session:
                     resolution = compute(session)
+                if not all(principal.may_read(shown) for shown in _names(resolution)):
+                    return None
         except RegistryError:
             return None
         except (SQLAlchemyError, dbapi_error) as exc:
@@ -633,7 +641,7 @@ class AnswerCache:
             self.kept.put(
                 key,
                 Answer(
-                    name=offered.name,
+                    names=offered.names,
                     revisions=offered.revisions,
                     etag=offered.etag,
                     start=start,
@@ -649,7 +657,6 @@ class AnswerCache:
             self.kept.put(
                 key,
                 KeptResolution(
-                    name=offered.name,
                     revisions=_stamp(offered.resolution.revisions),
                     resolution=offered.resolution,
                 ),
