@@ -58,7 +58,12 @@ def parse_json_body(body: bytes) -> Any:
     """
     if _deeper_than_limit(body):
         raise _too_deep(body)
-    return json.loads(body)
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as exc:
+        # Bytes that are not UTF-8 are invalid JSON like any other, at the first bad byte.
+        text = body.decode("utf-8", "replace")
+        raise json.JSONDecodeError(f"invalid UTF-8: {exc.reason}", text, exc.start) from None
 
 
 def _deeper_than_limit(body: bytes) -> bool:

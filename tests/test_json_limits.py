@@ -129,3 +129,13 @@ def test_has_nul_walks_any_depth() -> None:
         deep = [deep]
     assert has_nul(deep)
     assert not has_nul({"a": [[{"b": "c"}]]})
+
+
+@pytest.mark.parametrize("body", [b'{"template": "\xdf\xff"}', b"\xac{}", b'{"a": "\xf2'])
+def test_bytes_that_are_not_utf8_are_invalid_json(
+    committing_client: TestClient, body: bytes
+) -> None:
+    for path in ("/v1/lint", "/v1/keys", f"/v1/prompts/{unique_name('json/p')}/-/render"):
+        response = committing_client.post(path, content=body, headers=JSON)
+        assert response.status_code == 422, (path, response.text[:300])
+        assert response.headers["content-type"] == "application/problem+json"

@@ -48,7 +48,7 @@ from registry.style.rules import (
     number,
     words_pattern,
 )
-from registry.style.text import MASK, Unit
+from registry.style.text import ALL_SCOPES, MASK, Unit
 from registry.templating.engine import ENVIRONMENT
 
 __all__ = ["BUILTINS", "Builtin", "variable_spans"]
@@ -64,6 +64,8 @@ class Builtin(Rule):
     params: Mapping[str, Any]
 
     kind = "builtin"
+    # A check reads the whole text unless it is about wording (it says so itself).
+    default_reads = ALL_SCOPES
     fields = ("match", "fix")
     keys = ("params",)
     check_name: ClassVar[str] = ""
@@ -257,6 +259,7 @@ K_JWT = mark("a JSON Web Token")
 K_SLACK_WEBHOOK = mark("a Slack webhook URL")
 K_PASSWORD = mark("a password or secret in an assignment")
 K_ENTROPY = mark("a random-looking string that may be a secret")
+K_URL_PASSWORD = mark("a password in a URL")
 M_SECRET = mark("{kind} in the prompt ({match}): remove it, and revoke it if it was real")
 
 _PROVIDERS: tuple[tuple[str, str], ...] = (
@@ -301,7 +304,24 @@ _PLACEHOLDER = re.compile(
     r"none|null|true|false|env|os\.environ)\b.*)[\"']?$",
     re.IGNORECASE,
 )
-_CANDIDATE = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{20,}(?![A-Za-z0-9+/=_-])")
+# A value that names where the secret comes from, not the secret: a call, an attribute
+# path (os.environ["X"], process.env.X, settings.API_KEY), a constant's name.
+_REFERENCE = re.compile(
+    r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:[.(\[].*)?|.*[(\[].*|[A-Z][A-Z0-9_]*|"
+    r"[A-Za-z_]+"
+)
+# A credential under a weaker name (token, key, credentials) or after Bearer: reported
+# only when the value looks random. Free text is not searched for random strings: git
+# hashes, UUIDs, trace ids and repository names look random too.
+_TOKEN_ASSIGNMENT = re.compile(
+    r"(?:[Tt]oken|TOKEN|[Kk]ey|KEY|[Cc]redentials?|CREDENTIALS?|[Bb]earer)[\"']?"
+    r"(?:\s*(?::=|=|:)\s*[\"']?|[ \t]+)(?P<value>[A-Za-z0-9+/=_.~-]{16,})"
+)
+# The scheme is bounded: a long run of letters must not be read again from each one.
+_URL_PASSWORD = re.compile(
+    r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,30}://[^\s/:@]{1,200}:(?P<value>[^\s/@]{3,200})@"
+)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
@@ -390,20 +410,42 @@ class Secrets(Builtin):
             yield hit(_PROVIDERS[index][0], at, key.end(), _redact(key.group()))
         for found in self._assignments(source):
             value = found["value"]
-            if _PLACEHOLDER.match(value) or self._allowed(value):
-                continue
-            quoted = value[0] in "\"'"
-            if found["sep"].strip() == ":" and not quoted and not re.search(r"[\d\W_]", value):
+            if not self._literal(value, found["sep"]) or self._allowed(value):
                 continue
             if free(found.start("value"), found.end("value")):
                 shown = f"{found['key']}{found['sep']}…"
                 yield hit(K_PASSWORD, found.start(), found.end(), shown)
-        for found in _CANDIDATE.finditer(source):
-            text = found.group()
-            if not free(found.start(), found.end()) or self._allowed(text):
+        for found in _URL_PASSWORD.finditer(source):
+            value = found["value"]
+            if _PLACEHOLDER.match(value) or self._allowed(value):
                 continue
-            if self._random(text):
-                yield hit(K_ENTROPY, found.start(), found.end(), _redact(text))
+            if free(found.start("value"), found.end("value")):
+                yield hit(K_URL_PASSWORD, found.start(), found.end(), _redact(found.group()))
+        for found in _TOKEN_ASSIGNMENT.finditer(source):
+            start, value = found.start(), found["value"]
+            if start and source[start].islower() and source[start - 1].isalpha():
+                continue  # "monkey", not a key
+            if not free(found.start("value"), found.end("value")) or self._allowed(value):
+                continue
+            if self._random(value):
+                yield hit(K_ENTROPY, found.start("value"), found.end("value"), _redact(value))
+
+    @staticmethod
+    def _literal(value: str, separator: str) -> bool:
+        """Whether an assigned value is a literal secret, not a placeholder, a reference
+        to where the secret is kept (an environment lookup) or a description."""
+        quoted = value[0] in "\"'"
+        inner = value[1:-1] if quoted and len(value) > 1 else value
+        if _PLACEHOLDER.match(value) or _PLACEHOLDER.match(inner) or not inner.strip():
+            return False
+        if quoted:
+            # "password": "at least 8 characters" describes one; a secret has no spaces.
+            return not any(c.isspace() for c in inner)
+        if _REFERENCE.fullmatch(value):
+            return False
+        # Unquoted after a colon is prose as often as config: a digit or a symbol says
+        # it is a value.
+        return separator.strip() != ":" or bool(re.search(r"[\d\W_]", value))
 
     def _allowed(self, text: str) -> bool:
         return self.allow is not None and self.allow.search(text)
@@ -440,6 +482,8 @@ class Secrets(Builtin):
         # a secret mixes letters and digits.
         if not (re.search(r"\d", text) and re.search(r"[A-Za-z]", text)):
             return False
+        if _UUID.fullmatch(text):
+            return False
         if _HEX.fullmatch(text):
             return len(text) >= self.hex_min_length and shannon_entropy(text) >= self.hex_entropy
         return len(text) >= self.entropy_min_length and shannon_entropy(text) >= self.entropy
@@ -452,6 +496,14 @@ M_INVISIBLE = mark_plural(
     "{count} invisible or control characters ({codes}): remove them",
 )
 _JOINERS = "\u200c\u200d"
+# Left-to-right, right-to-left and Arabic letter marks: invisible, but how right-to-left
+# text gets its punctuation and numbers in the right place. Allowed on a line that has
+# right-to-left letters (Hebrew, Arabic, Syriac, Thaana, N'Ko…); the embeddings and
+# overrides that reorder code (U+202A-U+202E, U+2066-U+2069) never are.
+_DIRECTION_MARKS = frozenset("\u200e\u200f\u061c")
+_RIGHT_TO_LEFT = re.compile(
+    "[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff\U00010800-\U00010fff\U0001e800-\U0001efff]"
+)
 _INVISIBLE = re.compile(
     "["
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control characters (not tab, line feed, CR)
@@ -498,6 +550,8 @@ class Invisible(Builtin):
                     continue
                 if run in _JOINERS and self._joins_letters(source, start, end):
                     continue
+                if _DIRECTION_MARKS.issuperset(run) and self._in_right_to_left(source, start):
+                    continue
                 codes = list(dict.fromkeys(_code(c) for c in run))
                 shown = ", ".join(codes[:3]) + (", …" if len(codes) > 3 else "")
                 singular, plural = M_INVISIBLE
@@ -510,6 +564,13 @@ class Invisible(Builtin):
                     params={"codes": shown, "count": number(len(run))},
                     message=Message(singular, plural, len(run)),
                 )
+
+    @staticmethod
+    def _in_right_to_left(source: str, start: int) -> bool:
+        line_start = source.rfind("\n", 0, start) + 1
+        line_end = source.find("\n", start)
+        line = source[line_start : len(source) if line_end < 0 else line_end]
+        return _RIGHT_TO_LEFT.search(line) is not None
 
     @staticmethod
     def _joins_letters(source: str, start: int, end: int) -> bool:
@@ -651,6 +712,7 @@ class Contradictions(Builtin):
     max_words: int
 
     check_name: ClassVar[str] = "contradictions"
+    default_reads = frozenset({"prose", "heading", "name"})
     param_keys = ("always", "never", "max_words")
 
     @classmethod
@@ -670,15 +732,16 @@ class Contradictions(Builtin):
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         seen: dict[tuple[str, ...], tuple[bool, str]] = {}
         for unit in units:
-            markers = [(m, True) for m in self.positive.finditer(unit)]
-            markers += [(m, False) for m in self.negative.finditer(unit)]
+            prose = unit.scoped(self.reads)[0]
+            markers = [(m, True) for m in self.positive.finditer(unit, self.reads)]
+            markers += [(m, False) for m in self.negative.finditer(unit, self.reads)]
             markers.sort(key=lambda pair: pair[0].start)
             for found, positive in markers:
                 # A clause longer than this has more words than max_words anyway.
-                window = min(len(unit.prose), found.end + 40 * self.max_words)
-                end_match = _CLAUSE_END.search(unit.prose, found.end, window)
+                window = min(len(prose), found.end + 40 * self.max_words)
+                end_match = _CLAUSE_END.search(prose, found.end, window)
                 end = end_match.start() if end_match else window
-                what = _normalized(unit.prose, found.end, end, self.max_words)
+                what = _normalized(prose, found.end, end, self.max_words)
                 if not what:
                     continue
                 text = unit.source[found.start : end].strip()
@@ -715,13 +778,20 @@ def _bounded(params: Spec, key: str, default: int, low: int, high: int) -> int:
     return value
 
 
+_TABLE_ROW = re.compile(r"[ \t]*\|")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Duplicates(Builtin):
-    """The same instruction (sentence) twice."""
+    """The same instruction (sentence) twice: each repeated sentence once, and a run of
+    repeated sentences (a pasted block) as one finding."""
 
     min_words: int
 
     check_name: ClassVar[str] = "duplicates"
+    # Instructions are prose: code, quoted examples, headings and tables repeat by design.
+    default_reads = frozenset({"prose", "name"})
     param_keys = ("min_words",)
 
     @classmethod
@@ -729,28 +799,120 @@ class Duplicates(Builtin):
         return {"min_words": params.integer("min_words", 4, 1) or 4}
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
-        seen: set[tuple[str, ...]] = set()
+        # Each sentence's words by position in the prompt; the first place it was seen.
+        first_seen: dict[tuple[str, ...], int] = {}
+        reported: set[tuple[str, ...]] = set()
+        position = 0
         for unit in units:
-            # The source, Jinja included: "Greet {{ a }}." and "Greet {{ b }}." differ.
-            folded = unit.source.lower()
-            if len(folded) != len(unit.source):
-                folded = unit.source
-            for start, end in unit.sentences:
-                words = tuple(_WORDS.findall(folded, start, end))
-                if len(words) < self.min_words:
+            block: list[int] = []  # start, end, and the earlier copy's position
+            for start, end, words in self._sentences(unit):
+                position += 1
+                earlier = first_seen.setdefault(words, position)
+                if earlier == position or words in reported:
+                    if block:
+                        yield self._hit(unit, block)
+                        block = []
                     continue
-                if words in seen:
-                    text = unit.source[start:end]
-                    short = text if len(text) <= 60 else text[:59] + "…"
-                    yield Hit(
-                        unit,
-                        start,
-                        end,
-                        text,
-                        params={"match": short},
-                        message=Message(M_DUPLICATE),
-                    )
-                seen.add(words)
+                reported.add(words)
+                if block and block[3] == position - 1 and earlier == block[2] + 1:
+                    block[1], block[2], block[3] = end, earlier, position
+                    continue
+                if block:
+                    yield self._hit(unit, block)
+                block = [start, end, earlier, position]
+            if block:
+                yield self._hit(unit, block)
+
+    def _sentences(self, unit: Unit) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+        # The words of the source, Jinja included ("Greet {{ a }}." and "Greet {{ b }}."
+        # differ), where the rule reads: code and quotes are masked.
+        prose = unit.scoped(self.reads)[0]
+        source = unit.source
+        for start, end in unit.scoped_sentences(self.reads):
+            if _TABLE_ROW.match(source, start):
+                continue
+            piece = source[start:end]
+            if MASK in prose[start:end]:
+                piece = "".join(
+                    c if p != MASK or q == MASK else " "
+                    for c, p, q in zip(piece, prose[start:end], unit.prose[start:end], strict=True)
+                )
+            words = tuple(_WORDS.findall(piece.lower()))
+            if sum(1 for w in words if _HAS_LETTER.search(w)) >= self.min_words:
+                yield start, end, words
+
+    @staticmethod
+    def _hit(unit: Unit, block: list[int]) -> Hit:
+        start, end = block[0], block[1]
+        text = unit.source[start:end]
+        short = text if len(text) <= 60 else text[:59] + "…"
+        return Hit(unit, start, end, text, params={"match": short}, message=Message(M_DUPLICATE))
+
+
+# ------------------------------------------------------------------ leftover notes
+
+M_NOTE = mark('leftover note "{match}": finish or remove it before publishing')
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeftoverNotes(Builtin):
+    """A note the author left for themselves: ``TODO:``, ``FIXME(ann):``, ``XXX:`` in the
+    prose, or a marker opening a Jinja or HTML comment. The word alone is no note: "a
+    todo app", "status: TODO", "(XXX) XXX-XXXX", "write TBD" are the prompt's text."""
+
+    note: re.Pattern[str]
+    comment: re.Pattern[str]
+
+    check_name: ClassVar[str] = "leftover-notes"
+    # Code and quoted examples show notes on purpose ("// TODO: implement").
+    default_reads = frozenset({"prose", "heading", "name"})
+    param_keys = ("markers", "alone")
+
+    @classmethod
+    def parse_params(cls, params: Spec) -> dict[str, Any] | None:
+        markers = params.strings("markers") or ["TODO", "FIXME", "XXX", "TBD"]
+        # Markers that are no word of any task: a note wherever they stand.
+        alone = params.strings("alone") if "alone" in params.data else ["FIXME"]
+        words = "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True))
+        # The marker, an optional (author) or (#issue), a colon before a space.
+        pattern = rf"(?<![\w-])(?:{words})(?:\([^()\n]{{0,40}}\))?:(?=\s|\Z)"
+        # A marker alone on its line, or closing it after a sentence: "Answer. TODO".
+        pattern += rf"|(?:^|(?<=[.!?] ))[ \t]*(?:[-*+][ \t]+)?(?:{words})[ \t]*$"
+        if alone:
+            pattern += r"|(?<![\w-])(?:" + "|".join(re.escape(m) for m in alone) + r")(?![\w-])"
+        note = re.compile(pattern, re.MULTILINE)
+        comment = re.compile(rf"(?:<!--)?[-+\s]*(?:{words})(?!\w)")
+        return {"note": note, "comment": comment}
+
+    def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
+        for unit in units:
+            prose = unit.scoped(self.reads)[0]
+            hits = [self._marker(m) for m in self.note.finditer(prose)]
+            for found in re.finditer("<!--", prose):
+                close = prose.find("-->", found.end())
+                hits.extend(
+                    self._comment(prose, found.start(), close if close >= 0 else len(prose))
+                )
+            for span in unit.jinja:
+                if span.kind == "comment":
+                    hits.extend(self._comment(unit.source, span.start + 2, span.end))
+            for start, end in sorted(set(hits)):
+                yield Hit(unit, start, end, unit.source[start:end], message=Message(M_NOTE))
+
+    def _comment(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        found = self.comment.match(text, start, end)
+        if found is None:
+            return []
+        marker = found.group().lstrip("<!-+ \t\r\n")
+        return [(found.end() - len(marker), found.end())]
+
+    @staticmethod
+    def _marker(found: re.Match[str]) -> tuple[int, int]:
+        # The finding is the marker word: "TODO", not "- TODO" or "TODO(ann):".
+        word = re.search(r"\w+", found.group())
+        if word is None:
+            return found.span()
+        return found.start() + word.start(), found.start() + word.end()
 
 
 # ------------------------------------------------------------------ generic pronouns
@@ -804,6 +966,7 @@ class GenericPronouns(Builtin):
     window: int
 
     check_name: ClassVar[str] = "generic-pronouns"
+    default_reads = frozenset({"prose", "heading", "name"})
     param_keys = ("nouns", "window")
 
     @classmethod
@@ -824,8 +987,8 @@ class GenericPronouns(Builtin):
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
-            prose = unit.prose
-            nouns = list(self.nouns.finditer(unit))
+            prose = unit.scoped(self.reads)[0]
+            nouns = list(self.nouns.finditer(unit, self.reads))
             if not nouns:
                 continue
             pronouns = list(_PRONOUN.finditer(prose))
@@ -937,6 +1100,7 @@ BUILTINS: dict[str, type[Rule]] = {
         UserInput,
         Contradictions,
         Duplicates,
+        LeftoverNotes,
         GenericPronouns,
         Language,
     )

@@ -456,7 +456,11 @@ def _override(rule_id: str, data: object, path: str, parent: Spec) -> _Override 
         return None
     changes: dict[str, Any] = {}
     if "scope" in data:
-        changes["scope"] = parse_scope(spec)
+        roles, parts = parse_scope(spec)
+        if roles or not parts:
+            changes["scope"] = roles
+        if parts:
+            changes["reads"] = parts
     if "link" in data:
         changes["link"] = spec.string("link")
     if "message" in data:

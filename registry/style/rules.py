@@ -1,9 +1,12 @@
 """The rule kinds of a style guide (after Vale's), compiled once from their YAML form.
 
 Every rule has an ``id``, a ``level``, a ``message`` (``{match}`` and the kind's other
-fields are filled in), an optional ``link``, a ``scope`` (chat roles, or ``text`` for a
-text prompt) and, with ``when: localized``, runs only for prompts meant to be
-translated. The kinds:
+fields are filled in), an optional ``link``, a ``scope`` and, with ``when: localized``,
+runs only for prompts meant to be translated. A ``scope`` lists chat roles (``system``,
+``user``…, or ``text`` for a text prompt) and the parts of the text the rule reads
+(``prose``, ``heading``, ``quote``, ``code``, ``name``; see :mod:`registry.style.text`);
+a rule that names no part reads its kind's default (:attr:`Rule.default_reads`), which
+for every kind leaves out code and quoted material. The kinds:
 
 ========================  ==============================================================
 ``existence``             ``tokens`` (word-bounded) or ``raw`` (a regex) must not appear
@@ -44,7 +47,7 @@ from registry.i18n.messages import current_locale
 from registry.style.document import Document
 from registry.style.i18n import Message, fields, mark, mark_plural
 from registry.style.model import LEVELS, Level
-from registry.style.text import MASK, Unit
+from registry.style.text import ALL_SCOPES, MASK, TEXT_SCOPES, Unit
 
 __all__ = [
     "KINDS",
@@ -62,7 +65,10 @@ __all__ = [
     "words_pattern",
 ]
 
-SCOPES = ("any", "text", "system", "developer", "user", "assistant")
+ROLE_SCOPES = ("any", "text", "system", "developer", "user", "assistant")
+SCOPES = (*ROLE_SCOPES, *TEXT_SCOPES)
+# What wording reads unless a rule says otherwise: not code, not quoted material.
+WORDING = frozenset({"prose", "heading", "name"})
 RULE_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 COMMON_KEYS = ("kind", "level", "message", "link", "scope", "when", "description")
 
@@ -274,9 +280,13 @@ class Rule:
     message: Message | None
     link: str | None = None
     scope: frozenset[str] = frozenset()
+    # The parts of the text the rule reads (registry.style.text.TEXT_SCOPES).
+    reads: frozenset[str] = WORDING
     localized_only: bool = False
 
     kind: ClassVar[str] = ""
+    # The parts a rule of this kind reads when its scope names none.
+    default_reads: ClassVar[frozenset[str]] = WORDING
     default_message: ClassVar[str | None] = None
     # The fields a message of this kind may use.
     fields: ClassVar[tuple[str, ...]] = ("match",)
@@ -450,9 +460,10 @@ class Pattern:
     regex: Any  # re2._Regexp; the package has no type information
     bounded: bool = False
 
-    def finditer(self, unit: Unit) -> Iterator[Found]:
-        """The matches in a unit's prose; read the text from the source by offsets."""
-        return self.find(unit.prose, unit.prose_utf8)
+    def finditer(self, unit: Unit, reads: frozenset[str] = ALL_SCOPES) -> Iterator[Found]:
+        """The matches in the parts of a unit's prose a rule reads (``reads``); read the
+        text from the source by offsets."""
+        return self.find(*unit.scoped(reads))
 
     def find(self, text: str, data: bytes | None = None) -> Iterator[Found]:
         """The matches in a text (``data``: the text in UTF-8, when it is at hand)."""
@@ -587,7 +598,8 @@ class Existence(Rule):
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
-            for found in (f for pattern in self.patterns for f in pattern.finditer(unit)):
+            matches = (f for pattern in self.patterns for f in pattern.finditer(unit, self.reads))
+            for found in matches:
                 text = _text(unit, found)
                 if text and not _excepted(self.exceptions, text):
                     yield Hit(unit, found.start, found.end, text, fix=self.fix)
@@ -604,6 +616,8 @@ class Substitution(Rule):
     exceptions: Pattern | None = None
 
     kind = "substitution"
+    # A fix is a suggestion a person applies: never to a name or a title.
+    default_reads = frozenset({"prose", "heading"})
     default_message = M_SUBSTITUTION
     fields = ("match", "fix")
     keys = ("swap", "ignorecase", "nonword", "exceptions")
@@ -642,7 +656,7 @@ class Substitution(Rule):
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
-            for found in self.pattern.finditer(unit):
+            for found in self.pattern.finditer(unit, self.reads):
                 text = _text(unit, found)
                 if not text or _excepted(self.exceptions, text):
                     continue
@@ -699,7 +713,7 @@ class Occurrence(Rule):
         return {"pattern": pattern, "token": token, "minimum": minimum, "maximum": maximum}
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
-        found = [(unit, m) for unit in units for m in self.pattern.finditer(unit)]
+        found = [(unit, m) for unit in units for m in self.pattern.finditer(unit, self.reads)]
         count = len(found)
         params = {"count": number(count), "min": self.minimum, "max": self.maximum}
         if self.maximum is not None and count > self.maximum:
@@ -724,6 +738,8 @@ class Repetition(Rule):
     exceptions: Pattern | None = None
 
     kind = "repetition"
+    # Reduplicated names ("Bora Bora", "Walla Walla") are no repetition.
+    default_reads = frozenset({"prose", "heading"})
     default_message = M_REPETITION
     keys = ("tokens", "ignorecase", "exceptions")
 
@@ -752,15 +768,15 @@ class Repetition(Rule):
 
     def _repeats(self, unit: Unit) -> Iterator[tuple[int, int, int]]:
         """Each word followed by spaces and itself: start, end, and the first word's end."""
+        prose = unit.scoped(self.reads)[0]
         if self.words is None:
             pattern = _REPEATED_WORD if self.ignorecase else _REPEATED_WORD_CASED
-            for found in pattern.finditer(unit.prose):
+            for found in pattern.finditer(prose):
                 yield found.start(), found.end(), found.end("word")
             return
         # RE2 has no backreference: compare each token with the next one.
-        prose = unit.prose
         previous: Found | None = None
-        for token in self.words.finditer(unit):
+        for token in self.words.finditer(unit, self.reads):
             if previous is not None and self._same(prose, previous, token):
                 yield previous.start, token.end, previous.end
                 previous = None  # "the the the" is one repetition, then a lone "the"
@@ -769,7 +785,9 @@ class Repetition(Rule):
 
     def _same(self, prose: str, first: Found, second: Found) -> bool:
         between = prose[first.end : second.start]
-        if not between or not between.isspace():
+        # A word at a line's end and the same word starting the next line (a heading and
+        # its first line, a list) are no repetition.
+        if not between or not between.isspace() or "\n" in between:
             return False
         one, two = prose[first.start : first.end], prose[second.start : second.end]
         return one.casefold() == two.casefold() if self.ignorecase else one == two
@@ -778,7 +796,7 @@ class Repetition(Rule):
 # Any word twice. This module's own pattern, on `re` for speed: it runs in linear time, as
 # a failed attempt gives back at most the word and the spaces it read, and a shorter word
 # is never followed by a space.
-_REPEATED_WORD_CASED = re.compile(r"(?<!\w)(?P<word>[^\W\d_]+)\s+(?P=word)(?!\w)")
+_REPEATED_WORD_CASED = re.compile(r"(?<!\w)(?P<word>[^\W\d_]+)[^\S\n]+(?P=word)(?!\w)")
 _REPEATED_WORD = re.compile(_REPEATED_WORD_CASED.pattern, re.IGNORECASE)
 
 
@@ -812,8 +830,12 @@ class Consistency(Rule):
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for one, two in self.pairs:
-            ones = [(i, unit, m) for i, unit in enumerate(units) for m in one.finditer(unit)]
-            twos = [(i, unit, m) for i, unit in enumerate(units) for m in two.finditer(unit)]
+            ones = [
+                (i, unit, m) for i, unit in enumerate(units) for m in one.finditer(unit, self.reads)
+            ]
+            twos = [
+                (i, unit, m) for i, unit in enumerate(units) for m in two.finditer(unit, self.reads)
+            ]
             if not ones or not twos:
                 continue
             # The form the prompt uses first is the one it meant; the other is flagged.
@@ -853,10 +875,12 @@ class Conditional(Rule):
         return {"first": one, "second": two, "exceptions": exceptions}
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
-        defined = {_key(unit, m) for unit in units for m in self.second.finditer(unit)}
+        defined = {
+            _key(unit, m) for unit in units for m in self.second.finditer(unit, self.reads)
+        }
         reported: set[str] = set()
         for unit in units:
-            for found in self.first.finditer(unit):
+            for found in self.first.finditer(unit, self.reads):
                 key = _key(unit, found)
                 if (
                     key
@@ -925,11 +949,12 @@ class Capitalization(Rule):
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
             if self.tokens is not None:
-                spans = [(m.start, m.end) for m in self.tokens.finditer(unit)]
+                spans = [(m.start, m.end) for m in self.tokens.finditer(unit, self.reads)]
             else:
+                # A heading's "#" in a code block is a comment: code is masked unless read.
                 spans = [
                     (m.start("text"), m.start("text") + len(m["text"].rstrip(" \t#")))
-                    for m in _HEADING.finditer(unit.prose)
+                    for m in _HEADING.finditer(unit.scoped(self.reads | {"heading"})[0])
                 ]
             for start, end in spans:
                 if end <= start:
@@ -1223,7 +1248,7 @@ def _common(spec: Spec, kind: type[Rule], translatable: bool) -> dict[str, Any] 
     if level not in LEVELS:
         spec.error("level", _t(E_LEVEL))
         return None
-    scope = parse_scope(spec)
+    scope, reads = parse_scope(spec)
     when = spec.string("when")
     if when not in (None, "localized"):
         spec.error("when", _t(E_WHEN))
@@ -1237,17 +1262,21 @@ def _common(spec: Spec, kind: type[Rule], translatable: bool) -> dict[str, Any] 
         "message": message,
         "link": spec.string("link"),
         "scope": scope,
+        "reads": reads or kind.default_reads,
         "localized_only": when == "localized",
     }
 
 
-def parse_scope(spec: Spec) -> frozenset[str]:
-    """The roles a rule reads; empty means every unit."""
+def parse_scope(spec: Spec) -> tuple[frozenset[str], frozenset[str]]:
+    """The roles a rule reads (empty: every unit) and the parts of the text (empty: the
+    kind's default)."""
     scopes = spec.strings("scope")
     for scope in scopes:
         if scope not in SCOPES:
             spec.error("scope", _t(E_SCOPE).format(scope=repr(scope), scopes=", ".join(SCOPES)))
-    return frozenset() if not scopes or "any" in scopes else frozenset(scopes)
+    roles = frozenset(s for s in scopes if s in ROLE_SCOPES)
+    parts = frozenset(s for s in scopes if s in TEXT_SCOPES)
+    return (frozenset() if not roles or "any" in roles else roles), parts
 
 
 def parse_message(

@@ -5,6 +5,14 @@ and comment replaced by :data:`MASK` characters. The prose has the same length a
 source, so an offset found in it is an offset in the source, and line and column come
 from the source itself. A mask character is neither a word character nor whitespace,
 so ``\\b`` stops at it and a word never runs across a ``{{ variable }}``.
+
+The text is cut into *scopes*, as Vale does (:data:`TEXT_SCOPES`), and each rule reads
+the scopes it names: ``code`` (fenced code blocks and inline code), ``quote`` (block
+quotes, and text in double quotes within a line: quoted examples, lyrics, answers,
+JSON strings), ``heading`` (Markdown headings), ``name`` (proper names and titles:
+capitalized words inside a sentence, and runs of capitalized words such as "Bora Bora"
+or "Postman/Newman"), and ``prose``, the running text outside the others. What a rule
+does not read is masked in its text (:meth:`Unit.scoped`), so offsets stay right.
 """
 
 from __future__ import annotations
@@ -16,9 +24,40 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-__all__ = ["MASK", "JinjaSpan", "Silencing", "Unit", "scan_jinja", "sentences"]
+__all__ = [
+    "ALL_SCOPES",
+    "MASK",
+    "TEXT_SCOPES",
+    "JinjaSpan",
+    "Silencing",
+    "Unit",
+    "scan_jinja",
+    "sentences",
+]
 
 MASK = "\ue000"
+TEXT_SCOPES = ("prose", "heading", "quote", "code", "name")
+ALL_SCOPES = frozenset(TEXT_SCOPES)
+
+# Markdown structure, read line by line (each pattern anchored at a line's start).
+_FENCE = re.compile(r"[ \t]{0,3}(?P<fence>`{3,}|~{3,})")
+_HEADING_LINE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+_BLOCKQUOTE = re.compile(r"[ \t]{0,3}>")
+_BACKTICKS = re.compile(r"`+")
+# Quotes that open and close differently; straight double quotes pair up within a line.
+_CURLY_QUOTES = re.compile(
+    "\u201c[^\u201c\u201d\n]*\u201d|\u00ab[^\u00ab\u00bb\n]*\u00bb|\u201e[^\u201e\u201c\u201d\n]*[\u201c\u201d]"
+)
+_STRAIGHT_QUOTE = re.compile('"')
+# A word that starts with a capital and is not all capitals: a name when it is not the
+# first word of its sentence, or when a capitalized word is joined to it.
+_TITLE_WORD = re.compile("[^\\W\\d_][\\w'\u2019]*")
+_JOINERS = frozenset(" /-")
+# What may stand between a sentence's start and its first word: spaces, list and
+# heading marks, emphasis, opening brackets and quotes.
+_MARKUP = " \t*_#>|+-([{\"'\u201c\u2018\u00ab\u201e`\u2022" + MASK
+_LIST_NUMBER = _MARKUP + "0123456789.)"
+_SENTENCE_MARKS = frozenset(".!?:;\u2026\u3002\uff01\uff1f")
 
 _OPEN = re.compile(r"\{[{%#]")
 _CLOSERS = {"{": "}}", "%": "%}", "#": "#}"}
@@ -117,6 +156,34 @@ def _close_code(source: str, pos: int, closer: str) -> int:
     return length
 
 
+def _masked_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each span masked, line breaks kept."""
+    if not spans:
+        return text
+    parts: list[str] = []
+    pos = 0
+    for start, end in spans:
+        parts.append(text[pos:start])
+        piece = text[start:end]
+        parts.append(_NOT_NEWLINE.sub(MASK, piece) if "\n" in piece else MASK * len(piece))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _gaps(spans: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """The spans between sorted, disjoint spans, from 0 to ``length``."""
+    gaps = []
+    pos = 0
+    for start, end in spans:
+        if start > pos:
+            gaps.append((pos, start))
+        pos = max(pos, end)
+    if pos < length:
+        gaps.append((pos, length))
+    return gaps
+
+
 def _masked(source: str, spans: list[JinjaSpan]) -> str:
     if not spans:
         return source
@@ -130,6 +197,128 @@ def _masked(source: str, spans: list[JinjaSpan]) -> str:
         pos = span.end
     parts.append(source[pos:])
     return "".join(parts)
+
+
+def _line_spans(text: str) -> Iterable[tuple[int, int]]:
+    start = 0
+    for end in (m.start() for m in re.finditer("\n", text)):
+        yield start, end
+        start = end + 1
+    yield start, len(text)
+
+
+def _structure(text: str) -> dict[str, list[tuple[int, int]]]:
+    """The spans of code, quotes and headings in a text (the prose: Jinja masked)."""
+    code: list[tuple[int, int]] = []
+    quote: list[tuple[int, int]] = []
+    heading: list[tuple[int, int]] = []
+    fence = ""
+    fence_start = 0
+    for start, end in _line_spans(text):
+        opened = _FENCE.match(text, start, end)
+        if fence:
+            # A fence closes with the same character, at least as many, and nothing after.
+            if (
+                opened is not None
+                and opened["fence"][0] == fence[0]
+                and len(opened["fence"]) >= len(fence)
+                and not text[opened.end() : end].strip()
+            ):
+                code.append((fence_start, end))
+                fence = ""
+            continue
+        if opened:
+            fence, fence_start = opened["fence"], start
+            continue
+        if _HEADING_LINE.match(text, start, end):
+            heading.append((start, end))
+        elif _BLOCKQUOTE.match(text, start, end):
+            quote.append((start, end))
+            continue
+        code.extend(_inline_code(text, start, end))
+        quote.extend(_quotes(text, start, end))
+    if fence:
+        code.append((fence_start, len(text)))
+    return {"code": code, "quote": quote, "heading": heading}
+
+
+def _inline_code(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """`code` spans of a line: a run of backticks closed by a run as long."""
+    if "`" not in text[start:end]:
+        return []
+    spans = []
+    opened: tuple[int, int] | None = None
+    for run in _BACKTICKS.finditer(text, start, end):
+        if opened is None:
+            opened = (run.start(), len(run.group()))
+        elif len(run.group()) == opened[1]:
+            spans.append((opened[0], run.end()))
+            opened = None
+    return spans
+
+
+def _quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Text in double quotes within a line, the quotes included."""
+    spans = [m.span() for m in _CURLY_QUOTES.finditer(text, start, end)]
+    if '"' not in text[start:end]:
+        return spans
+    opening = -1
+    for mark in _STRAIGHT_QUOTE.finditer(text, start, end):
+        at = mark.start()
+        if opening < 0:
+            # An opening quote stands after a space or punctuation, not after a word
+            # or a number (5" is five inches).
+            if at == start or not text[at - 1].isalnum():
+                opening = at
+        elif at + 1 == end or not text[at + 1].isalnum():
+            spans.append((opening, at + 1))
+            opening = -1
+    return sorted(spans)
+
+
+def _names(text: str) -> list[tuple[int, int]]:
+    """Proper names and titles: capitalized words that do not open a sentence, and
+    capitalized words joined to another one ("Bora Bora", "Postman/Newman")."""
+    words = [m for m in _TITLE_WORD.finditer(text) if _capitalized(m.group())]
+    spans: list[tuple[int, int]] = []
+    for index, word in enumerate(words):
+        joined = (
+            index + 1 < len(words) and _joined(text, word.end(), words[index + 1].start())
+        ) or (index > 0 and _joined(text, words[index - 1].end(), word.start()))
+        if joined or not _opens_sentence(text, word.start()):
+            spans.append(word.span())
+    return spans
+
+
+# Capitalized for emphasis or by a typo far more often than as part of a name.
+_FUNCTION_WORDS = frozenset(
+    {"a", "an", "the", "this", "that", "these", "those", "and", "or", "but", "if", "in"}
+    | {"on", "at", "of", "for", "to", "with", "by", "from", "as", "is", "are", "be", "it"}
+    | {"its", "we", "you", "your", "our", "they", "i", "he", "she", "his", "her", "my"}
+    | {"me", "not", "no", "do"}
+)
+
+
+def _capitalized(word: str) -> bool:
+    # All capitals is an acronym or shouting, not a name's spelling.
+    return (
+        word[0].isupper()
+        and not (len(word) > 1 and word.isupper())
+        and word.lower() not in _FUNCTION_WORDS
+    )
+
+
+def _joined(text: str, end: int, start: int) -> bool:
+    return start - end == 1 and text[end] in _JOINERS
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    if not before.strip(_LIST_NUMBER):
+        return True  # the first word of a line, a list item or a heading
+    before = before.rstrip(_MARKUP)
+    return not before or before[-1] in _SENTENCE_MARKS
 
 
 def sentences(prose: str) -> list[tuple[int, int]]:
@@ -215,6 +404,48 @@ class Unit:
     def prose_utf8(self) -> bytes:
         """The prose in UTF-8, as RE2 reads it."""
         return self.prose.encode()
+
+    @cached_property
+    def parts(self) -> dict[str, list[tuple[int, int]]]:
+        """The spans of each scope but prose, sorted (see :data:`TEXT_SCOPES`)."""
+        found = _structure(self.prose)
+        found["name"] = _names(self.prose)
+        return found
+
+    def scoped(self, reads: frozenset[str]) -> tuple[str, bytes]:
+        """The prose with what a rule does not read masked, and it in UTF-8 for RE2."""
+        cached = self._scoped.get(reads)
+        if cached is not None:
+            return cached
+        if reads >= ALL_SCOPES:
+            text = self.prose
+        else:
+            parts = self.parts
+            hidden = [
+                span for scope in TEXT_SCOPES[1:] if scope not in reads for span in parts[scope]
+            ]
+            if "prose" not in reads:
+                # Only the scopes named: everything outside them is hidden.
+                shown = _merged(span for scope in reads for span in parts.get(scope, ()))
+                hidden.extend(_gaps(shown, len(self.prose)))
+            text = _masked_spans(self.prose, _merged(hidden))
+        self._scoped[reads] = (text, text.encode())
+        return self._scoped[reads]
+
+    @cached_property
+    def _scoped(self) -> dict[frozenset[str], tuple[str, bytes]]:
+        return {}
+
+    def scoped_sentences(self, reads: frozenset[str]) -> list[tuple[int, int]]:
+        """The sentence spans of the scoped prose."""
+        spans = self._sentences.get(reads)
+        if spans is None:
+            spans = self._sentences[reads] = sentences(self.scoped(reads)[0])
+        return spans
+
+    @cached_property
+    def _sentences(self) -> dict[frozenset[str], list[tuple[int, int]]]:
+        return {}
 
     @cached_property
     def line_starts(self) -> list[int]:

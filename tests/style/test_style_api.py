@@ -200,7 +200,7 @@ class TestTranslations:
         assert publish(client, name, "Help {{ who }} with their order today.").status_code == 201
         refused = client.put(
             f"/v1/prompts/{name}/-/translations/fr",
-            json={"template": "TODO aider {{ who }} avec sa commande aujourd'hui."},
+            json={"template": "TODO: aider {{ who }} avec sa commande aujourd'hui."},
         )
         assert refused.status_code == 422
         assert "prompt.leftover-notes" in refused.json()["detail"]

@@ -281,7 +281,7 @@ class TestInclusiveLanguage:
                 "best man for the job",
                 "best person for the job",
             ),
-            ("Ask the Chairman.", "inclusive.gendered-nouns", "Chairman", "Chair"),
+            ("Chairman votes last.", "inclusive.gendered-nouns", "Chairman", "Chair"),
             ("We lack manpower.", "inclusive.gendered-nouns", "manpower", "workforce"),
             (
                 "Each user knows his or her password.",
@@ -396,12 +396,24 @@ class TestVagueWords:
         assert run("List three reasons, each in one sentence.") == []
 
     def test_fails_with_a_suggestion(self) -> None:
-        found = run("Maybe list some reasons, etc.")
+        found = run("List reasons, sort of formal, and so on.")
         assert [(f.match, f.level) for f in found] == [
-            ("Maybe", "suggestion"),
-            ("some", "suggestion"),
-            ("etc.", "suggestion"),
+            ("sort of", "suggestion"),
+            ("and so on", "suggestion"),
         ]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Validate one hypothesis at a time rather than guessing.",
+            "Her hair is a bit tousled; she walks a few steps behind her friend.",
+            "List the icons (Lucide, Heroicons, custom SVGs, etc.) and some examples.",
+            'Do not hedge with "kind of" or "sort of".',
+            "Run `make it sort of` in a shell.",
+        ],
+    )
+    def test_plain_wording_quotes_and_code_pass(self, text: str) -> None:
+        assert run(text) == []
 
     def test_german(self) -> None:
         assert [f.match for f in run("Nenne vielleicht ein paar Gründe usw.", locale="de")] == [

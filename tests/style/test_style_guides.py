@@ -99,8 +99,8 @@ class TestExtendsAndOverrides:
         assert run(self.GUIDE, "Use acme cloud.") == ["house.product"]
 
     def test_a_rule_turned_off(self) -> None:
-        assert run(default_guide(), "Maybe answer.") == ["clarity.vague"]
-        assert run(self.GUIDE, "Maybe answer.") == []
+        assert run(default_guide(), "Answer, more or less.") == ["clarity.vague"]
+        assert run(self.GUIDE, "Answer, more or less.") == []
 
     def test_a_level_changed(self) -> None:
         text = "Answer. TODO"
@@ -120,7 +120,7 @@ class TestExtendsAndOverrides:
             "team": {"extends": "base", "overrides": {"clarity.vague": {"level": "error"}}},
         }
         guide = load_guide({"extends": "team"}, resolver=lambda name: stored[name])
-        found = lint(LintInput(template="Maybe.", messages=None), guide)
+        found = lint(LintInput(template="More or less.", messages=None), guide)
         # Turned off by "base", back on at another level by "team".
         assert [(f.rule, f.level) for f in found] == [("clarity.vague", "error")]
 
