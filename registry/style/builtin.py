@@ -422,8 +422,8 @@ class Secrets(Builtin):
             if free(found.start("value"), found.end("value")):
                 yield hit(K_URL_PASSWORD, found.start(), found.end(), _redact(found.group()))
         for found in _TOKEN_ASSIGNMENT.finditer(source):
-            start, value = found.start(), found["value"]
-            if start and source[start].islower() and source[start - 1].isalpha():
+            at, value = found.start(), found["value"]
+            if at and source[at].islower() and source[at - 1].isalpha():
                 continue  # "monkey", not a key
             if not free(found.start("value"), found.end("value")) or self._allowed(value):
                 continue

@@ -18,12 +18,14 @@ class Document:
     """Everything the rules read about one prompt; lives for one lint, in one thread."""
 
     def __init__(self, data: LintInput, token_counter: TokenCounter) -> None:
+        language = data.locale.replace("-", "_").split("_")[0].lower()
         if data.messages is not None:
             self.units = [
-                Unit(content, index, role) for index, (role, content) in enumerate(data.messages)
+                Unit(content, index, role, language)
+                for index, (role, content) in enumerate(data.messages)
             ]
         else:
-            self.units = [Unit(data.template or "", None, None)]
+            self.units = [Unit(data.template or "", None, None, language)]
         self.variables: list[Mapping[str, object]] = list(data.variables)
         self.locale = data.locale
         self.localized = data.localized

@@ -53,6 +53,7 @@ _STRAIGHT_QUOTE = re.compile('"')
 # first word of its sentence, or when a capitalized word is joined to it.
 _TITLE_WORD = re.compile("[^\\W\\d_][\\w'\u2019]*")
 _JOINERS = frozenset(" /-")
+_NOUNS_CAPITALIZED = frozenset({"de", "lb"})
 # What may stand between a sentence's start and its first word: spaces, list and
 # heading marks, emphasis, opening brackets and quotes.
 _MARKUP = " \t*_#>|+-([{\"'\u201c\u2018\u00ab\u201e`\u2022" + MASK
@@ -359,10 +360,15 @@ def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 class Unit:
     """One template of a prompt: the text prompt, or one chat message."""
 
-    def __init__(self, source: str, index: int | None, role: str | None) -> None:
+    def __init__(
+        self, source: str, index: int | None, role: str | None, language: str = ""
+    ) -> None:
         self.source = source
         self.index = index
         self.role = role
+        # German (and Luxembourgish) capitalize every noun: capitals say nothing of a
+        # name there, and no text is taken for one.
+        self.nouns_capitalized = language in _NOUNS_CAPITALIZED
         if role is None:
             self.scopes = frozenset({"text"})
         elif role == "developer":
@@ -409,7 +415,7 @@ class Unit:
     def parts(self) -> dict[str, list[tuple[int, int]]]:
         """The spans of each scope but prose, sorted (see :data:`TEXT_SCOPES`)."""
         found = _structure(self.prose)
-        found["name"] = _names(self.prose)
+        found["name"] = [] if self.nouns_capitalized else _names(self.prose)
         return found
 
     def scoped(self, reads: frozenset[str]) -> tuple[str, bytes]:
