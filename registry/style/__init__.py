@@ -94,7 +94,13 @@ The kinds (fields besides ``kind``, ``level`` — warning unless given — ``mes
   ``raw`` (a regex; a list is joined), ``ignorecase``, ``nonword``, ``exceptions``
   (regexes a match must not equal), ``fix``. Message fields: ``{match}``.
 - ``substitution``: ``swap: {wrong: right}``; the fix is ``right`` in the case of the
-  match (``Chairman`` → ``Chair``) unless ``right`` has capitals. ``{match}``, ``{fix}``.
+  match (``Chairman`` → ``Chair``) unless ``right`` has capitals; an entry mapped to
+  itself keeps a phrase whole (``lame duck: lame duck`` stops ``lame`` inside it).
+  ``inflect: en`` or ``de`` generates each entry's inflected forms with their fixes
+  (:mod:`registry.style.inflection`: ``mailman: mail carrier`` also catches mailmen →
+  mail carriers; ``Entwickler: Entwickelnde`` catches ``den Entwicklern``);
+  ``skip_after_names: true`` leaves a match right after a name alone ("the Hollywood
+  blacklist"). ``{match}``, ``{fix}``.
 - ``occurrence``: ``token``, ``min`` and/or ``max``, counted over the prompt.
   ``{match}``, ``{count}``, ``{min}``, ``{max}``.
 - ``repetition``: the same word twice in a row (``tokens`` narrows what a word is).
@@ -141,7 +147,8 @@ The default guide
 =================
 
 ``registry/style/guides/default/``; ``prompt.*`` run in every locale, the rest in
-English (``locales.en``) and, as a smaller set, German (``locales.de``):
+English (``locales.en``) and, as smaller sets, German, French, Spanish and Japanese
+(``locales.de``, ``fr``, ``es``, ``ja``):
 
 =================================  ==========  ==========================================
 rule                               level       checks
@@ -161,13 +168,18 @@ prompt.user-input-in-system        warning     a user-input variable in a system
 prompt.leftover-notes              error       TODO, FIXME, TBD, XXX
 prompt.duplicate-instructions      warning     the same sentence (4+ words) twice
 prompt.language                    warning     the prose is not in the locale's language
-prompt.contradictions (en, de)     warning     "always X" and "never/do not X"
-inclusive.gendered-nouns (en, de)  warning     chairman → chair, Mitarbeiter → …
+prompt.contradictions              warning     "always X" and "never/do not X" (en, de,
+                                               fr, es)
+inclusive.gendered-nouns           warning     chairman → chair, mailmen → mail carriers,
+                                               Entwickler → Entwickelnde, les employés →
+                                               le personnel, los clientes → la clientela
+                                               (en, de, fr, es)
 inclusive.gendered-pronouns (en)   warning     he or she, his/her → they, their
-inclusive.generic-pronouns (en)    warning     "the user … he" → they
-inclusive.ableist (en)             warning     sanity check, crazy, lame…
-inclusive.exclusionary-terms (en)  error       blacklist, whitelist, master/slave…
-clarity.vague (en, de)             suggestion  maybe, try to, some, etc.
+inclusive.generic-pronouns (en)    warning     "the user … he", "someone … his" → they
+inclusive.ableist (en)             warning     sanity check, crazy, stupid, "so OCD"…
+inclusive.exclusionary-terms (en)  warning     blacklist, whitelist, master branch,
+                                               master/slave…
+clarity.vague                      suggestion  maybe, try to… (en, de, fr, es, ja)
 clarity.repeated-words (en)        warning     "the the"
 localization.idioms (en, de)       suggestion  idioms, slang, culture-bound references;
                                                only for prompts with ``localized=True``
@@ -185,8 +197,20 @@ Decisions:
 - **Secrets** are reported with the secret cut to a few characters (``sk-pro…``), in
   the match and in the message: findings are stored with versions and printed by CI.
 - **Generic pronouns**: a he/she/him/his/her within 150 characters after "the/a/each
-  user" (customer, student… see ``params.nouns``) in the same paragraph, unless the
-  noun names a known person ("Maria is the manager", "the user Tom").
+  user" (customer, student… see ``params.nouns``) or "someone", "anyone"…
+  (``params.anyone``) in the same paragraph, unless the pronoun speaks of a person the
+  prompt names or describes: "Maria is the manager", "the user Tom", a gendered noun
+  or a name in between ("a man walks in … he", "tell John his order shipped"), or a
+  gendered person earlier in the prompt ("a woman at a café; someone behind her").
+- **Inclusive terms** are warnings, never errors: each has a literal, historical or
+  idiomatic use. Names and titles are not read (the ``name`` and ``quote`` scopes);
+  "slave" and "master" only in their computing senses ("master branch", "slave node");
+  ableist words only in figurative uses ("go nuts", "so OCD", not "nuts and bolts" or
+  "patients with OCD"). German role nouns are a list of role stems whose forms are
+  generated, so Computer or Drucker never match; "ein Entwickler" and "als Entwickler"
+  (a role given to the model) are left alone. Japanese vague phrases match without word
+  bounds (Japanese has no spaces); Japanese has no contradiction check, as a negation
+  is a verb ending, and no term lists, as no maintained source of them is known.
 - **Language**: detected with py3langid (its model ships in the wheel) on a sample of
   the prose (start, middle, end; code blocks, URLs and Jinja left out); prompts under 8
   words are not judged, nor is a detection under 0.9 confidence; languages langid mixes

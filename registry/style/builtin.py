@@ -36,6 +36,7 @@ from registry.style.document import Document
 from registry.style.i18n import Message, mark, mark_plural
 from registry.style.language import detect_language, same_language
 from registry.style.model import Level
+from registry.style.names import first_person, known_referent
 from registry.style.rules import (
     E_NEEDS,
     E_NUMBER,
@@ -967,7 +968,7 @@ class GenericPronouns(Builtin):
 
     check_name: ClassVar[str] = "generic-pronouns"
     default_reads = frozenset({"prose", "heading", "name"})
-    param_keys = ("nouns", "window")
+    param_keys = ("nouns", "anyone", "window")
 
     @classmethod
     def parse_params(cls, params: Spec) -> dict[str, Any] | None:
@@ -980,7 +981,12 @@ class GenericPronouns(Builtin):
         names = words_pattern([re.escape(n) for n in nouns])
         singular = f"(?:{words_pattern(determiners)}){SPACES}(?:{names})"
         plural = f"(?:{words_pattern(('the', 'any', 'your', 'our'))}){SPACES}(?:{names})s"
-        pattern = params.regex("nouns", f"{singular}|{plural}", ignorecase=True, bounded=True)
+        # "Someone", "anyone": a person unknown by definition, with no determiner.
+        anyone = params.strings("anyone")
+        alone = f"|{words_pattern([re.escape(w) for w in anyone])}" if anyone else ""
+        pattern = params.regex(
+            "nouns", f"{singular}|{plural}{alone}", ignorecase=True, bounded=True
+        )
         if pattern is None:
             return None
         return {"nouns": pattern, "window": _bounded(params, "window", 150, 10, _MAX_WINDOW)}
@@ -997,19 +1003,24 @@ class GenericPronouns(Builtin):
             starts = [m.start() for m in pronouns]
             # "he or she", "his/her": another rule's business; never reported here.
             reported = _inside(starts, [m.span() for m in _PAIRED.finditer(prose)])
+            described = first_person(prose)
             for noun in nouns:
-                if _PREDICATE.search(prose, max(0, noun.start - 12), noun.start) or (
-                    _NAMED.match(prose, noun.end)
+                if (
+                    _PREDICATE.search(prose, max(0, noun.start - 12), noun.start)
+                    or _NAMED.match(prose, noun.end)
+                    or described < noun.start
                 ):
-                    continue  # "Maria is the manager", "the user Tom": a known person
+                    # "Maria is the manager", "the user Tom", "a woman … someone behind
+                    # her": a known person
+                    continue
                 limit = noun.end + self.window
                 blank = prose.find("\n\n", noun.end, limit)
                 limit = blank if blank >= 0 else limit
                 first = bisect.bisect_left(starts, noun.end)
                 for found in pronouns[first : bisect.bisect_left(starts, limit)]:
                     start = found.start()
-                    if start in reported:
-                        continue
+                    if start in reported or known_referent(prose, noun.end, start):
+                        continue  # "a man walks in … he", "tell John his order shipped"
                     reported.add(start)
                     word = unit.source[start : found.end()]
                     neutral = _NEUTRAL[word.lower()]

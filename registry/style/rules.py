@@ -44,9 +44,11 @@ import re2  # type: ignore[import-untyped]
 from babel.numbers import format_decimal
 
 from registry.i18n.messages import current_locale
+from registry.style import inflection
 from registry.style.document import Document
 from registry.style.i18n import Message, fields, mark, mark_plural
 from registry.style.model import LEVELS, Level
+from registry.style.names import after_name
 from registry.style.text import ALL_SCOPES, MASK, TEXT_SCOPES, Unit
 
 __all__ = [
@@ -116,6 +118,7 @@ E_RULE_ID = mark("a rule id is lower-case letters, digits, '.', '_' and '-': {ru
 E_NEEDS = mark("give {what}")
 E_NEEDS_ONE = mark("give at least one of: {what}")
 E_MIN_MAX = mark("min must not be greater than max")
+E_INFLECT = mark("the languages whose forms can be generated are: {languages}")
 E_WHEN = mark("the only condition is: localized")
 E_FORMULA = mark("not a formula: {error}")
 E_FORMULA_NAME = mark("unknown name {name}; use: {names}")
@@ -614,13 +617,16 @@ class Substitution(Rule):
     others: tuple[tuple[Pattern, str], ...]
     ignorecase: bool
     exceptions: Pattern | None = None
+    # The language whose inflections the swap's entries stand for (inflection.py).
+    inflect: str | None = None
+    skip_after_names: bool = False
 
     kind = "substitution"
     # A fix is a suggestion a person applies: never to a name or a title.
     default_reads = frozenset({"prose", "heading"})
     default_message = M_SUBSTITUTION
     fields = ("match", "fix")
-    keys = ("swap", "ignorecase", "nonword", "exceptions")
+    keys = ("swap", "ignorecase", "nonword", "exceptions", "inflect", "skip_after_names")
 
     @classmethod
     def parse(cls, spec: Spec) -> dict[str, Any] | None:
@@ -628,10 +634,17 @@ class Substitution(Rule):
         swap = spec.mapping("swap")
         nonword = spec.boolean("nonword", False)
         exceptions = _exceptions(spec, ignorecase)
+        skip_after_names = spec.boolean("skip_after_names", False)
+        inflect = spec.string("inflect")
+        if inflect is not None and inflect not in inflection.LANGUAGES:
+            spec.error("inflect", _t(E_INFLECT).format(languages=", ".join(inflection.LANGUAGES)))
+            return None
         if not swap:
             if "swap" not in spec.data:
                 spec.error(None, _t(E_NEEDS).format(what="swap"))
             return None
+        if inflect is not None:
+            swap = inflection.expand(inflect, swap)
         others: list[tuple[Pattern, str]] = []
         literal: dict[str, str] = {}
         for wrong, right in swap.items():
@@ -652,6 +665,8 @@ class Substitution(Rule):
             "others": tuple(others),
             "ignorecase": ignorecase,
             "exceptions": exceptions,
+            "inflect": inflect,
+            "skip_after_names": skip_after_names,
         }
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
@@ -663,6 +678,14 @@ class Substitution(Rule):
                 right = self._replacement(text)
                 if right is None:
                     continue
+                if self.skip_after_names and after_name(unit.prose, found.start):
+                    continue  # "the Hollywood blacklist" is history, not a list to rename
+                if self.inflect is not None:
+                    right = inflection.fix_in_context(
+                        self.inflect, unit.prose, found.start, text, right
+                    )
+                    if right is None:
+                        continue
                 fix = keep_case(text, right)
                 if fix != text:
                     yield Hit(unit, found.start, found.end, text, fix=fix, params={"fix": fix})

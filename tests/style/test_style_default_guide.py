@@ -320,7 +320,8 @@ class TestInclusiveLanguage:
         levels = {f.rule: f.level for f in run("The chairman keeps a whitelist. So lame.")}
         assert levels == {
             "inclusive.gendered-nouns": "warning",
-            "inclusive.exclusionary-terms": "error",
+            # A term with a literal or historical use never blocks a publish.
+            "inclusive.exclusionary-terms": "warning",
             "inclusive.ableist": "warning",
         }
 
@@ -332,7 +333,7 @@ class TestInclusiveLanguage:
         assert (found.rule, found.match, found.fix) == (
             "inclusive.gendered-nouns",
             "Mitarbeiter",
-            "Mitarbeitende",
+            "Mitarbeitenden",  # declined after "alle"
         )
         assert (
             run("Alle Mitarbeitenden erhalten eine Nachricht über das Ergebnis.", locale="de") == []
@@ -443,7 +444,8 @@ class TestIdioms:
 
 class TestLanguage:
     FRENCH = (
-        "Vous êtes un assistant. Répondez aux questions des clients avec précision et politesse."
+        "Vous êtes un assistant. Répondez aux questions de la clientèle avec précision "
+        "et politesse."
     )
 
     def test_the_declared_language_passes(self) -> None:
