@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 from registry import errors as engine_errors
 from registry.client import errors
 from registry.experiments.plan import ServedExperiment
+from registry.i18n.locales import format_locale
 from registry.prompts.rendering import resolved_renderer
 from registry.prompts.schemas import (
     Component,
@@ -63,7 +64,8 @@ class Prompt:
             if self.origin == "fallback":
                 self._render = _undeclared_renderer(resolved)
             else:
-                render = resolved_renderer(resolved, locale=resolved.locale)
+                locale = format_locale(resolved.requested_locale, resolved.locale)
+                render = resolved_renderer(resolved, locale=locale)
                 if resolved.kind is Kind.text:
                     self._render = cast(Callable[[Mapping[str, Any]], str], render)
                 else:

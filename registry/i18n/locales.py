@@ -42,6 +42,7 @@ __all__ = [
     "LocaleError",
     "canonical_locale",
     "fallback_chain",
+    "format_locale",
     "negotiate_locale",
     "parse_accept_language",
     "requested_locales",
@@ -98,6 +99,31 @@ def to_bcp47(locale_id: str) -> str:
 def fallback_chain(locale_id: str, source_locale: str) -> list[str]:
     """Return the canonical locales to try in order, ending with the source locale."""
     return list(_fallback_chain(canonical_locale(locale_id), canonical_locale(source_locale)))
+
+
+def format_locale(requested: str, served: str) -> str:
+    """Return the locale numbers, dates and currencies are formatted for in a served text.
+
+    A text served from a parent locale of the caller's language is formatted for the
+    locale asked for (``de_CH`` served from ``de`` writes ``EUR 1'234.50``, not
+    ``1.234,50 €``; ``en_IN`` served from ``en`` writes ``12,34,567``); a text in
+    another language is formatted for the locale it is written in (``it`` served the
+    English source formats as ``en``), so its numbers and month names match its words.
+    The same language in another script is another writing (``zh_Hant_TW`` served ``zh``,
+    Simplified, formats as ``zh``).
+    """
+    requested_id, served_id = canonical_locale(requested), canonical_locale(served)
+    # Same language, not merely an ancestor: CLDR's parent of hi_Latn is en_IN, whose
+    # English text would read oddly with Hindi month names.
+    if _writing(requested_id) == _writing(served_id):
+        return requested_id
+    return served_id
+
+
+def _writing(locale_id: str) -> tuple[str, str | None]:
+    """Return a canonical locale's language and the script it is written in."""
+    language, territory, script, _variant = _parts(locale_id)
+    return language, script or _likely_script(language, territory)
 
 
 def parse_accept_language(header: str) -> list[tuple[str, float]]:

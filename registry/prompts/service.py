@@ -34,6 +34,7 @@ from registry.errors import (
 )
 from registry.experiments.plan import ServedExperiment
 from registry.experiments.serving import running_plan
+from registry.i18n.locales import format_locale
 from registry.i18n.messages import _, _n
 from registry.i18n.models import Translation
 from registry.i18n.serving import (
@@ -1230,10 +1231,15 @@ def resolve_to_render(
 def render_resolution(resolution: Resolution, variables: Mapping[str, Any]) -> Rendered:
     """A resolved prompt rendered with the caller's values in the served locale.
 
+    Numbers and dates are written for the locale asked for when the text served is in
+    its language (``de_CH`` served ``de``), else for the served one (see format_locale).
+
     No I/O: an answer kept by ``registry.prompts.answers`` is rendered with it too.
     """
     resolved = resolution.resolved
-    output = render_resolved(resolved, variables, locale=resolved.locale)
+    output = render_resolved(
+        resolved, variables, locale=format_locale(resolved.requested_locale, resolved.locale)
+    )
     return Rendered(
         prompt=resolved.prompt,
         kind=resolved.kind,

@@ -19,7 +19,7 @@ from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
 from registry.errors import ErrorItem
-from registry.i18n.messages import _
+from registry.i18n.messages import _, current_locale
 from registry.templating.engine import ENVIRONMENT
 from registry.templating.filters import LOCALE_FILTERS, FilterError, render_locale
 
@@ -43,8 +43,9 @@ _SAMPLE_LOCALE = "en"
 @dataclass(frozen=True)
 class _Fault:
     line: int
-    # What the filter said (English, as at render), or how the arguments do not fit its
-    # signature, or the arguments as written when the filter fails without saying why.
+    # What the filter said (in the request's language, as at render), or how the arguments
+    # do not fit its signature, or the arguments as written when the filter fails without
+    # saying why.
     kind: Literal["filter", "signature", "other"]
     text: str
 
@@ -55,7 +56,7 @@ def argument_errors(source: str, *, loc: tuple[str | int, ...]) -> list[ErrorIte
     A template that does not parse has none here: compiling reports it.
     """
     items = []
-    for fault in _faults(source):
+    for fault in _faults(source, current_locale()):
         if fault.kind == "signature":
             message = _("this filter does not take these arguments: {error}")
         elif fault.kind == "filter":
@@ -67,7 +68,8 @@ def argument_errors(source: str, *, loc: tuple[str | int, ...]) -> list[ErrorIte
 
 
 @lru_cache(maxsize=4096)
-def _faults(source: str) -> tuple[_Fault, ...]:
+def _faults(source: str, _language: str) -> tuple[_Fault, ...]:
+    # Keyed by the messages' language too: a filter's reason is translated when raised.
     try:
         tree = ENVIRONMENT.parse(source)
     except TemplateSyntaxError:

@@ -1,8 +1,13 @@
 """Locale-aware Jinja filters backed by Babel: numbers, currency, dates, lists and plurals.
 
-Every filter formats for the locale being served, which the render engine sets in
-:data:`render_locale` around each render; a filter never takes the locale as an
-argument, so one template renders correctly in every locale it is translated to.
+Every filter formats for the render's formatting locale, which the render engine sets in
+:data:`render_locale` around each render: the locale asked for when the text served is in
+its language, else the served one (``registry.i18n.locales.format_locale``). A filter
+never takes the locale as an argument, so one template renders correctly in every locale
+it is translated to.
+
+A filter's errors are the registry's own messages, in the language of the request that
+renders (``registry.i18n.messages``); the values they quote are shown as written.
 
 Template variables come from JSON, so dates and times may be ISO 8601 strings and
 numbers may be numeric strings. Naive datetimes are taken as UTC and aware ones are shown
@@ -27,6 +32,8 @@ from babel import lists as babel_lists
 from babel import numbers as babel_numbers
 from jinja2.exceptions import TemplateRuntimeError
 
+from registry.i18n.messages import _, _n
+
 __all__ = [
     "LOCALE_FILTERS",
     "PLURAL_CATEGORIES",
@@ -42,6 +49,7 @@ __all__ = [
     "time_filter",
 ]
 
+# The formatting locale of the render in progress (a canonical locale id).
 render_locale: ContextVar[str] = ContextVar("render_locale", default="en")
 
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
@@ -80,7 +88,7 @@ def number_filter(
         babel_numbers.format_decimal(
             _number(value, "number"),
             format=_pattern(format, "number"),
-            locale=_served_locale(),
+            locale=_formatting_locale(),
             decimal_quantization=decimal_quantization,
         )
     )
@@ -94,7 +102,7 @@ def percent_filter(
         babel_numbers.format_percent(
             _number(value, "percent"),
             format=_pattern(format, "percent"),
-            locale=_served_locale(),
+            locale=_formatting_locale(),
             decimal_quantization=decimal_quantization,
         )
     )
@@ -106,18 +114,26 @@ def currency_filter(
     """Format an amount of an ISO 4217 currency in the served locale ("€3.50", "3,50 €")."""
     amount = _number(value, "currency")
     if not isinstance(code, str) or code.upper() not in _currencies():
-        raise FilterError(f"the 'currency' filter needs an ISO 4217 currency code, got {code!r}")
+        raise FilterError(
+            _("the {filter} filter needs an ISO 4217 currency code, got {value}").format(
+                filter="'currency'", value=repr(code)
+            )
+        )
     if format_type not in _CURRENCY_FORMATS:
         raise FilterError(
-            f"the 'currency' filter's format_type must be one of {', '.join(_CURRENCY_FORMATS)}"
-            f", got {format_type!r}"
+            _("the {filter} filter's {argument} must be one of {choices}, got {value}").format(
+                filter="'currency'",
+                argument="format_type",
+                choices=", ".join(_CURRENCY_FORMATS),
+                value=repr(format_type),
+            )
         )
     return str(
         babel_numbers.format_currency(
             amount,
             code.upper(),
             format=_pattern(format, "currency"),
-            locale=_served_locale(),
+            locale=_formatting_locale(),
             format_type=cast(_CurrencyFormat, format_type),
         )
     )
@@ -127,7 +143,11 @@ def date_filter(value: object, format: str = "medium") -> str:
     """Format a date (or an ISO 8601 string) as short, medium, long, full or a CLDR pattern."""
     moment = _temporal(value, "date")
     if isinstance(moment, dt.time):
-        raise FilterError(f"the 'date' filter needs a date, got the time {value!r}")
+        raise FilterError(
+            _("the {filter} filter needs a date, got the time {value}").format(
+                filter="'date'", value=repr(value)
+            )
+        )
     return _format_moment("date", babel_dates.format_date, moment, format)
 
 
@@ -135,7 +155,11 @@ def time_filter(value: object, format: str = "medium") -> str:
     """Format a time or datetime (or an ISO 8601 string) in the served locale."""
     moment = _temporal(value, "time")
     if not isinstance(moment, dt.time | dt.datetime):
-        raise FilterError(f"the 'time' filter needs a time or datetime, got the date {value!r}")
+        raise FilterError(
+            _("the {filter} filter needs a time or datetime, got the date {value}").format(
+                filter="'time'", value=repr(value)
+            )
+        )
     return _format_moment("time", babel_dates.format_time, moment, format)
 
 
@@ -143,7 +167,11 @@ def datetime_filter(value: object, format: str = "medium") -> str:
     """Format a datetime (or an ISO 8601 string) in the served locale; a date means midnight."""
     moment = _temporal(value, "datetime")
     if isinstance(moment, dt.time):
-        raise FilterError(f"the 'datetime' filter needs a date and time, got {value!r}")
+        raise FilterError(
+            _("the {filter} filter needs a date and time, got {value}").format(
+                filter="'datetime'", value=repr(value)
+            )
+        )
     if not isinstance(moment, dt.datetime):
         moment = dt.datetime.combine(moment, dt.time.min)
     return _format_moment("datetime", babel_dates.format_datetime, moment, format)
@@ -152,12 +180,21 @@ def datetime_filter(value: object, format: str = "medium") -> str:
 def list_filter(values: object, style: str = "standard") -> str:
     """Join items as the served locale writes a list ("a, b and c"); numbers are formatted."""
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
-        raise FilterError(f"the 'list' filter needs a list of items, got {_describe(values)}")
+        raise FilterError(
+            _("the {filter} filter needs a list of items, got {value}").format(
+                filter="'format_list'", value=_describe(values)
+            )
+        )
     if style not in _LIST_STYLES:
         raise FilterError(
-            f"the 'list' filter's style must be one of {', '.join(_LIST_STYLES)}, got {style!r}"
+            _("the {filter} filter's {argument} must be one of {choices}, got {value}").format(
+                filter="'format_list'",
+                argument="style",
+                choices=", ".join(_LIST_STYLES),
+                value=repr(style),
+            )
         )
-    locale = _served_locale()
+    locale = _formatting_locale()
     items = [
         str(babel_numbers.format_decimal(item, locale=locale))
         if isinstance(item, int | float | Decimal) and not isinstance(item, bool)
@@ -173,7 +210,11 @@ def list_filter(values: object, style: str = "standard") -> str:
             )
         except (KeyError, ValueError):
             continue
-    raise FilterError(f"the served locale {locale} has no {style!r} list patterns")
+    raise FilterError(
+        _("the locale {locale} has no {style} list patterns").format(
+            locale=locale, style=repr(style)
+        )
+    )
 
 
 def plural_filter(value: object, **forms: object) -> str:
@@ -181,20 +222,35 @@ def plural_filter(value: object, **forms: object) -> str:
     unknown = sorted(set(forms) - set(PLURAL_CATEGORIES))
     if unknown:
         raise FilterError(
-            f"the 'plural' filter got unknown form(s) {', '.join(unknown)}; "
-            f"the forms are {', '.join(PLURAL_CATEGORIES)}"
+            _n(
+                "the {filter} filter got the unknown form {forms}; the forms are {choices}",
+                "the {filter} filter got the unknown forms {forms}; the forms are {choices}",
+                len(unknown),
+            ).format(
+                filter="'plural'", forms=", ".join(unknown), choices=", ".join(PLURAL_CATEGORIES)
+            )
         )
     if "other" not in forms:
-        raise FilterError("the 'plural' filter needs an 'other' form, which every locale uses")
+        raise FilterError(
+            _("the {filter} filter needs an {form} form, which every locale uses").format(
+                filter="'plural'", form="'other'"
+            )
+        )
     not_text = sorted(name for name, form in forms.items() if not isinstance(form, str))
     if not_text:
-        raise FilterError(f"the 'plural' filter's form(s) {', '.join(not_text)} must be text")
+        raise FilterError(
+            _n(
+                "the {filter} filter's form {forms} must be text",
+                "the {filter} filter's forms {forms} must be text",
+                len(not_text),
+            ).format(filter="'plural'", forms=", ".join(not_text))
+        )
     count = _number(value, "plural")
     # 1.0 prints as "1", so it must also choose the form of 1: CLDR counts visible
     # fraction digits, and the default pattern shows none for a whole number.
     if count == int(count):
         count = int(count)
-    locale = _served_locale()
+    locale = _formatting_locale()
     category = str(locale.plural_form(count))
     chosen = cast(str, forms.get(category, forms["other"]))
     return chosen.replace("#", str(babel_numbers.format_decimal(count, locale=locale)))
@@ -234,13 +290,15 @@ def _currencies() -> frozenset[str]:
     return frozenset(babel_numbers.list_currencies())
 
 
-def _served_locale() -> Locale:
-    """Return the locale the render in progress serves."""
+def _formatting_locale() -> Locale:
+    """Return the locale the render in progress formats for."""
     locale_id = render_locale.get()
     try:
         return _load_locale(locale_id)
     except (UnknownLocaleError, ValueError, TypeError):
-        raise FilterError(f"the served locale {locale_id!r} is not a known locale") from None
+        raise FilterError(
+            _("the locale {locale} is not a known locale").format(locale=repr(locale_id))
+        ) from None
 
 
 def _number(value: object, name: str) -> _Number:
@@ -248,25 +306,39 @@ def _number(value: object, name: str) -> _Number:
     number: _Number
     if isinstance(value, bool):
         # True is an int to Python, but never a count or an amount in a template.
-        raise FilterError(f"the {name!r} filter needs a number, got {_describe(value)}")
+        raise _not_a_number(name, value)
     if isinstance(value, int | float | Decimal):
         number = value
     elif isinstance(value, str):
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
-            raise FilterError(
-                f"the {name!r} filter needs a number, got {_describe(value)}"
-            ) from None
+            raise _not_a_number(name, value) from None
     else:
-        raise FilterError(f"the {name!r} filter needs a number, got {_describe(value)}")
+        raise _not_a_number(name, value)
     if isinstance(number, Decimal):
         # A string such as "1e999999999" would make Babel write a billion digits.
         if not number.is_finite() or abs(number.adjusted()) > _MAX_EXPONENT:
-            raise FilterError(f"the {name!r} filter cannot format {_describe(value)}")
+            raise FilterError(
+                _("the {filter} filter cannot format {value}").format(
+                    filter=repr(name), value=_describe(value)
+                )
+            )
     elif isinstance(number, float) and not math.isfinite(number):
-        raise FilterError(f"the {name!r} filter needs a finite number, got {_describe(value)}")
+        raise FilterError(
+            _("the {filter} filter needs a finite number, got {value}").format(
+                filter=repr(name), value=_describe(value)
+            )
+        )
     return number
+
+
+def _not_a_number(name: str, value: object) -> FilterError:
+    return FilterError(
+        _("the {filter} filter needs a number, got {value}").format(
+            filter=repr(name), value=_describe(value)
+        )
+    )
 
 
 def _pattern(pattern: object, name: str) -> str | None:
@@ -274,8 +346,13 @@ def _pattern(pattern: object, name: str) -> str | None:
     if pattern is None or (isinstance(pattern, str) and len(pattern) <= MAX_PATTERN_CHARS):
         return pattern
     raise FilterError(
-        f"the {name!r} filter's format must be a CLDR pattern of at most {MAX_PATTERN_CHARS}"
-        f" characters, got {_describe(pattern)}"
+        _n(
+            "the {filter} filter's format must be a CLDR pattern of at most {limit} character, "
+            "got {value}",
+            "the {filter} filter's format must be a CLDR pattern of at most {limit} characters, "
+            "got {value}",
+            MAX_PATTERN_CHARS,
+        ).format(filter=repr(name), limit=MAX_PATTERN_CHARS, value=_describe(pattern))
     )
 
 
@@ -292,7 +369,9 @@ def _temporal(value: object, name: str) -> dt.date | dt.time:
             except ValueError:
                 continue
     raise FilterError(
-        f"the {name!r} filter needs a date, time or ISO 8601 string, got {_describe(value)}"
+        _("the {filter} filter needs a date, time or ISO 8601 string, got {value}").format(
+            filter=repr(name), value=_describe(value)
+        )
     )
 
 
@@ -302,17 +381,28 @@ def _format_moment(
     """Run a Babel date formatter, turning a bad format into a FilterError."""
     if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_CHARS:
         raise FilterError(
-            f"the {name!r} filter's format must be short, medium, long, full or a CLDR pattern"
-            f" of at most {MAX_PATTERN_CHARS} characters"
+            _n(
+                "the {filter} filter's format must be short, medium, long, full or a CLDR "
+                "pattern of at most {limit} character",
+                "the {filter} filter's format must be short, medium, long, full or a CLDR "
+                "pattern of at most {limit} characters",
+                MAX_PATTERN_CHARS,
+            ).format(filter=repr(name), limit=MAX_PATTERN_CHARS)
         )
     try:
-        return str(formatter(moment, pattern, locale=_served_locale()))
-    except (ValueError, KeyError) as exc:
-        raise FilterError(f"the {name!r} filter cannot use the format {pattern!r}: {exc}") from None
+        return str(formatter(moment, pattern, locale=_formatting_locale()))
+    except (ValueError, KeyError):
+        # Babel's reason names pattern letters in English; the format as written is
+        # what the template's author changes.
+        raise FilterError(
+            _("the {filter} filter cannot use the format {format}").format(
+                filter=repr(name), format=repr(pattern)
+            )
+        ) from None
 
 
 def _describe(value: object) -> str:
-    """Name a value's JSON type and show a short excerpt of it for an error message."""
+    """Name a value's type and show a short excerpt of it for an error message."""
     shown = repr(value)
     if len(shown) > 40:
         shown = shown[:37] + "..."

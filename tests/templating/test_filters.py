@@ -218,7 +218,7 @@ class TestList:
 
     @pytest.mark.parametrize("value", ["abc", {"a": 1}, 3])
     def test_refuses_what_is_not_a_list(self, value: object) -> None:
-        with pytest.raises(FilterError, match="'list' filter"):
+        with pytest.raises(FilterError, match="'format_list' filter"):
             render("{{ x|format_list }}", "en", x=value)
 
     def test_refuses_an_unknown_style(self) -> None:
