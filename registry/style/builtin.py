@@ -825,20 +825,14 @@ class Duplicates(Builtin):
                 yield self._hit(unit, block)
 
     def _sentences(self, unit: Unit) -> Iterator[tuple[int, int, tuple[str, ...]]]:
-        # The words of the source, Jinja included ("Greet {{ a }}." and "Greet {{ b }}."
-        # differ), where the rule reads: code and quotes are masked.
-        prose = unit.scoped(self.reads)[0]
+        # The sentences of what the rule reads (a sentence all in code or quotes is
+        # none), compared by the words of their source, Jinja, code and quotes included:
+        # "Greet {{ a }}." and "Greet {{ b }}.", 'Add "Summary".' and 'Add "Risks".' differ.
         source = unit.source
         for start, end in unit.scoped_sentences(self.reads):
             if _TABLE_ROW.match(source, start):
                 continue
-            piece = source[start:end]
-            if MASK in prose[start:end]:
-                piece = "".join(
-                    c if p != MASK or q == MASK else " "
-                    for c, p, q in zip(piece, prose[start:end], unit.prose[start:end], strict=True)
-                )
-            words = tuple(_WORDS.findall(piece.lower()))
+            words = tuple(_WORDS.findall(source[start:end].lower()))
             if sum(1 for w in words if _HAS_LETTER.search(w)) >= self.min_words:
                 yield start, end, words
 
@@ -861,6 +855,7 @@ class LeftoverNotes(Builtin):
     prose, or a marker opening a Jinja or HTML comment. The word alone is no note: "a
     todo app", "status: TODO", "(XXX) XXX-XXXX", "write TBD" are the prompt's text."""
 
+    markers: tuple[str, ...]
     note: re.Pattern[str]
     comment: re.Pattern[str]
 
@@ -883,10 +878,12 @@ class LeftoverNotes(Builtin):
             pattern += r"|(?<![\w-])(?:" + "|".join(re.escape(m) for m in alone) + r")(?![\w-])"
         note = re.compile(pattern, re.MULTILINE)
         comment = re.compile(rf"(?:<!--)?[-+\s]*(?:{words})(?!\w)")
-        return {"note": note, "comment": comment}
+        return {"markers": tuple(markers), "note": note, "comment": comment}
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
         for unit in units:
+            if not any(marker in unit.source for marker in self.markers):
+                continue  # most prompts: one substring search a marker, no pattern
             prose = unit.scoped(self.reads)[0]
             hits = [self._marker(m) for m in self.note.finditer(prose)]
             for found in re.finditer("<!--", prose):

@@ -51,7 +51,11 @@ _CURLY_QUOTES = re.compile(
 _STRAIGHT_QUOTE = re.compile('"')
 # A word that starts with a capital and is not all capitals: a name when it is not the
 # first word of its sentence, or when a capitalized word is joined to it.
-_TITLE_WORD = re.compile("[^\\W\\d_][\\w'\u2019]*")
+# Only words that start with a capital of the Latin, Greek or Cyrillic alphabets are
+# looked at: reading every word of a long prompt in Python would cost a millisecond.
+_TITLE_WORD = re.compile(
+    "(?<!\\w)[A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0400-\u042f][\\w'\u2019]*"
+)
 _JOINERS = frozenset(" /-")
 _NOUNS_CAPITALIZED = frozenset({"de", "lb"})
 # What may stand between a sentence's start and its first word: spaces, list and
