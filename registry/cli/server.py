@@ -64,7 +64,10 @@ def db_current() -> None:
     url = get_settings().database_url
     current, head = migrate.current(url)
     state = "[green]up to date[/green]" if current == head else "[yellow]needs upgrade[/yellow]"
-    console.print(f"database at {current or 'base (empty)'}; newest {head}: {state}")
+    # One line, whatever the width: scripts read it.
+    console.print(
+        f"database at {current or 'base (empty)'}; newest {head}: {state}", soft_wrap=True
+    )
 
 
 @db_app.command("downgrade")
