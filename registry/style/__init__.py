@@ -36,6 +36,34 @@ Wording rules read the prose only: ``{{ … }}``, ``{% … %}`` and ``{# … #}`
 invisible characters are looked for everywhere, Jinja included. A template that does
 not compile is reported as ``style.template`` (error).
 
+Scopes
+------
+
+As in Vale, a rule reads *scopes* of the text (:mod:`registry.style.text`), and what it
+does not read is masked:
+
+- ``prose``: the running text outside the scopes below;
+- ``heading``: Markdown headings (``# …``);
+- ``quote``: block quotes (``> …``) and text in double quotes within a line (``"…"``,
+  ``“…”``, ``«…»``, ``„…“``): quoted examples, lyrics, answers, JSON strings;
+- ``code``: fenced code blocks (```` ``` ```` or ``~~~``) and inline code (`` `…` ``);
+- ``name``: proper names and titles: a capitalized word that does not open its sentence
+  ("ask the Chairman", "use Postman"), and capitalized words joined by a space, ``/``
+  or ``-`` ("Bora Bora", "Postman/Newman"); none in German, whose nouns are all
+  capitalized.
+
+A rule's ``scope`` lists chat roles and these scopes together (``scope: [system,
+prose]``); without a text scope a rule reads its kind's default: ``prose``, ``heading``
+and ``name`` for ``existence``, ``occurrence``, ``consistency``, ``conditional``,
+``capitalization`` and ``metric``; ``prose`` and ``heading`` for ``substitution`` (a
+fix is a suggestion a person applies, never to a name or a title) and ``repetition``
+(a reduplicated name is no repetition, nor is a word at a line's end and the start of
+the next). Quotes and code are never read unless named. The built-in checks:
+``secrets``, ``invisible``, ``size``, ``variables``, ``user-input`` and ``language``
+read everything; ``leftover-notes``, ``contradictions`` and ``generic-pronouns`` read
+``prose``, ``heading`` and ``name``; ``duplicates`` reads ``prose`` and ``name`` and
+leaves table rows out.
+
 Silencing
 ---------
 
@@ -159,14 +187,26 @@ prompt.size                        error       32,000 characters and 8,000 token
                                                a warning from 80% (``warn_at``)
 prompt.secrets                     error       OpenAI, Anthropic, AWS, GitHub, Slack,
                                                Stripe and Google key shapes, JWTs, private
-                                               keys, ``password = …``, random strings
-                                               (Shannon entropy ≥ 4.0 bits/char over 20+
-                                               characters, hex ≥ 3.0 over 32+)
+                                               keys, a literal assigned to a secret name
+                                               (``password = "…"``, not ``os.getenv(…)``,
+                                               ``process.env.X`` or a placeholder),
+                                               passwords in URLs, random values (Shannon
+                                               entropy ≥ 4.0 bits/char over 20+
+                                               characters, hex ≥ 3.0 over 32+) of a
+                                               token, key or credential, or after Bearer
 prompt.invisible-characters        error       zero-width, bidi controls, tag characters,
-                                               C0/C1 controls; the fix deletes them
+                                               C0/C1 controls; the fix deletes them;
+                                               direction marks (U+200E, U+200F, U+061C)
+                                               on a line of right-to-left text are
+                                               allowed
 prompt.user-input-in-system        warning     a user-input variable in a system message
-prompt.leftover-notes              error       TODO, FIXME, TBD, XXX
-prompt.duplicate-instructions      warning     the same sentence (4+ words) twice
+prompt.leftover-notes              error       ``TODO:``, ``FIXME(ann):``, ``XXX:``,
+                                               ``TBD:``; a marker alone on its line or
+                                               opening a comment; FIXME anywhere; not
+                                               the word ("a todo app", "status: TODO")
+prompt.duplicate-instructions      warning     the same sentence (4+ words) again: once
+                                               per sentence, a repeated run of sentences
+                                               as one finding
 prompt.language                    warning     the prose is not in the locale's language
 prompt.contradictions              warning     "always X" and "never/do not X" (en, de,
                                                fr, es)
@@ -179,7 +219,8 @@ inclusive.generic-pronouns (en)    warning     "the user … he", "someone … h
 inclusive.ableist (en)             warning     sanity check, crazy, stupid, "so OCD"…
 inclusive.exclusionary-terms (en)  warning     blacklist, whitelist, master branch,
                                                master/slave…
-clarity.vague                      suggestion  maybe, try to… (en, de, fr, es, ja)
+clarity.vague                      suggestion  hedges: might want to, kind of, more or
+                                               less… (en; de, fr, es, ja have theirs)
 clarity.repeated-words (en)        warning     "the the"
 localization.idioms (en, de)       suggestion  idioms, slang, culture-bound references;
                                                only for prompts with ``localized=True``
