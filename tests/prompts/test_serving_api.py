@@ -313,7 +313,7 @@ class TestRender:
     def test_sandbox_refuses_escapes_at_render(self, client: TestClient) -> None:
         variables = [{"name": "a"}, {"name": "b"}]
         attempts = {
-            "{{ joiner | attr(a) | attr(b) }}": {"a": "__globals__", "b": "os"},
+            "{{ cycler.reset | attr(a) | attr(b) }}": {"a": "__globals__", "b": "os"},
             "{{ cycler | attr(a) }}{{ b }}": {"a": "__init__", "b": "x"},
             "{{ a[b] }}": {"a": "text", "b": "__class__"},
             '{{ "{0.__class__}".format(a) }}{{ b }}': {"a": "x", "b": "y"},
