@@ -91,7 +91,7 @@ class TestInvisibleCharacters:
 
 
 class TestDuplicates:
-    BLOCK = "Keep answers short and clear.\nCite the source of every fact.\nNever invent a number.\n"
+    BLOCK = "Keep answers short and clear.\nCite the source of every fact.\nNever guess a number.\n"
 
     def test_a_pasted_block_is_one_finding(self) -> None:
         found = run(self.BLOCK + "\n" + self.BLOCK, "prompt.duplicate-instructions")
