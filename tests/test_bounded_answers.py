@@ -17,7 +17,7 @@ from registry.style import LintInput, default_guide, lint
 
 from factories import unique_name
 
-TODOS = "TODO " * 40_000  # 200 KB: a finding every five characters
+NOTES = "FIXME " * 33_000  # 198 KB: a leftover note every six characters
 
 
 @pytest.fixture
@@ -109,12 +109,12 @@ class TestErrorItems:
 
 
 class TestStyleFindings:
-    def test_lint_of_two_hundred_kilobytes_of_todos(self, client: TestClient) -> None:
-        response = client.post("/v1/lint", json={"template": TODOS})
+    def test_lint_of_two_hundred_kilobytes_of_notes(self, client: TestClient) -> None:
+        response = client.post("/v1/lint", json={"template": NOTES})
         assert response.status_code == 200, response.text[:1000]
         assert len(response.content) < 200_000, len(response.content)
         body = response.json()
-        counts = expected_counts(TODOS)
+        counts = expected_counts(NOTES)
         assert body["counts"] == counts
         assert len(body["findings"]) == MAX_LISTED
         assert body["findings_omitted"] == sum(counts.values()) - MAX_LISTED
@@ -123,14 +123,14 @@ class TestStyleFindings:
         positions = [(f["line"], f["column"]) for f in body["findings"]]
         assert positions == sorted(positions)
 
-    def test_a_refused_publish_of_two_hundred_kilobytes_of_todos(self, client: TestClient) -> None:
-        name = unique_name("bounded/todo")
+    def test_a_refused_publish_of_two_hundred_kilobytes_of_notes(self, client: TestClient) -> None:
+        name = unique_name("bounded/notes")
         assert client.post("/v1/prompts", json={"name": name}).status_code == 201
-        response = client.post(f"/v1/prompts/{name}/-/versions", json={"template": TODOS})
+        response = client.post(f"/v1/prompts/{name}/-/versions", json={"template": NOTES})
         body = problem(response)
         assert body["type"] == "/problems/style-violation"
         assert len(response.content) < 200_000, len(response.content)
-        counts = expected_counts(TODOS)
+        counts = expected_counts(NOTES)
         assert body["counts"] == counts
         assert len(body["findings"]) == MAX_LISTED
         assert body["findings_omitted"] == sum(counts.values()) - MAX_LISTED
@@ -138,6 +138,6 @@ class TestStyleFindings:
         assert body["errors_omitted"] == counts["error"] - MAX_LISTED
 
     def test_a_short_lint_lists_every_finding(self, client: TestClient) -> None:
-        body = client.post("/v1/lint", json={"template": "TODO TODO"}).json()
+        body = client.post("/v1/lint", json={"template": "FIXME FIXME"}).json()
         assert len(body["findings"]) == sum(body["counts"].values()) > 0
         assert body["findings_omitted"] == 0
