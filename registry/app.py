@@ -157,19 +157,38 @@ class BodySizeLimit:
 
 def _validation_items(exc: RequestValidationError) -> list[ErrorItem]:
     """The items of the first ``MAX_LISTED`` errors; a problem lists no more."""
-    return [
-        ErrorItem(loc=tuple(err.get("loc", ())), message=_validation_message(err))
-        for err in exc.errors()[:MAX_LISTED]
-    ]
+    items = []
+    for err in exc.errors()[:MAX_LISTED]:
+        loc = tuple(err.get("loc", ()))
+        line = column = None
+        if err.get("type") == "json_invalid" and isinstance(exc.body, str):
+            # The decoder's position is a character offset; editors show lines and columns.
+            line, column = _line_and_column(exc.body, loc)
+        items.append(ErrorItem(loc=loc, message=_validation_message(err), line=line, column=column))
+    return items
+
+
+def _line_and_column(text: str, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    position = loc[-1] if loc else None
+    if not isinstance(position, int) or not 0 <= position <= len(text):
+        return None, None
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position) + 1, position - line_start + 1
 
 
 def _validation_message(err: Mapping[str, Any]) -> str:
     """Pydantic's message for one error, in the request's locale.
 
-    The common error types have messages of our own, with the error's context values as
-    placeholders; rare ones keep Pydantic's English message.
+    The error types have messages of our own, with the error's context values as
+    placeholders. A type without one (none of the API's fields makes one today) is
+    "invalid value" with Pydantic's English words set apart after it.
     """
-    fallback = str(err.get("msg") or "invalid value")
+    pydantic_says = str(err.get("msg") or "")
+    if pydantic_says:
+        # TRANSLATORS: {cause} is the validation library Pydantic's message, in English.
+        fallback = _("invalid value (Pydantic: {cause})").format(cause=pydantic_says)
+    else:
+        fallback = _("invalid value")
     ctx: Mapping[str, Any] = err.get("ctx") or {}
     try:
         message = _known_validation_message(str(err.get("type", "")), ctx)
@@ -243,12 +262,46 @@ def _known_validation_message(kind: str, ctx: Mapping[str, Any]) -> str | None:
         case "literal_error" | "enum":
             return _("must be one of {expected}").format(expected=_choices(ctx["expected"]))
         case "value_error" | "assertion_error":
-            return _("invalid value: {reason}").format(reason=ctx["error"])
+            # A validator's message is translated when raised, in the request's locale;
+            # one raised as an English msgid is translated here.
+            return _("invalid value: {reason}").format(reason=_(str(ctx["error"])))
         case "json_invalid":
-            return _("the body is not valid JSON: {error}").format(error=ctx["error"])
+            return _("the body is not valid JSON: {error}").format(
+                error=_json_reason(str(ctx["error"]))
+            )
         case "datetime_type" | "datetime_parsing" | "datetime_from_date_parsing":
             return _("must be a date and time in ISO 8601 format")
     return None
+
+
+# What Python's JSON decoder says (json.JSONDecodeError.msg), in the registry's words.
+_JSON_REASONS: dict[str, str] = {
+    "Expecting value": N_(
+        "a value was expected here: a string, number, object, array, true, false or null"
+    ),
+    "Expecting property name enclosed in double quotes": N_(
+        "a property name in double quotes was expected here"
+    ),
+    "Expecting ':' delimiter": N_("a ':' was expected here, after the property name"),
+    "Expecting ',' delimiter": N_("a ',' or a closing bracket was expected here"),
+    "Unterminated string starting at": N_("a string starts here and is never closed"),
+    "Invalid control character at": N_(
+        "a control character inside a string; write it escaped, e.g. \\n or \\t"
+    ),
+    "Invalid \\escape": N_("an escape in a string that JSON does not have"),
+    "Invalid \\uXXXX escape": N_("\\u must be followed by four hexadecimal digits"),
+    "Extra data": N_("more data follows the JSON value"),
+    "Illegal trailing comma before end of object": N_("a comma before the closing brace"),
+    "Illegal trailing comma before end of array": N_("a comma before the closing bracket"),
+}
+
+
+def _json_reason(decoder_says: str) -> str:
+    """Why a body is not JSON, in the request's locale (the position is in the loc)."""
+    if decoder_says.startswith("invalid UTF-8"):
+        return _("the body is not UTF-8 text")
+    reason = _JSON_REASONS.get(decoder_says)
+    return _("it cannot be read here") if reason is None else _(reason)
 
 
 _CHOICE = re.compile(r"'[^',]*'|-?[0-9]+(?:\.[0-9]+)?")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from registry.access.roles import Role
+from registry.i18n.messages import _
 from registry.inputs import RequestModel
 from registry.prompts.schemas import LabelNameStr
 from registry.templating.engine import NAME_PATTERN
@@ -63,20 +64,22 @@ class KeyCreate(RequestModel):
     def _owner(cls, value: str) -> str:
         stripped = value.strip()
         if not stripped:
-            raise ValueError("write who the key is for")
+            raise ValueError(_("write who the key is for"))
         # The owner is shown in lists and recorded as the author of every change: no
         # line breaks, no characters that reorder or hide text (U+202E, U+200B).
         if any(unicodedata.category(c) in _HIDDEN_CATEGORIES for c in stripped):
-            raise ValueError("use printable characters only: no line breaks or control characters")
+            raise ValueError(
+                _("use printable characters only: no line breaks or control characters")
+            )
         return stripped
 
     @field_validator("expires_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2027-01-01T00:00:00Z")
+            raise ValueError(_("give a time zone, e.g. 2027-01-01T00:00:00Z"))
         if value is not None and value <= datetime.now(UTC):
-            raise ValueError("give a time in the future; this one has passed")
+            raise ValueError(_("give a time in the future; this one has passed"))
         return value
 
 

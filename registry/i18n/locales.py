@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -52,7 +52,10 @@ __all__ = [
 # No real tag comes close; the bound keeps hostile input out of the caches.
 _MAX_TAG_LENGTH = 64
 _ROOT = "root"
-_MALFORMED = "not a BCP 47 or POSIX locale tag"
+# Why a tag is refused: a message marked for the catalogs, and the values of its
+# placeholders; it is translated when the error is shown, in the language of that moment.
+_Refusal = tuple[str, tuple[tuple[str, str], ...]]
+_ACCEPTED: _Refusal = ("", ())
 _MAX_SUGGESTIONS = 5
 
 _SUBTAGS = re.compile(r"[A-Za-z0-9]{1,8}(?:[-_][A-Za-z0-9]{1,8})*")
@@ -64,27 +67,75 @@ _QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 _Parts = tuple[str, str | None, str | None, str | None]
 
 
+def N_(message: str) -> str:
+    """Mark a message for the catalogs, as registry.i18n.messages.N_ does.
+
+    That module imports this one, so this one cannot import its N_ when it loads.
+    """
+    return message
+
+
+_MALFORMED: _Refusal = (N_("not a BCP 47 or POSIX locale tag"), ())
+
+
 class LocaleError(ValueError):
-    """A locale tag that is malformed or that CLDR has no data for."""
+    """A locale tag that is malformed or that CLDR has no data for.
 
-    def __init__(self, tag: str, reason: str, suggestions: Iterable[str] = ()) -> None:
+    ``reason`` and ``str()`` are the registry's own messages, translated when they are
+    read into the language messages are in then (a request's ``Accept-Language``).
+    """
+
+    def __init__(
+        self,
+        tag: str,
+        reason: str,
+        suggestions: Iterable[str] = (),
+        values: Mapping[str, str] | None = None,
+    ) -> None:
         self.tag = tag
-        self.reason = reason
+        # The English message, with {placeholders} filled from ``values``.
+        self.reason_id = reason
+        self.values = dict(values or {})
         self.suggestions: list[str] = list(suggestions)
-        message = f"invalid locale {tag!r}: {reason}"
-        if self.suggestions:
-            message += f" (did you mean {', '.join(self.suggestions)}?)"
-        super().__init__(message)
+        super().__init__(tag, reason)
 
-    def __reduce__(self) -> tuple[type[LocaleError], tuple[str, str, list[str]]]:
-        return type(self), (self.tag, self.reason, self.suggestions)
+    @property
+    def reason(self) -> str:
+        """Why the tag is refused, in the current language of messages."""
+        return _translate(self.reason_id).format(**self.values)
+
+    def __str__(self) -> str:
+        if self.suggestions:
+            return _translate("invalid locale {tag}: {reason}; did you mean {suggestions}?").format(
+                tag=repr(self.tag), reason=self.reason, suggestions=", ".join(self.suggestions)
+            )
+        return _translate("invalid locale {tag}: {reason}").format(
+            tag=repr(self.tag), reason=self.reason
+        )
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[LocaleError], tuple[str, str, list[str], dict[str, str]]]:
+        return type(self), (self.tag, self.reason_id, self.suggestions, self.values)
+
+
+def _translate(message: str) -> str:
+    # Imported here: registry.i18n.messages imports this module.
+    from registry.i18n.messages import _
+
+    return _(message)
+
+
+# The messages LocaleError shows, marked for the catalogs.
+N_("invalid locale {tag}: {reason}; did you mean {suggestions}?")
+N_("invalid locale {tag}: {reason}")
 
 
 def canonical_locale(tag: str) -> str:
     """Return the canonical Babel identifier for a BCP 47 or POSIX tag, or raise LocaleError."""
-    canonical, reason = _resolve(tag)
+    canonical, (reason, values) = _resolve(tag)
     if canonical is None:
-        raise LocaleError(tag, reason, _suggest(tag))
+        raise LocaleError(tag, reason, _suggest(tag), dict(values))
     return canonical
 
 
@@ -174,8 +225,8 @@ def negotiate_locale(accept_language: str, available: Iterable[str]) -> str | No
     return None
 
 
-def _resolve(tag: str) -> tuple[str | None, str]:
-    """Return ``(canonical id, "")`` or ``(None, why the tag is refused)``."""
+def _resolve(tag: str) -> tuple[str | None, _Refusal]:
+    """Return ``(canonical id, _ACCEPTED)`` or ``(None, why the tag is refused)``."""
     if len(tag) > 2 * _MAX_TAG_LENGTH:
         # Refused before the cache, so hostile input cannot fill it with huge keys.
         return None, _MALFORMED
@@ -183,22 +234,22 @@ def _resolve(tag: str) -> tuple[str | None, str]:
 
 
 @lru_cache(maxsize=4096)
-def _resolve_cached(tag: str) -> tuple[str | None, str]:
+def _resolve_cached(tag: str) -> tuple[str | None, _Refusal]:
     """Resolve a tag of bounded length; see :func:`_resolve`."""
     text = tag.strip()
     if not text:
-        return None, "empty locale tag"
+        return None, (N_("empty locale tag"), ())
     if len(text) > _MAX_TAG_LENGTH or not text.isascii():
         return None, _MALFORMED
     stem, at, _modifier = text.partition("@")
     if at:
-        return None, "POSIX modifiers (@...) are not supported; name the script instead"
+        return None, (N_("POSIX modifiers (@...) are not supported; name the script instead"), ())
     stem = stem.partition(".")[0]
     # parse_locale alone would take "Hant_TW" in "zh-Hant_TW" for a variant.
     if not _SUBTAGS.fullmatch(stem):
         return None, _MALFORMED
     if "-" in stem and "_" in stem:
-        return None, "mixes '-' and '_' separators"
+        return None, (N_("a tag uses '-' or '_' between its parts, not both"), ())
     separator = "-" if "-" in stem else "_"
     try:
         language, territory, script, variant = parse_locale(stem, sep=separator)[:4]
@@ -206,7 +257,7 @@ def _resolve_cached(tag: str) -> tuple[str | None, str]:
         return None, _MALFORMED
     language, territory, script = _apply_aliases(language, territory, script)
     if language in {_ROOT, "und"}:
-        return None, "the root and undetermined locales cannot be served"
+        return None, (N_("the root and undetermined locales cannot be served"), ())
 
     candidates = [(language, territory, script, variant)]
     if script is not None and script == _likely_script(language, territory):
@@ -219,7 +270,7 @@ def _resolve_cached(tag: str) -> tuple[str | None, str]:
         except (UnknownLocaleError, ValueError):
             continue
         if _parts(str(loaded)) == parts:
-            return str(loaded), ""
+            return str(loaded), _ACCEPTED
     if script is None:
         # zh-TW names zh_Hant_TW: let Babel add the script CLDR files the locale under,
         # but nothing else (it would turn de-ZZ into de_DE).
@@ -230,10 +281,11 @@ def _resolve_cached(tag: str) -> tuple[str | None, str]:
         else:
             found = _parts(str(loaded))
             if (found[0], found[1], found[3]) == (language, territory, variant):
-                return str(loaded), ""
+                return str(loaded), _ACCEPTED
     if _likely_script(language, None) is None:
-        return None, f"unknown language {language!r}"
-    return None, f"CLDR has no locale {get_locale_identifier(candidates[0])!r}"
+        return None, (N_("unknown language {language}"), (("language", repr(language)),))
+    missing = repr(get_locale_identifier(candidates[0]))
+    return None, (N_("CLDR has no locale {locale}"), (("locale", missing),))
 
 
 def _apply_aliases(

@@ -15,6 +15,12 @@ Rules for messages:
 - A string that must be translated later, when the locale is known (class-level error
   titles), is marked with :func:`N_` and passed through :func:`_` where it is shown.
 - A count that the wording depends on goes through :func:`_n`.
+- Every sentence a user reads is the registry's own. Another program's words that say
+  more than the registry can (Jinja's syntax and runtime errors, Pydantic's message for
+  a rare validation error) follow the registry's message, set apart as
+  ``… (Jinja: unexpected '}')``; they are the only English left in a translated answer.
+  Texts the registry can reword itself are reworded: Babel's PO parser errors and
+  Python's JSON decoder errors are mapped to messages of our own.
 
 A catalog is compiled from its ``.po`` to a ``.mo`` beside it when the ``.mo`` is missing
 or older than the ``.po``, so no compiled catalog is committed.

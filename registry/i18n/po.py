@@ -52,8 +52,11 @@ from datetime import UTC, datetime
 from email import message_from_string
 from typing import Any
 
+from babel.lists import format_list
 from babel.messages import pofile
 from babel.messages.catalog import Catalog, Message
+
+from registry.i18n.messages import N_, _, current_locale
 
 __all__ = ["PoEntry", "PoError", "PoFile", "read_po", "write_po"]
 
@@ -72,7 +75,7 @@ _STRING = r'"(?:[^"\\]|\\[\\"abfnrtv])*"'
 _STRING_RE = re.compile(_STRING)
 # Babel writes a multi-line previous msgid as several strings on one "#|" line.
 _PREVIOUS_RE = re.compile(rf"(?:(msgctxt|msgid|msgid_plural)\s+)?((?:{_STRING}\s*)+)")
-_BAD_STRING = (
+_BAD_STRING = N_(
     'malformed string: expected one "..." with " and \\ written as \\" and \\\\, '
     "and newlines as \\n"
 )
@@ -87,7 +90,20 @@ _NEXT_KEYWORDS: dict[str | None, tuple[str, ...]] = {
 
 # msgfmt refuses the separator of context and msgid in compiled catalogs in any string.
 _EOT = "\x04"
-_EOT_MESSAGE = "control character EOT (\\x04) in a string; msgfmt refuses it"
+_EOT_MESSAGE = N_("control character EOT (\\x04) in a string; msgfmt refuses it")
+# What Babel's parser says of the lines it refuses, in the registry's words.
+_BABEL_MESSAGES = {
+    "Unknown or misformatted keyword": N_(
+        "unknown keyword: an entry is made of msgctxt, msgid and msgstr lines"
+    ),
+    'Got line starting with " but not in msgid, msgstr or msgctxt': N_(
+        "a quoted line not in msgid, msgstr or msgctxt"
+    ),
+    "cannot parse po file with conflicts": N_(
+        "the file has merge conflicts (#-#-#-#-# lines); resolve them first"
+    ),
+}
+_BABEL_OTHER = N_("this line is not PO syntax")
 
 _MO_MAGIC = (b"\xde\x12\x04\x95", b"\x95\x04\x12\xde")
 
@@ -119,12 +135,17 @@ class PoFile:
 
 
 class PoError(ValueError):
-    """A file that is not a readable PO file; ``line`` is 1-based, None for the whole file."""
+    """A file that is not a readable PO file; ``line`` is 1-based, None for the whole file.
+
+    ``message`` is in the language of the request that read the file.
+    """
 
     def __init__(self, message: str, line: int | None = None) -> None:
         self.message = message
         self.line = line
-        super().__init__(message if line is None else f"line {line}: {message}")
+        super().__init__(
+            message if line is None else _("line {line}: {error}").format(line=line, error=message)
+        )
 
     def __reduce__(self) -> tuple[type[PoError], tuple[str, int | None]]:
         return type(self), (self.message, self.line)
@@ -190,11 +211,11 @@ def write_po(
 def read_po(data: bytes) -> PoFile:
     """Parse a PO file, refusing anything the registry could not have written or read back."""
     if data.startswith(_MO_MAGIC):
-        raise PoError("a compiled MO file, not a PO file", 1)
+        raise PoError(_("a compiled MO file, not a PO file"), 1)
     # Windows editors may add a BOM; Babel would read it as part of the first keyword.
     data = data.removeprefix(codecs.BOM_UTF8)
     if not data.strip():
-        raise PoError("the file is empty")
+        raise PoError(_("the file is empty"))
 
     catalog = _RecordingCatalog()
     lines = _Lines(data, catalog)
@@ -203,7 +224,11 @@ def read_po(data: bytes) -> PoFile:
         parser.parse(lines)
     except pofile.PoFileError as exc:
         # Babel counts lines from 0 and appends that number to its message.
-        message = str(exc).removesuffix(f" on {exc.lineno}")
+        said = str(exc).removesuffix(f" on {exc.lineno}")
+        if said.startswith("missing msgstr"):
+            message = _("missing msgstr for this msgid")
+        else:
+            message = _(_BABEL_MESSAGES.get(said, _BABEL_OTHER))
         raise PoError(message, exc.lineno + 1) from exc
     except _Abort as exc:
         raise exc.error from None
@@ -259,13 +284,14 @@ def _entries(messages: list[Message], previous: dict[int, list[str]]) -> list[Po
         assert line is not None
         assert isinstance(message.id, str) and isinstance(message.string, str)
         if message.context is None:
-            raise PoError("entry without msgctxt", line)
+            raise PoError(_("entry without msgctxt"), line)
         if not message.id:
-            raise PoError("entry with an empty msgid", line)
+            raise PoError(_("entry with an empty msgid"), line)
         if message.context in first_line:
             raise PoError(
-                f"duplicate msgctxt {message.context!r} (first at line "
-                f"{first_line[message.context]})",
+                _("duplicate msgctxt {context} (first at line {line})").format(
+                    context=repr(message.context), line=first_line[message.context]
+                ),
                 line,
             )
         first_line[message.context] = line
@@ -305,7 +331,7 @@ def _previous_source(lines: list[str]) -> str | None:
 def _check_strings(text: str, number: int) -> None:
     """Refuse well-formed strings that msgfmt would still reject."""
     if _EOT in text:
-        raise PoError(_EOT_MESSAGE, number)
+        raise PoError(_(_EOT_MESSAGE), number)
 
 
 class _Abort(Exception):
@@ -331,7 +357,10 @@ class _RecordingCatalog(Catalog):
             return
         if self.header_line is not None:
             raise _Abort(
-                PoError(f"a second header (first at line {self.header_line})", message.lineno)
+                PoError(
+                    _("a second header (first at line {line})").format(line=self.header_line),
+                    message.lineno,
+                )
             )
         self.header_line = message.lineno
         # Babel's Catalog keeps only the headers it knows; X-Registry-Id and the
@@ -345,7 +374,12 @@ class _RecordingCatalog(Catalog):
         try:
             codecs.lookup(self.charset)
         except LookupError:
-            raise _Abort(PoError(f"unknown charset {self.charset!r}", message.lineno)) from None
+            raise _Abort(
+                PoError(
+                    _("unknown charset {charset}").format(charset=repr(self.charset)),
+                    message.lineno,
+                )
+            ) from None
 
     def header_value(self, name: str) -> str | None:
         return self.headers.get(name.lower()) or None
@@ -398,7 +432,9 @@ class _Lines:
             try:
                 line = raw.decode(self._catalog.charset).strip()
             except UnicodeDecodeError as exc:
-                raise PoError(f"not valid {self._catalog.charset} text", number) from exc
+                raise PoError(
+                    _("not valid {charset} text").format(charset=self._catalog.charset), number
+                ) from exc
             yield self._check(line, number)
 
     def _check(self, line: str, number: int) -> str:
@@ -406,28 +442,37 @@ class _Lines:
             return ""
         if line.startswith("#|"):
             if not _PREVIOUS_RE.fullmatch(line[2:].strip()):
-                raise PoError(f"malformed previous msgid: {_BAD_STRING}", number)
+                raise PoError(
+                    _("malformed previous msgid: {error}").format(error=_(_BAD_STRING)), number
+                )
             _check_strings(line, number)
             self._pending.append(line[2:].strip())
         elif line.startswith('"'):
             if not _STRING_RE.fullmatch(line):
-                raise PoError(_BAD_STRING, number)
+                raise PoError(_(_BAD_STRING), number)
             _check_strings(line, number)
         elif line and not line.startswith("#"):
             self._check_keyword(line, number)
         return line
 
     def _check_keyword(self, line: str, number: int) -> None:
-        keyword, _, argument = line.partition(" ")
+        keyword, _space, argument = line.partition(" ")
         if keyword == "msgid_plural" or keyword.startswith("msgstr["):
-            raise PoError("plural entries (msgid_plural) are not supported", number)
+            raise PoError(_("plural entries (msgid_plural) are not supported"), number)
         if keyword not in _NEXT_KEYWORDS:
             return  # Babel reports unknown keywords itself
         if keyword not in _NEXT_KEYWORDS[self._keyword]:
-            expected = " or ".join(_NEXT_KEYWORDS[self._keyword])
-            raise PoError(f"{keyword} where {expected} was expected", number)
+            expected = format_list(
+                list(_NEXT_KEYWORDS[self._keyword]), style="or", locale=current_locale()
+            )
+            raise PoError(
+                _("{keyword} where {expected} was expected").format(
+                    keyword=keyword, expected=expected
+                ),
+                number,
+            )
         if not _STRING_RE.fullmatch(argument.strip()):
-            raise PoError(_BAD_STRING, number)
+            raise PoError(_(_BAD_STRING), number)
         _check_strings(argument, number)
         if keyword == "msgid":
             self.saw_msgid = True
@@ -440,7 +485,8 @@ class _Lines:
         """Refuse an entry cut short by the end of the file, or a file with no entries."""
         if self._keyword in ("msgctxt", "msgid"):
             raise PoError(
-                f"{self._keyword} without msgstr at the end of the file", self._keyword_line
+                _("{keyword} without msgstr at the end of the file").format(keyword=self._keyword),
+                self._keyword_line,
             )
         if not self.saw_msgid:
-            raise PoError("not a PO file: no msgid found")
+            raise PoError(_("not a PO file: no msgid found"))

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER, NulFreeStr, RequestModel
 from registry.prompts.schemas import PROMPT_NAME_PATTERN, LocaleMatch, Message
 
@@ -40,7 +41,10 @@ class TranslationSubmit(RequestModel):
     @model_validator(mode="after")
     def _one_body(self) -> TranslationSubmit:
         if (self.template is None) == (self.messages is None):
-            raise ValueError("give either template (text prompt) or messages (chat prompt)")
+            raise ValueError(
+                # TRANSLATORS: `template` and `messages` are fields of the API; keep them.
+                _("give either template (text prompt) or messages (chat prompt)")
+            )
         return self
 
 
@@ -96,7 +100,10 @@ class TranslationBulkReview(RequestModel):
     @model_validator(mode="after")
     def _one_selection(self) -> TranslationBulkReview:
         if self.prompts is not None and (self.prefix is not None or self.status is not None):
-            raise ValueError("give either prompts, or prefix and status, not both")
+            raise ValueError(
+                # TRANSLATORS: the names are fields of the API; keep them as they are.
+                _("give either prompts, or prefix and status, not both")
+            )
         return self
 
 

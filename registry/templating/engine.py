@@ -32,7 +32,7 @@ from markupsafe import Markup
 
 from registry.errors import ErrorItem, InvalidTemplate, RenderError
 from registry.i18n.messages import N_, _
-from registry.templating.filters import LOCALE_FILTERS, render_locale
+from registry.templating.filters import LOCALE_FILTERS, FilterError, render_locale
 from registry.templating.limits import (
     _CLOCK_EVERY,
     _OUTPUT_OVERHEAD,
@@ -375,7 +375,7 @@ class _Fault:
 
     def message(self) -> str:
         if not self.translate:
-            return self.msgid
+            return _jinja_says(N_("syntax error"), self.msgid)
         return _(self.msgid).format(**dict(self.params))
 
     def item(self, loc: tuple[str | int, ...]) -> ErrorItem:
@@ -529,8 +529,18 @@ def _undefined_message(exc: UndefinedError) -> str:
     # paths say the same thing in every language; other messages are Jinja's English.
     match = _UNDEFINED.fullmatch(exc.message or "")
     if match is None:
-        return exc.message or _("undefined value")
+        if not exc.message:
+            return _("undefined value")
+        return _jinja_says(N_("undefined value"), exc.message)
     return _("{name} is undefined").format(name=repr(match["name"]))
+
+
+def _jinja_says(msgid: str, cause: str) -> str:
+    """A message of the registry's, then Jinja's (or Python's) own English words, set
+    apart so a reader of another language sees which part is which."""
+    # TRANSLATORS: {message} is one of the registry's messages; {cause} is what the
+    # template engine Jinja said, in English. Keep "Jinja".
+    return _("{message} (Jinja: {cause})").format(message=_(msgid), cause=cause)
 
 
 def _scope_sources(
@@ -632,9 +642,10 @@ def _render_jinja(
             [ErrorItem(loc=loc, message=message)],
         ) from None
     except SecurityError as exc:
+        message = _jinja_says(N_("unsafe operation refused"), str(exc))
         raise RenderError(
-            _("the sandbox refused the template: {error}").format(error=exc),
-            [ErrorItem(loc=loc, message=_("unsafe operation refused: {error}").format(error=exc))],
+            _("the sandbox refused the template: {error}").format(error=message),
+            [ErrorItem(loc=loc, message=message)],
         ) from None
     except UndefinedError as exc:
         raise _undefined(_undefined_message(exc), loc) from None
@@ -647,8 +658,15 @@ def _render_jinja(
             _("the template does not compile: {error}").format(error=fault.message()),
             [fault.item(loc)],
         ) from None
+    except FilterError as exc:
+        # A locale filter's own message, already in the request's language.
+        message = str(exc)
+        raise RenderError(
+            _("rendering failed: {error}").format(error=message),
+            [ErrorItem(loc=loc, message=message)],
+        ) from None
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        message = str(exc) or type(exc).__name__
+        message = _jinja_says(N_("the template failed"), str(exc) or type(exc).__name__)
         raise RenderError(
             _("rendering failed: {error}").format(error=message),
             [ErrorItem(loc=loc, message=message)],
