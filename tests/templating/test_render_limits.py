@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from registry.errors import InvalidTemplate, RenderError
-from registry.templating import analyze, render_template, template_renderer
+from registry.templating import analyze, limits, render_template, template_renderer
 from registry.templating.filters import MAX_PATTERN_CHARS
 from registry.templating.limits import (
     MAX_BUILT_SIZE,
@@ -108,7 +108,12 @@ def render(template: str, **values: Any) -> str:
 
 class TestBoundedConstructs:
     @pytest.mark.parametrize("construct", list(BOUNDED))
-    def test_just_within_the_limit_renders(self, construct: str) -> None:
+    def test_just_within_the_limit_renders(
+        self, construct: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # What is tested is the size limit; on a loaded machine, building 100,000 slices
+        # may take longer than the time budget, which has tests of its own.
+        monkeypatch.setattr(limits, "MAX_RENDER_SECONDS", 60.0)
         template, values, within, _ = BOUNDED[construct]
         render(template, n=within, **values(within))
 
@@ -120,7 +125,8 @@ class TestBoundedConstructs:
         with pytest.raises(RenderError) as refused:
             render(template, n=within + 1, **over)
         assert what in refused.value.detail, refused.value.detail
-        assert time.monotonic() - started < 1
+        # Refused before the value is built: far sooner than building it would take.
+        assert time.monotonic() - started < 5
 
     def test_a_large_argument_is_refused_without_building_it(self) -> None:
         started = time.monotonic()
