@@ -898,9 +898,7 @@ class Conditional(Rule):
         return {"first": one, "second": two, "exceptions": exceptions}
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
-        defined = {
-            _key(unit, m) for unit in units for m in self.second.finditer(unit, self.reads)
-        }
+        defined = {_key(unit, m) for unit in units for m in self.second.finditer(unit, self.reads)}
         reported: set[str] = set()
         for unit in units:
             for found in self.first.finditer(unit, self.reads):
