@@ -34,7 +34,6 @@ from registry.errors import InvalidTemplate
 from registry.i18n.messages import current_locale
 from registry.style.document import Document
 from registry.style.i18n import Message, mark, mark_plural
-from registry.style.language import detect_language, same_language
 from registry.style.model import Level
 from registry.style.names import first_person, known_referent
 from registry.style.rules import (
@@ -49,7 +48,7 @@ from registry.style.rules import (
     number,
     words_pattern,
 )
-from registry.style.text import ALL_SCOPES, MASK, Unit
+from registry.style.text import ALL_SCOPES, Unit
 from registry.templating.engine import ENVIRONMENT
 
 __all__ = ["BUILTINS", "Builtin", "variable_spans"]
@@ -1038,9 +1037,6 @@ class GenericPronouns(Builtin):
 # ------------------------------------------------------------------ language
 
 M_LANGUAGE = mark("the text looks like {language}, but its locale is {locale}")
-# "No linguistic content" (keys, numbers, code) and "undetermined".
-_UNDETERMINED = frozenset({"zxx", "und"})
-_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def _language_name(code: str) -> str:
@@ -1069,21 +1065,8 @@ class Language(Builtin):
         }
 
     def check(self, doc: Document, units: Sequence[Unit]) -> Iterator[Hit]:
-        words = sum(unit.words for unit in units)
-        cjk = sum(len(_CJK.findall(unit.prose)) for unit in units)
-        # Chinese and Japanese have no spaces: two characters count as a word.
-        if words + cjk // 2 < self.min_words:
-            return  # too short to judge
-        language = doc.locale.replace("-", "_").split("_")[0].lower()
-        if not re.fullmatch("[a-z]{2,3}", language):
-            return  # no language to compare with
-        prose = "\n".join(unit.prose.replace(MASK, " ") for unit in units)
-        detected = detect_language(prose)
-        if (
-            detected.language in _UNDETERMINED
-            or detected.confidence < self.confidence
-            or same_language(detected.language, language)
-        ):
+        detected = doc.other_language(self.min_words, self.confidence)
+        if detected is None:
             return
         yield Hit(
             units[0],

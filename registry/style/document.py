@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cached_property
 
 from registry.errors import InvalidTemplate
+from registry.style.language import Detection, detect_language, same_language
 from registry.style.model import LintInput
-from registry.style.text import Unit
+from registry.style.text import MASK, Unit
 from registry.style.tokens import TokenCounter
 from registry.templating import TemplateInfo, analyze
 
 __all__ = ["Document"]
+
+# "No linguistic content" (keys, numbers, code) and "undetermined".
+_UNDETERMINED = frozenset({"zxx", "und"})
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 class Document:
@@ -32,6 +38,31 @@ class Document:
         self.token_counter = token_counter
         self._tokens: dict[int, int] = {}
         self._analysis: dict[int, TemplateInfo | InvalidTemplate] = {}
+
+    def other_language(self, min_words: int, confidence: float) -> Detection | None:
+        """The language the prose is written in, when it is surely not the declared
+        locale's (at least ``min_words`` words, detected with ``confidence``); else None.
+        Detected once per lint."""
+        detected = self._detected
+        if detected is None or detected.confidence < confidence:
+            return None
+        words = sum(unit.words for unit in self.units)
+        cjk = sum(len(_CJK.findall(unit.prose)) for unit in self.units)
+        # Chinese and Japanese have no spaces: two characters count as a word.
+        if words + cjk // 2 < min_words:
+            return None
+        return detected
+
+    @cached_property
+    def _detected(self) -> Detection | None:
+        language = self.locale.replace("-", "_").split("_")[0].lower()
+        if not re.fullmatch("[a-z]{2,3}", language):
+            return None  # no language to compare with
+        prose = "\n".join(unit.prose.replace(MASK, " ") for unit in self.units)
+        detected = detect_language(prose)
+        if detected.language in _UNDETERMINED or same_language(detected.language, language):
+            return None
+        return detected
 
     @cached_property
     def declared(self) -> dict[str, Mapping[str, object]]:

@@ -13,6 +13,11 @@ from registry.style.tokens import TokenCounter, default_token_counter
 
 __all__ = ["lint"]
 
+# How surely a text must be in another language for the wording rules of its declared
+# locale to be left out: as the default guide's prompt.language.
+_MIN_WORDS = 8
+_CONFIDENCE = 0.9
+
 M_TEMPLATE = mark("the template does not compile: {error}")
 M_SILENCED_RULES = mark("style checks are off here for: {rules}")
 M_SILENCED_ALL = mark("all style checks are off here")
@@ -27,9 +32,15 @@ def lint(
         raise ValueError("give a template (text prompt) or messages (chat prompt), not both")
     doc = Document(data, token_counter or default_token_counter())
     ruleset = guide.rules_for(data.locale)
+    # Wording rules of the declared language do not read text that is surely in another:
+    # an English word list finds only false matches in Turkish. The language rule says
+    # the text is not in its locale.
+    foreign = bool(ruleset.worded) and doc.other_language(_MIN_WORDS, _CONFIDENCE) is not None
     findings: list[Finding] = []
     for rule in ruleset.rules:
         if rule.localized_only and not doc.localized:
+            continue
+        if foreign and rule.id in ruleset.worded:
             continue
         units = [unit for unit in doc.units if rule.applies_to(unit)]
         if not units:

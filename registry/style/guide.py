@@ -97,10 +97,12 @@ class _Block:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules a guide applies to one locale: the enabled ones, and every id it knows."""
+    """The rules a guide applies to one locale: the enabled ones, every id it knows, and
+    the ids of the rules written for the locale's language (its wording rules)."""
 
     rules: tuple[Rule, ...]
     ids: frozenset[str]
+    worded: frozenset[str] = frozenset()
 
 
 class StyleGuide:
@@ -137,6 +139,7 @@ class StyleGuide:
             found = RuleSet(
                 rules=tuple(rule for rule, enabled in resolved.values() if enabled),
                 ids=frozenset(resolved),
+                worded=frozenset(self._worded(chain)),
             )
             with self._lock:
                 self._cache.setdefault(chain, found)
@@ -161,6 +164,13 @@ class StyleGuide:
                 if rule_id in rules:
                     rules[rule_id] = _apply(*rules[rule_id], override, errors)
         return rules
+
+    def _worded(self, chain: tuple[str, ...]) -> set[str]:
+        ids = set(self.base._worded(chain)) if self.base else set()
+        for locale in chain:
+            if locale in self._locales:
+                ids.update(self._locales[locale].rules)
+        return ids
 
     def _defined(self) -> set[str]:
         ids = set(self.base._defined()) if self.base else set()

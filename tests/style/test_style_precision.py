@@ -105,3 +105,22 @@ class TestDuplicates:
             "```\nxcodebuild test -scheme App -sdk iphonesimulator\n```\n"
         )
         assert run(text, "prompt.duplicate-instructions") == []
+
+
+class TestAnotherLanguage:
+    TURKISH = (
+        "Sen deneyimli bir seyahat rehberisin. Zaman zaman kullanıcıya yerel yemekler "
+        "hakkında kısa bilgiler ver ve her önerinin nedenini açıkla."
+    )
+
+    def test_wording_rules_of_the_declared_language_skip_text_in_another(self) -> None:
+        """A Turkish prompt declared English: English word lists find only false matches
+        ("Zaman zaman" is Turkish for "now and then"); the language rule says why."""
+        findings = lint(LintInput(template=self.TURKISH, messages=None), default_guide())
+        rules = {f.rule for f in findings}
+        assert "clarity.repeated-words" not in rules
+        assert "prompt.language" in rules
+
+    def test_they_still_read_text_in_the_declared_language(self) -> None:
+        text = "Answer the the question in a friendly tone, and list the steps one by one."
+        assert [f.match for f in run(text, "clarity.repeated-words")] == ["the the"]
