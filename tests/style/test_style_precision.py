@@ -124,3 +124,32 @@ class TestAnotherLanguage:
     def test_they_still_read_text_in_the_declared_language(self) -> None:
         text = "Answer the the question in a friendly tone, and list the steps one by one."
         assert [f.match for f in run(text, "clarity.repeated-words")] == ["the the"]
+
+
+class TestDuplicateInstructions:
+    RULE = "prompt.duplicate-instructions"
+
+    def test_an_instruction_given_twice_is_found(self) -> None:
+        text = (
+            "- If pricing is unavailable, write Unknown.\n- List the sources.\n\n"
+            "## Steps\n1. Find the price.\n2. If pricing is unavailable, write Unknown.\n"
+        )
+        assert len(run(text, self.RULE)) == 1
+
+    def test_a_refrain_of_the_format_is_not(self) -> None:
+        frames = "\n".join(
+            f"Frame {i}: the house loses one more wall. Mountain and trees stay unchanged."
+            for i in range(1, 9)
+        )
+        assert run(frames, self.RULE) == []
+
+    def test_a_changelog_is_not_instructions(self) -> None:
+        text = (
+            "Always answer in French.\n\n## Changelog\n- v1.3:\n"
+            "  - Maintained all safety rules and privacy safeguards.\n- v1.4:\n"
+            "  - Maintained all safety rules and privacy safeguards.\n\n"
+            "## Output\nAlways answer in French. Keep the answer short and friendly.\n"
+        )
+        found = run(text, self.RULE)
+        # The instruction after the changelog is still compared with the one before it.
+        assert [f.match for f in found] == ["Always answer in French."]
