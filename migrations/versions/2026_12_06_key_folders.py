@@ -26,24 +26,27 @@ NULLABLE_JSON = sa.JSON(none_as_null=True).with_variant(
 )
 
 
+# The columns the data is copied between, as both directions see them.
+KEYS = sa.table(
+    "api_keys",
+    sa.column("id", sa.Integer()),
+    sa.column("folder", sa.String()),
+    sa.column("folders", NULLABLE_JSON),
+)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("folders", NULLABLE_JSON, nullable=True))
         batch.add_column(
             sa.Column("read_folders", JSON, nullable=False, server_default=sa.text("'[]'"))
         )
-    keys = sa.table(
-        "api_keys",
-        sa.column("id", sa.Integer()),
-        sa.column("folder", sa.String()),
-        sa.column("folders", NULLABLE_JSON),
-    )
     connection = op.get_bind()
     limited = connection.execute(
-        sa.select(keys.c.id, keys.c.folder).where(keys.c.folder.is_not(None))
+        sa.select(KEYS.c.id, KEYS.c.folder).where(KEYS.c.folder.is_not(None))
     ).all()
     for key_id, folder in limited:
-        connection.execute(keys.update().where(keys.c.id == key_id).values(folders=[folder]))
+        connection.execute(KEYS.update().where(KEYS.c.id == key_id).values(folders=[folder]))
     with op.batch_alter_table("api_keys") as batch:
         batch.alter_column("read_folders", server_default=None)
         batch.drop_column("folder")
@@ -52,20 +55,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("folder", sa.String(length=255), nullable=True))
-    keys = sa.table(
-        "api_keys",
-        sa.column("id", sa.Integer()),
-        sa.column("folder", sa.String()),
-        sa.column("folders", NULLABLE_JSON),
-    )
     connection = op.get_bind()
     limited = connection.execute(
-        sa.select(keys.c.id, keys.c.folders).where(keys.c.folders.is_not(None))
+        sa.select(KEYS.c.id, KEYS.c.folders).where(KEYS.c.folders.is_not(None))
     ).all()
     for key_id, folders in limited:
         # One folder is all the earlier schema holds: a key keeps the first of its
         # folders, never more than it had.
-        connection.execute(keys.update().where(keys.c.id == key_id).values(folder=folders[0]))
+        connection.execute(KEYS.update().where(KEYS.c.id == key_id).values(folder=folders[0]))
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_column("read_folders")
         batch.drop_column("folders")
