@@ -206,8 +206,11 @@ prompt.leftover-notes              error       ``TODO:``, ``FIXME(ann):``, ``XXX
                                                the word ("a todo app", "status: TODO")
 prompt.duplicate-instructions      warning     the same sentence (4+ words) again: once
                                                per sentence, a repeated run of sentences
-                                               as one finding
-prompt.language                    warning     the prose is not in the locale's language
+                                               as one finding; not a refrain given 3+
+                                               times, nor a changelog's entries
+prompt.language                    warning     the prose is not in the locale's language;
+                                               the locale's own wording rules then leave
+                                               the text alone
 prompt.contradictions              warning     "always X" and "never/do not X" (en, de,
                                                fr, es)
 inclusive.gendered-nouns           warning     chairman → chair, mailmen → mail carriers,
