@@ -391,9 +391,10 @@ def _format_moment(
         )
     try:
         return str(formatter(moment, pattern, locale=_formatting_locale()))
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, AttributeError, TypeError):
         # Babel's reason names pattern letters in English; the format as written is
-        # what the template's author changes.
+        # what the template's author changes. A pattern asking a date for its time
+        # ("bogus" reads as era, week, seconds…) fails inside Babel as an AttributeError.
         raise FilterError(
             _("the {filter} filter cannot use the format {format}").format(
                 filter=repr(name), format=repr(pattern)

@@ -146,6 +146,12 @@ class TestDate:
         with pytest.raises(FilterError, match="'date' filter's format"):
             render("{{ d|date(3) }}", "en", d="2024-03-05")
 
+    @pytest.mark.parametrize("pattern", ["bogus", "longest", "HH:mm"])
+    def test_refuses_a_pattern_asking_a_date_for_what_it_lacks(self, pattern: str) -> None:
+        # Given as a value, so only the render can tell; Babel fails on a date's time.
+        with pytest.raises(FilterError, match="cannot use the format"):
+            render("{{ d|date(p) }}", "en", d="2024-03-05", p=pattern)
+
 
 class TestTime:
     @pytest.mark.parametrize("locale", LOCALES)
