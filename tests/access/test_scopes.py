@@ -231,3 +231,21 @@ def test_lint_does_not_tell_which_guide_an_outside_folder_uses(
     assert refused.status_code == 403, refused.text
     inside = client.post("/v1/lint", json={**body, "prompt": "support/x"}, headers=reader)
     assert inside.status_code == 200, inside.text
+
+
+def test_a_translator_may_not_translate_a_folder_it_only_reads(
+    client: TestClient, make_key: Keys, outside: str
+) -> None:
+    translator = make_key(
+        "translator", folder="support/", locales=("fr",), read_folders=("extract/",)
+    )
+    assert client.get(f"/v1/prompts/{outside}/-/translations", headers=translator).status_code == (
+        200
+    )
+    written = client.put(
+        f"/v1/prompts/{outside}/-/translations/fr",
+        json={"template": "Texte {{ amount }}."},
+        headers=translator,
+    )
+    assert written.status_code == 403, written.text
+    assert "may only read" in written.json()["detail"]
