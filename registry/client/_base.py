@@ -1,10 +1,15 @@
 """What Client and AsyncClient share: configuration, requests, answers, retries and caching.
 
-The two clients differ only in I/O: each sends the :class:`Call` built here with its own
-httpx client, sleeps between retries its own way, and refreshes a stale entry in a
-thread (Client) or a task (AsyncClient). Everything that decides (which request, what
-an answer means, whether to retry and how long to wait, what the cache holds, what to
-serve when the registry is down) lives here, once.
+Every decision lives here once, as a flow: a generator that yields what to do next (a
+:class:`Request` to send, a :class:`Sleep` before a retry, a :class:`Refresh` of a stale
+entry, a :class:`FlushLater` of experiment exposures) and is sent each request's
+response, or has the exception of sending it thrown in. Which request, what an answer
+means, whether to retry and how long to wait (``Retry-After``, backoff), what the cache
+holds (TTL, stale-while-revalidate, ETag revalidation, stale-if-error), what to serve
+when the registry is down (the bundle, the fallback): all decided in the flows. The two
+clients only drive them: ``Client._run`` with blocking httpx calls and threads,
+``AsyncClient._run`` with awaits and tasks. The management calls are described once, in
+:mod:`registry.client._endpoints`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import os
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -27,39 +32,17 @@ from registry import __version__
 from registry.client import errors
 from registry.client.bundle import Bundle, BundleIndex, canonical, load_bundle
 from registry.client.cache import Entry, PromptCache
-from registry.client.exposures import ExposureBuffer
+from registry.client.exposures import FLUSH_INTERVAL, ExposureBuffer
 from registry.client.prompt import Prompt, fallback_prompt
 from registry.experiments.plan import ExperimentPlan, PlanArm, ServedExperiment
 from registry.experiments.schemas import (
-    Experiment,
-    ExperimentPage,
     ExposuresRecorded,
     FeedbackRecorded,
-    Results,
-)
-from registry.i18n.schemas import (
-    BulkReviewResult,
-    ImportResult,
-    Queue,
-    QueueOverview,
-    ReviewAction,
-    Translation,
-    TranslationSummary,
 )
 from registry.prompts.schemas import (
-    Diff,
-    Kind,
-    Label,
     Message,
-    ModelConfig,
-    PromptPage,
     Resolved,
-    Variable,
-    Version,
-    VersionPage,
 )
-from registry.prompts.schemas import Prompt as PromptInfo
-from registry.style.schemas import LintResult
 
 log = logging.getLogger("registry.client")
 
@@ -113,6 +96,48 @@ class Resolution:
     resolved: Resolved | None
     etag: str
     immutable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A flow's request: the client sends it and sends the response back into the flow,
+    or throws the exception the sending raised into it."""
+
+    method: str
+    url: str
+    params: Mapping[str, str | int] | None
+    json: Any
+    content: bytes | None
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """A flow's pause before a retry."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """Revalidate a stale cache entry in the background (a thread, or a task)."""
+
+    key: CacheKey
+    entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class FlushLater:
+    """Report experiment exposures after ``delay`` seconds, in the background."""
+
+    delay: float
+
+
+Step = Request | Sleep | Refresh | FlushLater
+# A call's decisions as a generator: it yields what to do, receives each Request's
+# response (None after the other steps), and returns the call's result. Client drives
+# it with blocking I/O, AsyncClient with awaits; neither decides anything.
+Flow = Generator[Step, httpx.Response | None, T]
 
 
 def cache_key(
@@ -202,34 +227,53 @@ def parse_resolution(response: httpx.Response) -> Resolution:
     return Resolution(resolved, etag or resolved.etag, immutable)
 
 
-def _model(model: type[M]) -> Callable[[httpx.Response], M]:
+def model_parser(model: type[M]) -> Callable[[httpx.Response], M]:
     return lambda response: model.model_validate_json(response.content)
 
 
-def _adapter(adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
+def adapter_parser(adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
     return lambda response: adapter.validate_json(response.content)
 
 
-def _nothing(response: httpx.Response) -> None:
+def nothing_parser(response: httpx.Response) -> None:
     return None
 
 
-def _content(response: httpx.Response) -> bytes:
+def content_parser(response: httpx.Response) -> bytes:
     return response.content
 
 
-_LABELS = TypeAdapter(list[Label])
-_SUMMARIES = TypeAdapter(list[TranslationSummary])
-
-
-def _dump(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+def dump(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     return dict(value)
 
 
-def _prompt_path(name: str) -> str:
+def prompt_path(name: str) -> str:
     return "/v1/prompts/" + quote(name, safe="/")
+
+
+def resolve_call(key: CacheKey, etag: str | None = None) -> Call[Resolution]:
+    """The resolve request for a cache key; with ``etag``, a revalidation."""
+    name, label, version, locale, allow_stale, preview = key
+    params: dict[str, str | int] = {}
+    headers: dict[str, str] = {}
+    if label is not None:
+        params["label"] = label
+    if version is not None:
+        params["version"] = version
+    if isinstance(locale, str):
+        params["locale"] = locale
+    elif locale:
+        headers["Accept-Language"] = accept_language(locale)
+    if allow_stale:
+        params["allow_stale"] = "true"
+    if preview:
+        params["preview"] = "true"
+    if etag:
+        headers["If-None-Match"] = etag
+    path = prompt_path(name) + "/-/resolve"
+    return Call("GET", path, parse_resolution, params=params, headers=headers)
 
 
 _RETRIED = (errors.ConnectionError, errors.RateLimitError, errors.ServerError)
@@ -268,6 +312,10 @@ class _Outage:
 class BaseClient:
     """Configuration, request building, answer parsing, retry policy and cache logic."""
 
+    # Seconds between background reports of experiment exposures (None: only on
+    # flush_exposures() and close()).
+    exposure_interval: float | None = FLUSH_INTERVAL
+
     def __init__(
         self,
         *,
@@ -278,8 +326,10 @@ class BaseClient:
         cache_size: int,
         bundle: str | os.PathLike[str] | Bundle | None,
         clock: Callable[[], float],
-        injected_base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        http_client: httpx.Client | httpx.AsyncClient | None,
     ) -> None:
+        injected_base_url = str(http_client.base_url) or None if http_client is not None else None
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
         if cache_ttl < 0:
@@ -303,6 +353,15 @@ class BaseClient:
         self._cache = PromptCache(cache_size)
         self._clock = clock
         self._outage = _Outage(self.base_url or injected_base_url or "(offline)")
+        # Named in connection errors: where the requests went.
+        self._where = self.base_url or injected_base_url or ""
+        self._owns_http = http_client is None and self.networked
+        self._has_http = http_client is not None or self._owns_http
+        # A timeout given with an injected client applies to each request; one this
+        # client opened has it built in.
+        self._request_timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if not self._owns_http and timeout is not None:
+            self._request_timeout = timeout
         self._closed = False
         self._exposures = ExposureBuffer()
         api_key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
@@ -313,6 +372,116 @@ class BaseClient:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._headers = headers
+
+    def invalidate(self, name: str | None = None) -> int:
+        """Forget cached prompts: all, or ``name`` and those including it; returns how many."""
+        return self._cache.invalidate(name)
+
+    # Flows: what each kind of call does, driven by the clients' ``_run``.
+
+    def _send_flow(self, call: Call[T], *, retries: int | None = None) -> Flow[T]:
+        """Send ``call``, retrying connection errors, 429 and 5xx with backoff."""
+        if not self._has_http:
+            raise errors.ConnectionError("this client serves a bundle only; it has no registry")
+        retries = self.max_retries if retries is None else retries
+        request = Request(
+            call.method,
+            self._url(call.path),
+            call.params,
+            call.json,
+            call.content,
+            self._request_headers(call),
+        )
+        attempt = 0
+        while True:
+            error: errors.RegistryError
+            try:
+                response = yield request
+            except httpx.TransportError as exc:
+                error = transport_error(exc, self._where)
+            else:
+                assert response is not None
+                if response.status_code < 400:
+                    result = call.parse(response)
+                    self._after(call)
+                    return result
+                error = error_from_response(response)
+            delay = self._retry_delay(error, attempt, retries)
+            if delay is None:
+                raise error
+            yield Sleep(delay)
+            attempt += 1
+
+    def _get_flow(self, key: CacheKey, fallback: Fallback | None) -> Flow[Prompt]:
+        """A get: the cached prompt (a stale one revalidated in the background), else the
+        registry's answer, else the bundle or the fallback while the registry is down."""
+        entry = self._cache.get(key)
+        if entry is not None:
+            # Served fresh, or stale while one caller starts its refresh.
+            if entry.expires_at <= self._clock() and self._claim_refresh(entry):
+                yield Refresh(key, entry)
+            return entry.prompt
+        if not self.networked:
+            return self._offline_get(key, fallback)
+        try:
+            resolution = yield from self._send_flow(
+                resolve_call(key), retries=self._fetch_retries()
+            )
+        except errors.RegistryError as exc:
+            return self._unreachable(key, exc, fallback)
+        return self._store(key, resolution)
+
+    def _refresh_flow(self, key: CacheKey, entry: Entry) -> Flow[None]:
+        """Revalidate a stale entry with its ETag; keep, replace or drop it."""
+        try:
+            resolution = yield from self._send_flow(resolve_call(key, entry.etag))
+        except errors.RegistryError as exc:
+            self._refresh_failed(key, entry, exc)
+        except Exception:
+            self._refresh_crashed(entry)
+        else:
+            self._refreshed(key, entry, resolution)
+
+    def _subject_flow(
+        self,
+        name: str,
+        label: str | None,
+        locale: Locales,
+        allow_stale: bool,
+        preview: bool,
+        fallback: Fallback | None,
+        subject: str,
+    ) -> Flow[Prompt]:
+        """A get for a subject: the label's prompt, or its experiment arm for ``subject``."""
+        key = cache_key(name, label, None, locale, allow_stale, preview)
+        base = yield from self._get_flow(key, fallback)
+        assignment = self._assignment(base, subject)
+        if assignment is None:
+            return base
+        plan, arm = assignment
+        try:
+            armed_key = cache_key(name, None, arm.version, locale, allow_stale, preview)
+            armed = yield from self._get_flow(armed_key, None)
+        except errors.RegistryError as exc:
+            # The arm's version cannot be had (offline, say): the label's own is served.
+            log.warning("serving %s without experiment %s: %s", name, plan.id, exc)
+            return base
+        served, schedule = self._served(base, armed, plan, arm, subject)
+        if schedule and self.exposure_interval is not None:
+            yield FlushLater(self.exposure_interval)
+        return served
+
+    def _flush_flow(self) -> Flow[int]:
+        """Report the subjects assigned to arms so far; returns how many were sent."""
+        sent = 0
+        while batch := self._exposures.take():
+            try:
+                yield from self._send_flow(self._exposures_call(batch))
+            except errors.RegistryError as exc:
+                self._exposures_failed(batch, exc)
+                raise
+            sent += len(batch)
+        return sent
 
     # Requests and answers.
 
@@ -341,27 +510,6 @@ class BaseClient:
             self._cache.invalidate()
         elif isinstance(call.invalidates, str):
             self._cache.invalidate(call.invalidates)
-
-    def _resolve_call(self, key: CacheKey, etag: str | None = None) -> Call[Resolution]:
-        name, label, version, locale, allow_stale, preview = key
-        params: dict[str, str | int] = {}
-        headers: dict[str, str] = {}
-        if label is not None:
-            params["label"] = label
-        if version is not None:
-            params["version"] = version
-        if isinstance(locale, str):
-            params["locale"] = locale
-        elif locale:
-            headers["Accept-Language"] = accept_language(locale)
-        if allow_stale:
-            params["allow_stale"] = "true"
-        if preview:
-            params["preview"] = "true"
-        if etag:
-            headers["If-None-Match"] = etag
-        path = _prompt_path(name) + "/-/resolve"
-        return Call("GET", path, parse_resolution, params=params, headers=headers)
 
     # The cache.
 
@@ -460,256 +608,6 @@ class BaseClient:
             )
         return prompt
 
-    # Management calls: each builds the request; the clients send it.
-
-    def _resolve_direct(
-        self,
-        name: str,
-        label: str | None,
-        version: int | None,
-        locale: Locales,
-        allow_stale: bool,
-        preview: bool,
-    ) -> Call[Resolved]:
-        call = self._resolve_call(cache_key(name, label, version, locale, allow_stale, preview))
-
-        def parse(response: httpx.Response) -> Resolved:
-            resolved = parse_resolution(response).resolved
-            assert resolved is not None  # sent without If-None-Match, so never a 304
-            return resolved
-
-        return Call(call.method, call.path, parse, params=call.params, headers=call.headers)
-
-    def _create_prompt(
-        self,
-        name: str,
-        kind: Kind | str,
-        source_locale: str,
-        description: str,
-        tags: Sequence[str],
-    ) -> Call[PromptInfo]:
-        body = {
-            "name": name,
-            "kind": str(kind),
-            "source_locale": source_locale,
-            "description": description,
-            "tags": list(tags),
-        }
-        return Call("POST", "/v1/prompts", _model(PromptInfo), json=body)
-
-    def _read_prompt(self, name: str) -> Call[PromptInfo]:
-        return Call("GET", _prompt_path(name), _model(PromptInfo))
-
-    def _update_prompt(
-        self, name: str, description: str | None, tags: Sequence[str] | None
-    ) -> Call[PromptInfo]:
-        body: dict[str, Any] = {}
-        if description is not None:
-            body["description"] = description
-        if tags is not None:
-            body["tags"] = list(tags)
-        return Call("PATCH", _prompt_path(name), _model(PromptInfo), json=body)
-
-    def _list_prompts(
-        self,
-        prefix: str | None,
-        tag: str | None,
-        query: str | None,
-        include_archived: bool,
-        cursor: str | None,
-        limit: int,
-    ) -> Call[PromptPage]:
-        params: dict[str, str | int] = {"limit": limit}
-        for key, value in (("prefix", prefix), ("tag", tag), ("q", query), ("cursor", cursor)):
-            if value is not None:
-                params[key] = value
-        if include_archived:
-            params["include_archived"] = "true"
-        return Call("GET", "/v1/prompts", _model(PromptPage), params=params)
-
-    def _set_archived(self, name: str, archived: bool) -> Call[PromptInfo]:
-        action = "archive" if archived else "restore"
-        path = f"{_prompt_path(name)}/-/{action}"
-        return Call("POST", path, _model(PromptInfo), invalidates=name)
-
-    def _publish(
-        self,
-        name: str,
-        template: str | None,
-        messages: Sequence[Message | Mapping[str, str]] | None,
-        variables: Sequence[Variable | Mapping[str, Any]],
-        config: ModelConfig | Mapping[str, Any] | None,
-        message: str,
-        labels: Sequence[str] = (),
-    ) -> Call[Version]:
-        body: dict[str, Any] = {
-            "template": template,
-            "messages": None if messages is None else [_dump(m) for m in messages],
-            "variables": [_dump(v) for v in variables],
-            "message": message,
-            "labels": list(labels),
-        }
-        if config is not None:
-            body["config"] = _dump(config)
-        path = f"{_prompt_path(name)}/-/versions"
-        # The implicit "latest" label may now point elsewhere.
-        return Call("POST", path, _model(Version), json=body, invalidates=name)
-
-    def _get_version(self, name: str, number: int) -> Call[Version]:
-        return Call("GET", f"{_prompt_path(name)}/-/versions/{number}", _model(Version))
-
-    def _list_versions(self, name: str, cursor: str | None, limit: int) -> Call[VersionPage]:
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
-        path = f"{_prompt_path(name)}/-/versions"
-        return Call("GET", path, _model(VersionPage), params=params)
-
-    def _lint(
-        self,
-        template: str | None,
-        messages: Sequence[Message | Mapping[str, str]] | None,
-        variables: Sequence[Variable | Mapping[str, Any]],
-        locale: str,
-        guide: str | None,
-        prompt: str | None,
-        localized: bool,
-    ) -> Call[LintResult]:
-        body: dict[str, Any] = {
-            "template": template,
-            "messages": None if messages is None else [_dump(m) for m in messages],
-            "variables": [_dump(v) for v in variables],
-            "locale": locale,
-            "guide": guide,
-            "prompt": prompt,
-            "localized": localized,
-        }
-        return Call("POST", "/v1/lint", _model(LintResult), json=body)
-
-    def _diff(self, name: str, from_version: int, to_version: int) -> Call[Diff]:
-        params: dict[str, str | int] = {"from": from_version, "to": to_version}
-        return Call("GET", f"{_prompt_path(name)}/-/diff", _model(Diff), params=params)
-
-    def _set_label(self, name: str, label: str, version: int, reason: str) -> Call[Label]:
-        path = f"{_prompt_path(name)}/-/labels/{quote(label)}"
-        body = {"version": version, "reason": reason}
-        return Call("PUT", path, _model(Label), json=body, invalidates=name)
-
-    def _get_label(self, name: str, label: str) -> Call[Label]:
-        return Call("GET", f"{_prompt_path(name)}/-/labels/{quote(label)}", _model(Label))
-
-    def _list_labels(self, name: str) -> Call[list[Label]]:
-        return Call("GET", f"{_prompt_path(name)}/-/labels", _adapter(_LABELS))
-
-    def _translation_path(self, name: str, locale: str) -> str:
-        return f"{_prompt_path(name)}/-/translations/{quote(locale)}"
-
-    def _get_translation(self, name: str, locale: str, version: int | None) -> Call[Translation]:
-        params: dict[str, str | int] = {} if version is None else {"version": version}
-        path = self._translation_path(name, locale)
-        return Call("GET", path, _model(Translation), params=params)
-
-    def _submit_translation(
-        self,
-        name: str,
-        locale: str,
-        template: str | None,
-        messages: Sequence[Message | Mapping[str, str]] | None,
-        version: int | None,
-        status: str,
-        note: str,
-    ) -> Call[Translation]:
-        body = {
-            "version": version,
-            "template": template,
-            "messages": None if messages is None else [_dump(m) for m in messages],
-            "status": status,
-            "note": note,
-        }
-        path = self._translation_path(name, locale)
-        # Previews (preview=True) serve drafts, so they change too.
-        return Call("PUT", path, _model(Translation), json=body, invalidates=name)
-
-    def _review_translation(
-        self, name: str, locale: str, action: ReviewAction | str, version: int | None, note: str
-    ) -> Call[Translation]:
-        body = {"version": version, "action": str(action), "note": note}
-        path = self._translation_path(name, locale) + "/review"
-        return Call("POST", path, _model(Translation), json=body, invalidates=name)
-
-    def _review_translations(
-        self,
-        locale: str,
-        action: ReviewAction | str,
-        prompts: Sequence[str] | None,
-        prefix: str | None,
-        status: Sequence[str] | None,
-        note: str,
-    ) -> Call[BulkReviewResult]:
-        body = {
-            "action": str(action),
-            "locale": locale,
-            "prompts": None if prompts is None else list(prompts),
-            "prefix": prefix,
-            "status": None if status is None else list(status),
-            "note": note,
-        }
-        return Call(
-            "POST", "/v1/translations/review", _model(BulkReviewResult), json=body, invalidates=True
-        )
-
-    def _withdraw_translation(self, name: str, locale: str, version: int | None) -> Call[None]:
-        params: dict[str, str | int] = {} if version is None else {"version": version}
-        path = self._translation_path(name, locale)
-        return Call("DELETE", path, _nothing, params=params, invalidates=name)
-
-    def _translation_overview(self, prefix: str | None, label: str | None) -> Call[QueueOverview]:
-        params: dict[str, str | int] = {}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
-        return Call("GET", "/v1/translations/queue", _model(QueueOverview), params=params)
-
-    def _list_translations(self, name: str, version: int | None) -> Call[list[TranslationSummary]]:
-        params: dict[str, str | int] = {} if version is None else {"version": version}
-        path = f"{_prompt_path(name)}/-/translations"
-        return Call("GET", path, _adapter(_SUMMARIES), params=params)
-
-    def _translation_queue(self, locale: str, prefix: str | None, label: str | None) -> Call[Queue]:
-        params: dict[str, str | int] = {"locale": locale}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
-        return Call("GET", "/v1/translations/queue", _model(Queue), params=params)
-
-    def _export_translations(
-        self, locale: str, prefix: str | None, label: str | None, include_approved: bool
-    ) -> Call[bytes]:
-        params: dict[str, str | int] = {"locale": locale}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
-        if include_approved:
-            params["include_approved"] = "true"
-        headers = {"Accept": f"{PO_MEDIA_TYPE}, application/problem+json"}
-        return Call("GET", "/v1/translations/export", _content, params=params, headers=headers)
-
-    def _import_translations(self, data: bytes, locale: str | None) -> Call[ImportResult]:
-        params: dict[str, str | int] = {} if locale is None else {"locale": locale}
-        headers = {"Content-Type": PO_MEDIA_TYPE}
-        return Call(
-            "POST",
-            "/v1/translations/import",
-            _model(ImportResult),
-            params=params,
-            content=data,
-            headers=headers,
-            invalidates=True,
-        )
-
     # Experiments: local assignment, exposure reports, feedback and management.
 
     def _assignment(self, base: Prompt, subject: str) -> tuple[ExperimentPlan, PlanArm] | None:
@@ -731,7 +629,7 @@ class BaseClient:
 
     def _exposures_call(self, batch: list[dict[str, Any]]) -> Call[ExposuresRecorded]:
         body = {"exposures": batch}
-        return Call("POST", "/v1/experiments/exposures", _model(ExposuresRecorded), json=body)
+        return Call("POST", "/v1/experiments/exposures", model_parser(ExposuresRecorded), json=body)
 
     def _exposures_failed(self, batch: list[dict[str, Any]], error: errors.RegistryError) -> None:
         if isinstance(error, _RETRIED):
@@ -763,51 +661,4 @@ class BaseClient:
                 body["subject"] = subject
             if resolve_id is not None:
                 body["resolve_id"] = resolve_id
-        return Call("POST", "/v1/experiments/feedback", _model(FeedbackRecorded), json=body)
-
-    def _create_experiment(
-        self,
-        name: str,
-        experiment: str,
-        arms: Sequence[Mapping[str, Any] | tuple[int, int]],
-        label: str,
-        metric: str,
-        locales: Sequence[str],
-        min_samples: int | None,
-        description: str,
-    ) -> Call[Experiment]:
-        body: dict[str, Any] = {
-            "name": experiment,
-            "label": label,
-            "metric": metric,
-            "locales": list(locales),
-            "description": description,
-            "arms": [
-                {"version": arm[0], "weight": arm[1]} if isinstance(arm, tuple) else dict(arm)
-                for arm in arms
-            ],
-        }
-        if min_samples is not None:
-            body["min_samples"] = min_samples
-        path = f"{_prompt_path(name)}/-/experiments"
-        return Call("POST", path, _model(Experiment), json=body, invalidates=name)
-
-    def _list_experiments(self, name: str | None, status: str | None) -> Call[ExperimentPage]:
-        params: dict[str, str | int] = {} if status is None else {"status": status}
-        path = "/v1/experiments" if name is None else f"{_prompt_path(name)}/-/experiments"
-        return Call("GET", path, _model(ExperimentPage), params=params)
-
-    def _get_experiment(self, experiment: int) -> Call[Experiment]:
-        return Call("GET", f"/v1/experiments/{experiment}", _model(Experiment))
-
-    def _experiment_results(self, experiment: int) -> Call[Results]:
-        return Call("GET", f"/v1/experiments/{experiment}/results", _model(Results))
-
-    def _stop_experiment(self, experiment: int, reason: str) -> Call[Experiment]:
-        path = f"/v1/experiments/{experiment}/stop"
-        return Call("POST", path, _model(Experiment), json={"reason": reason}, invalidates=True)
-
-    def _promote_arm(self, experiment: int, arm: str, reason: str) -> Call[Experiment]:
-        path = f"/v1/experiments/{experiment}/promote"
-        body = {"arm": arm, "reason": reason}
-        return Call("POST", path, _model(Experiment), json=body, invalidates=True)
+        return Call("POST", "/v1/experiments/feedback", model_parser(FeedbackRecorded), json=body)

@@ -6,9 +6,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -20,41 +20,19 @@ from registry.client._base import (
     DEFAULT_TIMEOUT,
     BaseClient,
     CacheKey,
-    Call,
     Fallback,
+    Flow,
     Locales,
-    error_from_response,
-    transport_error,
+    Refresh,
+    Request,
+    Sleep,
 )
+from registry.client._endpoints import Endpoints
 from registry.client.bundle import Bundle
 from registry.client.cache import Entry
-from registry.client.exposures import FLUSH_INTERVAL
 from registry.client.prompt import Prompt, Rendered
 from registry.experiments.plan import ServedExperiment
-from registry.experiments.schemas import Experiment, ExperimentPage, FeedbackRecorded, Results
-from registry.i18n.schemas import (
-    BulkReviewResult,
-    ImportResult,
-    Queue,
-    QueueOverview,
-    ReviewAction,
-    Translation,
-    TranslationSummary,
-)
-from registry.prompts.schemas import (
-    Diff,
-    Kind,
-    Label,
-    Message,
-    ModelConfig,
-    PromptPage,
-    Resolved,
-    Variable,
-    Version,
-    VersionPage,
-)
-from registry.prompts.schemas import Prompt as PromptInfo
-from registry.style.schemas import LintResult
+from registry.experiments.schemas import FeedbackRecorded
 
 __all__ = ["Client"]
 
@@ -62,7 +40,7 @@ T = TypeVar("T")
 log = logging.getLogger("registry.client")
 
 
-class Client(BaseClient):
+class Client(Endpoints, BaseClient):
     """The registry's Python client: cached prompts rendered locally, and management calls.
 
     ``base_url`` defaults to ``$REGISTRY_URL`` and ``api_key`` to ``$REGISTRY_API_KEY``.
@@ -73,10 +51,6 @@ class Client(BaseClient):
     registry is unreachable. Writes are recorded under the key's owner.
     ``clock`` and ``sleep`` are for tests.
     """
-
-    # Seconds between background reports of experiment exposures (None: only on
-    # flush_exposures() and close()).
-    exposure_interval: float | None = FLUSH_INTERVAL
 
     def __init__(
         self,
@@ -92,7 +66,6 @@ class Client(BaseClient):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        injected = str(http_client.base_url) if http_client is not None else None
         super().__init__(
             base_url=base_url,
             api_key=api_key,
@@ -101,11 +74,10 @@ class Client(BaseClient):
             cache_size=cache_size,
             bundle=bundle,
             clock=clock,
-            injected_base_url=injected or None,
+            timeout=timeout,
+            http_client=http_client,
         )
         self._sleep = sleep
-        self._timeout: float | httpx.Timeout | None = timeout
-        self._owns_http = http_client is None and self.networked
         self._http: httpx.Client | None = http_client
         if self._owns_http:
             self._http = httpx.Client(timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
@@ -130,10 +102,9 @@ class Client(BaseClient):
         serves that subject its arm, assigned here from the cached experiment plan.
         """
         if subject is not None and version is None:
-            return self._get_for_subject(
-                name, label, locale, allow_stale, preview, fallback, subject
-            )
-        # cache_key(), inlined: this is the hot path.
+            flow = self._subject_flow(name, label, locale, allow_stale, preview, fallback, subject)
+            return self._run(flow)
+        # cache_key(), inlined, and a fresh entry served without a flow: the hot path.
         key: CacheKey = (
             name,
             label,
@@ -143,18 +114,9 @@ class Client(BaseClient):
             preview,
         )
         entry = self._cache.get(key)
-        if entry is not None:
-            # Served fresh, or stale while one caller starts its refresh.
-            if entry.expires_at <= self._clock() and self._claim_refresh(entry):
-                self._start_refresh(key, entry)
+        if entry is not None and entry.expires_at > self._clock():
             return entry.prompt
-        if not self.networked:
-            return self._offline_get(key, fallback)
-        try:
-            resolution = self._send(self._resolve_call(key), retries=self._fetch_retries())
-        except errors.RegistryError as exc:
-            return self._unreachable(key, exc, fallback)
-        return self._store(key, resolution)
+        return self._run(self._get_flow(key, fallback))
 
     def render(
         self,
@@ -207,71 +169,9 @@ class Client(BaseClient):
             for locale in wanted
         ]
 
-    def invalidate(self, name: str | None = None) -> int:
-        """Forget cached prompts: all, or ``name`` and those including it; returns how many."""
-        return self._cache.invalidate(name)
-
-    def resolve(
-        self,
-        name: str,
-        *,
-        label: str | None = None,
-        version: int | None = None,
-        locale: Locales = None,
-        allow_stale: bool = False,
-        preview: bool = False,
-    ) -> Resolved:
-        """The registry's resolve answer, fetched now; bypasses the cache."""
-        return self._send(self._resolve_direct(name, label, version, locale, allow_stale, preview))
-
-    def _get_for_subject(
-        self,
-        name: str,
-        label: str | None,
-        locale: Locales,
-        allow_stale: bool,
-        preview: bool,
-        fallback: Fallback | None,
-        subject: str,
-    ) -> Prompt:
-        base = self.get(
-            name,
-            label=label,
-            locale=locale,
-            allow_stale=allow_stale,
-            preview=preview,
-            fallback=fallback,
-        )
-        assignment = self._assignment(base, subject)
-        if assignment is None:
-            return base
-        plan, arm = assignment
-        try:
-            armed = self.get(
-                name, version=arm.version, locale=locale, allow_stale=allow_stale, preview=preview
-            )
-        except errors.RegistryError as exc:
-            # The arm's version cannot be had (offline, say): the label's own is served.
-            log.warning("serving %s without experiment %s: %s", name, plan.id, exc)
-            return base
-        served, schedule = self._served(base, armed, plan, arm, subject)
-        if schedule and self.exposure_interval is not None:
-            timer = threading.Timer(self.exposure_interval, self._flush_quietly)
-            timer.daemon = True
-            timer.start()
-        return served
-
     def flush_exposures(self) -> int:
         """Report the subjects assigned to arms so far; returns how many were sent."""
-        sent = 0
-        while batch := self._exposures.take():
-            try:
-                self._send(self._exposures_call(batch))
-            except errors.RegistryError as exc:
-                self._exposures_failed(batch, exc)
-                raise
-            sent += len(batch)
-        return sent
+        return self._run(self._flush_flow())
 
     def _flush_quietly(self) -> None:
         try:
@@ -292,62 +192,58 @@ class Client(BaseClient):
     ) -> FeedbackRecorded:
         """Record an outcome: ``client.feedback(prompt, value=True)`` for a prompt served
         with a subject, or ``client.feedback(experiment_id, subject=..., value=4.5)``."""
-        return self._send(self._feedback(experiment, subject, resolve_id, value, source))
-
-    def _start_refresh(self, key: CacheKey, entry: Entry) -> None:
-        thread = threading.Thread(
-            target=self._refresh, args=(key, entry), name="registry-refresh", daemon=True
+        return self._run(
+            self._send_flow(self._feedback(experiment, subject, resolve_id, value, source))
         )
-        thread.start()
-
-    def _refresh(self, key: CacheKey, entry: Entry) -> None:
-        try:
-            resolution = self._send(self._resolve_call(key, entry.etag))
-        except errors.RegistryError as exc:
-            self._refresh_failed(key, entry, exc)
-        except Exception:
-            self._refresh_crashed(entry)
-        else:
-            self._refreshed(key, entry, resolution)
 
     # I/O.
 
-    def _send(self, call: Call[T], *, retries: int | None = None) -> T:
-        """Send ``call``, retrying connection errors, 429 and 5xx with backoff."""
-        http = self._http
-        if http is None:
-            raise errors.ConnectionError("this client serves a bundle only; it has no registry")
-        retries = self.max_retries if retries is None else retries
-        timeout: Any = httpx.USE_CLIENT_DEFAULT
-        if not self._owns_http and self._timeout is not None:
-            timeout = self._timeout
-        url = self._url(call.path)
-        attempt = 0
-        while True:
-            error: errors.RegistryError
-            try:
-                response = http.request(
-                    call.method,
-                    url,
-                    params=call.params,
-                    json=call.json,
-                    content=call.content,
-                    headers=self._request_headers(call),
-                    timeout=timeout,
-                )
-            except httpx.TransportError as exc:
-                error = transport_error(exc, self.base_url or str(http.base_url))
-            else:
-                if response.status_code < 400:
-                    result = call.parse(response)
-                    self._after(call)
-                    return result
-                error = error_from_response(response)
-            delay = self._retry_delay(error, attempt, retries)
-            if delay is None:
-                raise error
-            self._sleep(delay)
-            attempt += 1
+    def _run(self, flow: Flow[T]) -> T:
+        """Drive ``flow``: send its requests, sleep its pauses, start its background work
+        in threads."""
+        try:
+            step = next(flow)
+            while True:
+                answer: httpx.Response | Exception | None = None
+                if isinstance(step, Request):
+                    answer = self._request(step)
+                elif isinstance(step, Sleep):
+                    self._sleep(step.seconds)
+                elif isinstance(step, Refresh):
+                    self._start_refresh(step.key, step.entry)
+                else:
+                    timer = threading.Timer(step.delay, self._flush_quietly)
+                    timer.daemon = True
+                    timer.start()
+                step = flow.throw(answer) if isinstance(answer, Exception) else flow.send(answer)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+    def _request(self, request: Request) -> httpx.Response | Exception:
+        """The response to ``request``, or what sending it raised (for the flow to judge)."""
+        assert self._http is not None
+        try:
+            return self._http.request(
+                request.method,
+                request.url,
+                params=request.params,
+                json=request.json,
+                content=request.content,
+                headers=request.headers,
+                timeout=self._request_timeout,
+            )
+        except Exception as exc:
+            return exc
+
+    def _start_refresh(self, key: CacheKey, entry: Entry) -> None:
+        thread = threading.Thread(
+            target=self._run,
+            args=(self._refresh_flow(key, entry),),
+            name="registry-refresh",
+            daemon=True,
+        )
+        thread.start()
 
     def close(self) -> None:
         """Close the HTTP connections this client opened (not an injected client's)."""
@@ -367,231 +263,3 @@ class Client(BaseClient):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    # Management.
-
-    def create_prompt(
-        self,
-        name: str,
-        *,
-        kind: Kind | Literal["text", "chat"] = Kind.text,
-        source_locale: str = "en",
-        description: str = "",
-        tags: Sequence[str] = (),
-    ) -> PromptInfo:
-        """Create a prompt; publish versions to it next."""
-        return self._send(self._create_prompt(name, kind, source_locale, description, tags))
-
-    def read_prompt(self, name: str) -> PromptInfo:
-        """A prompt's metadata and where its labels point."""
-        return self._send(self._read_prompt(name))
-
-    def update_prompt(
-        self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None
-    ) -> PromptInfo:
-        """Change a prompt's description or tags."""
-        return self._send(self._update_prompt(name, description, tags))
-
-    def list_prompts(
-        self,
-        *,
-        prefix: str | None = None,
-        tag: str | None = None,
-        query: str | None = None,
-        include_archived: bool = False,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> PromptPage:
-        """One page of prompts by name, filtered by folder, tag or text."""
-        return self._send(self._list_prompts(prefix, tag, query, include_archived, cursor, limit))
-
-    def archive(self, name: str) -> PromptInfo:
-        """Archive a prompt: kept, resolvable only by pinned version."""
-        return self._send(self._set_archived(name, True))
-
-    def restore(self, name: str) -> PromptInfo:
-        """Undo an archive."""
-        return self._send(self._set_archived(name, False))
-
-    def publish(
-        self,
-        name: str,
-        *,
-        template: str | None = None,
-        messages: Sequence[Message | Mapping[str, str]] | None = None,
-        variables: Sequence[Variable | Mapping[str, Any]] = (),
-        config: ModelConfig | Mapping[str, Any] | None = None,
-        message: str = "",
-        labels: Sequence[str] = (),
-    ) -> Version:
-        """Publish a version (and point ``labels`` at it); equal content returns the newest."""
-        return self._send(
-            self._publish(name, template, messages, variables, config, message, labels)
-        )
-
-    def get_version(self, name: str, number: int) -> Version:
-        """One published version."""
-        return self._send(self._get_version(name, number))
-
-    def list_versions(
-        self, name: str, *, cursor: str | None = None, limit: int = 50
-    ) -> VersionPage:
-        """One page of a prompt's versions, newest first."""
-        return self._send(self._list_versions(name, cursor, limit))
-
-    def lint(
-        self,
-        *,
-        template: str | None = None,
-        messages: Sequence[Message | Mapping[str, str]] | None = None,
-        variables: Sequence[Variable | Mapping[str, Any]] = (),
-        locale: str = "en",
-        guide: str | None = None,
-        prompt: str | None = None,
-        localized: bool = False,
-    ) -> LintResult:
-        """Check text against a style guide on the registry (nothing is stored)."""
-        return self._send(
-            self._lint(template, messages, variables, locale, guide, prompt, localized)
-        )
-
-    def diff(self, name: str, from_version: int, to_version: int) -> Diff:
-        """Unified diff of the content, and changes of variables and config."""
-        return self._send(self._diff(name, from_version, to_version))
-
-    def set_label(self, name: str, label: str, version: int, *, reason: str = "") -> Label:
-        """Point a label at a version (rollback is moving it back)."""
-        return self._send(self._set_label(name, label, version, reason))
-
-    def get_label(self, name: str, label: str) -> Label:
-        """One label, with the history of its moves."""
-        return self._send(self._get_label(name, label))
-
-    def list_labels(self, name: str) -> list[Label]:
-        """Every label of a prompt, with its history."""
-        return self._send(self._list_labels(name))
-
-    def get_translation(self, name: str, locale: str, *, version: int | None = None) -> Translation:
-        """One locale's translation with its source, source diff and revisions."""
-        return self._send(self._get_translation(name, locale, version))
-
-    def submit_translation(
-        self,
-        name: str,
-        locale: str,
-        *,
-        template: str | None = None,
-        messages: Sequence[Message | Mapping[str, str]] | None = None,
-        version: int | None = None,
-        status: Literal["draft", "in_review"] = "draft",
-        note: str = "",
-    ) -> Translation:
-        """Submit a locale's text, as a draft or for review."""
-        return self._send(
-            self._submit_translation(name, locale, template, messages, version, status, note)
-        )
-
-    def review_translation(
-        self,
-        name: str,
-        locale: str,
-        action: ReviewAction | Literal["submit", "approve", "reject"],
-        *,
-        version: int | None = None,
-        note: str = "",
-    ) -> Translation:
-        """Submit for review, approve, or reject a translation."""
-        return self._send(self._review_translation(name, locale, action, version, note))
-
-    def list_translations(
-        self, name: str, *, version: int | None = None
-    ) -> list[TranslationSummary]:
-        """Every locale a version is translated into, with its status."""
-        return self._send(self._list_translations(name, version))
-
-    def translation_queue(
-        self, locale: str, *, prefix: str | None = None, label: str | None = None
-    ) -> Queue:
-        """What is missing, stale or in review for a locale."""
-        return self._send(self._translation_queue(locale, prefix, label))
-
-    def translation_overview(
-        self, *, prefix: str | None = None, label: str | None = None
-    ) -> QueueOverview:
-        """Every prompt against every locale translated: each pair's state, and each
-        locale's completeness."""
-        return self._send(self._translation_overview(prefix, label))
-
-    def review_translations(
-        self,
-        locale: str,
-        action: ReviewAction | Literal["submit", "approve", "reject"],
-        *,
-        prompts: Sequence[str] | None = None,
-        prefix: str | None = None,
-        status: Sequence[str] | None = None,
-        note: str = "",
-    ) -> BulkReviewResult:
-        """Review many translations of a locale at once (``prompts``, or every one under
-        ``prefix`` in ``status``): all or nothing."""
-        return self._send(self._review_translations(locale, action, prompts, prefix, status, note))
-
-    def withdraw_translation(self, name: str, locale: str, *, version: int | None = None) -> None:
-        """Delete a version's translation into a locale (approved text: reviewers only)."""
-        self._send(self._withdraw_translation(name, locale, version))
-
-    def export_translations(
-        self,
-        locale: str,
-        *,
-        prefix: str | None = None,
-        label: str | None = None,
-        include_approved: bool = False,
-    ) -> bytes:
-        """A locale's queue (or everything) as PO file bytes."""
-        return self._send(self._export_translations(locale, prefix, label, include_approved))
-
-    def import_translations(self, data: bytes, *, locale: str | None = None) -> ImportResult:
-        """Upload a translated PO file; it applies all or nothing."""
-        return self._send(self._import_translations(data, locale))
-
-    def create_experiment(
-        self,
-        name: str,
-        experiment: str,
-        arms: Sequence[Mapping[str, Any] | tuple[int, int]],
-        *,
-        label: str = "production",
-        metric: Literal["success", "score"] = "success",
-        locales: Sequence[str] = (),
-        min_samples: int | None = None,
-        description: str = "",
-    ) -> Experiment:
-        """Start an experiment on a label: ``arms=[(1, 50), (2, 50)]`` (version, weight)."""
-        return self._send(
-            self._create_experiment(
-                name, experiment, arms, label, metric, locales, min_samples, description
-            )
-        )
-
-    def list_experiments(
-        self, name: str | None = None, *, status: str | None = None
-    ) -> ExperimentPage:
-        """Experiments of a prompt, or of every prompt, newest first."""
-        return self._send(self._list_experiments(name, status))
-
-    def get_experiment(self, experiment: int) -> Experiment:
-        """One experiment."""
-        return self._send(self._get_experiment(experiment))
-
-    def experiment_results(self, experiment: int) -> Results:
-        """Per arm: subjects, outcomes, mean with 95% interval, and the significance test."""
-        return self._send(self._experiment_results(experiment))
-
-    def stop_experiment(self, experiment: int, *, reason: str = "") -> Experiment:
-        """End an experiment without moving its label."""
-        return self._send(self._stop_experiment(experiment, reason))
-
-    def promote_arm(self, experiment: int, arm: str, *, reason: str = "") -> Experiment:
-        """Move the experiment's label to an arm's version and end the experiment."""
-        return self._send(self._promote_arm(experiment, arm, reason))

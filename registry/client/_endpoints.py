@@ -1,0 +1,524 @@
+"""The registry's management calls, each described once for both clients.
+
+An :class:`endpoint` is a method that turns its arguments into a :class:`Call` (the
+request, how to read the answer, what it invalidates in the cache). ``Client`` sends
+that call and returns the answer; ``AsyncClient`` returns a coroutine of it. Adding a
+call to the SDK is adding one such method here.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from types import MethodType
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    overload,
+)
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter
+
+from registry.client._base import (
+    PO_MEDIA_TYPE,
+    Call,
+    Locales,
+    adapter_parser,
+    cache_key,
+    content_parser,
+    dump,
+    model_parser,
+    nothing_parser,
+    parse_resolution,
+    prompt_path,
+    resolve_call,
+)
+from registry.experiments.schemas import Experiment, ExperimentPage, Results
+from registry.i18n.schemas import (
+    BulkReviewResult,
+    ImportResult,
+    Queue,
+    QueueOverview,
+    ReviewAction,
+    Translation,
+    TranslationSummary,
+)
+from registry.prompts.schemas import (
+    Diff,
+    Kind,
+    Label,
+    Message,
+    ModelConfig,
+    PromptPage,
+    Resolved,
+    Variable,
+    Version,
+    VersionPage,
+)
+from registry.prompts.schemas import Prompt as PromptInfo
+from registry.style.schemas import LintResult
+
+if TYPE_CHECKING:
+    from registry.client.async_client import AsyncClient
+    from registry.client.sync import Client
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_LABELS = TypeAdapter(list[Label])
+_SUMMARIES = TypeAdapter(list[TranslationSummary])
+
+
+class endpoint(Generic[P, T]):
+    """A management call: the decorated method builds its :class:`Call` from the public
+    arguments; read on a ``Client`` it sends the call and returns the answer, on an
+    ``AsyncClient`` it is a coroutine function returning the answer."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
+        def send(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return client._run(client._send_flow(build(client, *args, **kwargs)))
+
+        async def send_async(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return await client._run(client._send_flow(build(client, *args, **kwargs)))
+
+        # What help() and inspect show: the builder's parameters, and the answer's type
+        # (the builder is annotated ``-> Call[Answer]``).
+        signature = inspect.signature(build)
+        answer = signature.return_annotation
+        if isinstance(answer, str) and answer.startswith("Call[") and answer.endswith("]"):
+            signature = signature.replace(return_annotation=answer[len("Call[") : -1])
+        for function in (send, send_async):
+            functools.update_wrapper(function, build)
+            function.__signature__ = signature  # type: ignore[union-attr]
+        self._send = send
+        self._send_async = send_async
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
+
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
+
+    @overload
+    def __get__(
+        self, client: AsyncClient, owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+    def __get__(self, client: Any, owner: type[Any]) -> Callable[..., Any]:
+        function = self._send_async if owner.awaits else self._send
+        return function if client is None else MethodType(function, client)
+
+
+def _translation_path(name: str, locale: str) -> str:
+    return f"{prompt_path(name)}/-/translations/{quote(locale)}"
+
+
+class Endpoints:
+    """Every management call of the registry's API, for ``Client`` and ``AsyncClient``."""
+
+    # Whether calls return coroutines (AsyncClient) or answers (Client).
+    awaits: ClassVar[bool] = False
+
+    @endpoint
+    def resolve(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locale: Locales = None,
+        allow_stale: bool = False,
+        preview: bool = False,
+    ) -> Call[Resolved]:
+        """The registry's resolve answer, fetched now; bypasses the cache."""
+        call = resolve_call(cache_key(name, label, version, locale, allow_stale, preview))
+
+        def parse(response: httpx.Response) -> Resolved:
+            resolved = parse_resolution(response).resolved
+            assert resolved is not None  # sent without If-None-Match, so never a 304
+            return resolved
+
+        return Call(call.method, call.path, parse, params=call.params, headers=call.headers)
+
+    @endpoint
+    def create_prompt(
+        self,
+        name: str,
+        *,
+        kind: Kind | Literal["text", "chat"] = Kind.text,
+        source_locale: str = "en",
+        description: str = "",
+        tags: Sequence[str] = (),
+    ) -> Call[PromptInfo]:
+        """Create a prompt; publish versions to it next."""
+        body = {
+            "name": name,
+            "kind": str(kind),
+            "source_locale": source_locale,
+            "description": description,
+            "tags": list(tags),
+        }
+        return Call("POST", "/v1/prompts", model_parser(PromptInfo), json=body)
+
+    @endpoint
+    def read_prompt(self, name: str) -> Call[PromptInfo]:
+        """A prompt's metadata and where its labels point."""
+        return Call("GET", prompt_path(name), model_parser(PromptInfo))
+
+    @endpoint
+    def update_prompt(
+        self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None
+    ) -> Call[PromptInfo]:
+        """Change a prompt's description or tags."""
+        body: dict[str, Any] = {}
+        if description is not None:
+            body["description"] = description
+        if tags is not None:
+            body["tags"] = list(tags)
+        return Call("PATCH", prompt_path(name), model_parser(PromptInfo), json=body)
+
+    @endpoint
+    def list_prompts(
+        self,
+        *,
+        prefix: str | None = None,
+        tag: str | None = None,
+        query: str | None = None,
+        include_archived: bool = False,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Call[PromptPage]:
+        """One page of prompts by name, filtered by folder, tag or text."""
+        params: dict[str, str | int] = {"limit": limit}
+        for key, value in (("prefix", prefix), ("tag", tag), ("q", query), ("cursor", cursor)):
+            if value is not None:
+                params[key] = value
+        if include_archived:
+            params["include_archived"] = "true"
+        return Call("GET", "/v1/prompts", model_parser(PromptPage), params=params)
+
+    @endpoint
+    def archive(self, name: str) -> Call[PromptInfo]:
+        """Archive a prompt: kept, resolvable only by pinned version."""
+        path = f"{prompt_path(name)}/-/archive"
+        return Call("POST", path, model_parser(PromptInfo), invalidates=name)
+
+    @endpoint
+    def restore(self, name: str) -> Call[PromptInfo]:
+        """Undo an archive."""
+        path = f"{prompt_path(name)}/-/restore"
+        return Call("POST", path, model_parser(PromptInfo), invalidates=name)
+
+    @endpoint
+    def publish(
+        self,
+        name: str,
+        *,
+        template: str | None = None,
+        messages: Sequence[Message | Mapping[str, str]] | None = None,
+        variables: Sequence[Variable | Mapping[str, Any]] = (),
+        config: ModelConfig | Mapping[str, Any] | None = None,
+        message: str = "",
+        labels: Sequence[str] = (),
+    ) -> Call[Version]:
+        """Publish a version (and point ``labels`` at it); equal content returns the newest."""
+        body: dict[str, Any] = {
+            "template": template,
+            "messages": None if messages is None else [dump(m) for m in messages],
+            "variables": [dump(v) for v in variables],
+            "message": message,
+            "labels": list(labels),
+        }
+        if config is not None:
+            body["config"] = dump(config)
+        path = f"{prompt_path(name)}/-/versions"
+        # The implicit "latest" label may now point elsewhere.
+        return Call("POST", path, model_parser(Version), json=body, invalidates=name)
+
+    @endpoint
+    def get_version(self, name: str, number: int) -> Call[Version]:
+        """One published version."""
+        return Call("GET", f"{prompt_path(name)}/-/versions/{number}", model_parser(Version))
+
+    @endpoint
+    def list_versions(
+        self, name: str, *, cursor: str | None = None, limit: int = 50
+    ) -> Call[VersionPage]:
+        """One page of a prompt's versions, newest first."""
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        path = f"{prompt_path(name)}/-/versions"
+        return Call("GET", path, model_parser(VersionPage), params=params)
+
+    @endpoint
+    def lint(
+        self,
+        *,
+        template: str | None = None,
+        messages: Sequence[Message | Mapping[str, str]] | None = None,
+        variables: Sequence[Variable | Mapping[str, Any]] = (),
+        locale: str = "en",
+        guide: str | None = None,
+        prompt: str | None = None,
+        localized: bool = False,
+    ) -> Call[LintResult]:
+        """Check text against a style guide on the registry (nothing is stored)."""
+        body: dict[str, Any] = {
+            "template": template,
+            "messages": None if messages is None else [dump(m) for m in messages],
+            "variables": [dump(v) for v in variables],
+            "locale": locale,
+            "guide": guide,
+            "prompt": prompt,
+            "localized": localized,
+        }
+        return Call("POST", "/v1/lint", model_parser(LintResult), json=body)
+
+    @endpoint
+    def diff(self, name: str, from_version: int, to_version: int) -> Call[Diff]:
+        """Unified diff of the content, and changes of variables and config."""
+        params: dict[str, str | int] = {"from": from_version, "to": to_version}
+        return Call("GET", f"{prompt_path(name)}/-/diff", model_parser(Diff), params=params)
+
+    @endpoint
+    def set_label(self, name: str, label: str, version: int, *, reason: str = "") -> Call[Label]:
+        """Point a label at a version (rollback is moving it back)."""
+        path = f"{prompt_path(name)}/-/labels/{quote(label)}"
+        body = {"version": version, "reason": reason}
+        return Call("PUT", path, model_parser(Label), json=body, invalidates=name)
+
+    @endpoint
+    def get_label(self, name: str, label: str) -> Call[Label]:
+        """One label, with the history of its moves."""
+        return Call("GET", f"{prompt_path(name)}/-/labels/{quote(label)}", model_parser(Label))
+
+    @endpoint
+    def list_labels(self, name: str) -> Call[list[Label]]:
+        """Every label of a prompt, with its history."""
+        return Call("GET", f"{prompt_path(name)}/-/labels", adapter_parser(_LABELS))
+
+    @endpoint
+    def get_translation(
+        self, name: str, locale: str, *, version: int | None = None
+    ) -> Call[Translation]:
+        """One locale's translation with its source, source diff and revisions."""
+        params: dict[str, str | int] = {} if version is None else {"version": version}
+        path = _translation_path(name, locale)
+        return Call("GET", path, model_parser(Translation), params=params)
+
+    @endpoint
+    def submit_translation(
+        self,
+        name: str,
+        locale: str,
+        *,
+        template: str | None = None,
+        messages: Sequence[Message | Mapping[str, str]] | None = None,
+        version: int | None = None,
+        status: Literal["draft", "in_review"] = "draft",
+        note: str = "",
+    ) -> Call[Translation]:
+        """Submit a locale's text, as a draft or for review."""
+        body = {
+            "version": version,
+            "template": template,
+            "messages": None if messages is None else [dump(m) for m in messages],
+            "status": status,
+            "note": note,
+        }
+        path = _translation_path(name, locale)
+        # Previews (preview=True) serve drafts, so they change too.
+        return Call("PUT", path, model_parser(Translation), json=body, invalidates=name)
+
+    @endpoint
+    def review_translation(
+        self,
+        name: str,
+        locale: str,
+        action: ReviewAction | Literal["submit", "approve", "reject"],
+        *,
+        version: int | None = None,
+        note: str = "",
+    ) -> Call[Translation]:
+        """Submit for review, approve, or reject a translation."""
+        body = {"version": version, "action": str(action), "note": note}
+        path = _translation_path(name, locale) + "/review"
+        return Call("POST", path, model_parser(Translation), json=body, invalidates=name)
+
+    @endpoint
+    def list_translations(
+        self, name: str, *, version: int | None = None
+    ) -> Call[list[TranslationSummary]]:
+        """Every locale a version is translated into, with its status."""
+        params: dict[str, str | int] = {} if version is None else {"version": version}
+        path = f"{prompt_path(name)}/-/translations"
+        return Call("GET", path, adapter_parser(_SUMMARIES), params=params)
+
+    @endpoint
+    def translation_queue(
+        self, locale: str, *, prefix: str | None = None, label: str | None = None
+    ) -> Call[Queue]:
+        """What is missing, stale or in review for a locale."""
+        params: dict[str, str | int] = {"locale": locale}
+        if prefix is not None:
+            params["prefix"] = prefix
+        if label is not None:
+            params["label"] = label
+        return Call("GET", "/v1/translations/queue", model_parser(Queue), params=params)
+
+    @endpoint
+    def translation_overview(
+        self, *, prefix: str | None = None, label: str | None = None
+    ) -> Call[QueueOverview]:
+        """Every prompt against every locale translated: each pair's state, and each
+        locale's completeness."""
+        params: dict[str, str | int] = {}
+        if prefix is not None:
+            params["prefix"] = prefix
+        if label is not None:
+            params["label"] = label
+        return Call("GET", "/v1/translations/queue", model_parser(QueueOverview), params=params)
+
+    @endpoint
+    def review_translations(
+        self,
+        locale: str,
+        action: ReviewAction | Literal["submit", "approve", "reject"],
+        *,
+        prompts: Sequence[str] | None = None,
+        prefix: str | None = None,
+        status: Sequence[str] | None = None,
+        note: str = "",
+    ) -> Call[BulkReviewResult]:
+        """Review many translations of a locale at once (``prompts``, or every one under
+        ``prefix`` in ``status``): all or nothing."""
+        body = {
+            "action": str(action),
+            "locale": locale,
+            "prompts": None if prompts is None else list(prompts),
+            "prefix": prefix,
+            "status": None if status is None else list(status),
+            "note": note,
+        }
+        path = "/v1/translations/review"
+        return Call("POST", path, model_parser(BulkReviewResult), json=body, invalidates=True)
+
+    @endpoint
+    def withdraw_translation(
+        self, name: str, locale: str, *, version: int | None = None
+    ) -> Call[None]:
+        """Delete a version's translation into a locale (approved text: reviewers only)."""
+        params: dict[str, str | int] = {} if version is None else {"version": version}
+        path = _translation_path(name, locale)
+        return Call("DELETE", path, nothing_parser, params=params, invalidates=name)
+
+    @endpoint
+    def export_translations(
+        self,
+        locale: str,
+        *,
+        prefix: str | None = None,
+        label: str | None = None,
+        include_approved: bool = False,
+    ) -> Call[bytes]:
+        """A locale's queue (or everything) as PO file bytes."""
+        params: dict[str, str | int] = {"locale": locale}
+        if prefix is not None:
+            params["prefix"] = prefix
+        if label is not None:
+            params["label"] = label
+        if include_approved:
+            params["include_approved"] = "true"
+        headers = {"Accept": f"{PO_MEDIA_TYPE}, application/problem+json"}
+        path = "/v1/translations/export"
+        return Call("GET", path, content_parser, params=params, headers=headers)
+
+    @endpoint
+    def import_translations(self, data: bytes, *, locale: str | None = None) -> Call[ImportResult]:
+        """Upload a translated PO file; it applies all or nothing."""
+        params: dict[str, str | int] = {} if locale is None else {"locale": locale}
+        headers = {"Content-Type": PO_MEDIA_TYPE}
+        return Call(
+            "POST",
+            "/v1/translations/import",
+            model_parser(ImportResult),
+            params=params,
+            content=data,
+            headers=headers,
+            invalidates=True,
+        )
+
+    @endpoint
+    def create_experiment(
+        self,
+        name: str,
+        experiment: str,
+        arms: Sequence[Mapping[str, Any] | tuple[int, int]],
+        *,
+        label: str = "production",
+        metric: Literal["success", "score"] = "success",
+        locales: Sequence[str] = (),
+        min_samples: int | None = None,
+        description: str = "",
+    ) -> Call[Experiment]:
+        """Start an experiment on a label: ``arms=[(1, 50), (2, 50)]`` (version, weight)."""
+        body: dict[str, Any] = {
+            "name": experiment,
+            "label": label,
+            "metric": metric,
+            "locales": list(locales),
+            "description": description,
+            "arms": [
+                {"version": arm[0], "weight": arm[1]} if isinstance(arm, tuple) else dict(arm)
+                for arm in arms
+            ],
+        }
+        if min_samples is not None:
+            body["min_samples"] = min_samples
+        path = f"{prompt_path(name)}/-/experiments"
+        return Call("POST", path, model_parser(Experiment), json=body, invalidates=name)
+
+    @endpoint
+    def list_experiments(
+        self, name: str | None = None, *, status: str | None = None
+    ) -> Call[ExperimentPage]:
+        """Experiments of a prompt, or of every prompt, newest first."""
+        params: dict[str, str | int] = {} if status is None else {"status": status}
+        path = "/v1/experiments" if name is None else f"{prompt_path(name)}/-/experiments"
+        return Call("GET", path, model_parser(ExperimentPage), params=params)
+
+    @endpoint
+    def get_experiment(self, experiment: int) -> Call[Experiment]:
+        """One experiment."""
+        return Call("GET", f"/v1/experiments/{experiment}", model_parser(Experiment))
+
+    @endpoint
+    def experiment_results(self, experiment: int) -> Call[Results]:
+        """Per arm: subjects, outcomes, mean with 95% interval, and the significance test."""
+        return Call("GET", f"/v1/experiments/{experiment}/results", model_parser(Results))
+
+    @endpoint
+    def stop_experiment(self, experiment: int, *, reason: str = "") -> Call[Experiment]:
+        """End an experiment without moving its label."""
+        path = f"/v1/experiments/{experiment}/stop"
+        return Call(
+            "POST", path, model_parser(Experiment), json={"reason": reason}, invalidates=True
+        )
+
+    @endpoint
+    def promote_arm(self, experiment: int, arm: str, *, reason: str = "") -> Call[Experiment]:
+        """Move the experiment's label to an arm's version and end the experiment."""
+        path = f"/v1/experiments/{experiment}/promote"
+        body = {"arm": arm, "reason": reason}
+        return Call("POST", path, model_parser(Experiment), json=body, invalidates=True)
