@@ -329,7 +329,7 @@ class BaseClient:
         timeout: float | httpx.Timeout | None,
         http_client: httpx.Client | httpx.AsyncClient | None,
     ) -> None:
-        injected_base_url = str(http_client.base_url) or None if http_client is not None else None
+        injected_base_url = (str(http_client.base_url) or None) if http_client is not None else None
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
         if cache_ttl < 0:
