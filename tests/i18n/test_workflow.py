@@ -350,7 +350,7 @@ class TestFilterArguments:
         cases = {
             "Total: {{ who | currency('XYZ') }}": "ISO 4217",
             "{{ who }}\n{{ [who] | format_list('bogus') }}": "style must be one of",
-            "On {{ who | date('longest') }}": "date('longest')",
+            "On {{ who | date('longest') }}": "cannot use the format 'longest'",
             "{{ who | date('short', 3) }}": "does not take these arguments",
         }
         for template, words in cases.items():
