@@ -114,6 +114,13 @@ class Principal:
             return True
         return path.endswith("/") and any(folder.startswith(path) for folder in readable)
 
+    @property
+    def translatable(self) -> tuple[str, ...] | None:
+        """The folders whose translations the key's queue and PO export hold: those it
+        may change if it may translate (a file of prompts it only reads could not be
+        imported back), else those it may read. None: every prompt."""
+        return self.folders if self.can(Permission.TRANSLATE) else self.readable
+
     def may_change(self, name: str) -> bool:
         """Whether the key's role applies to prompt ``name``, beyond reading it."""
         return self.folders is None or within(name, self.folders)

@@ -185,9 +185,9 @@ def translation_queue(
     without `locale`, the state of every prompt in every locale."""
     if locale is None:
         return service.queue_overview(
-            session, prefix=prefix, label=label, within=principal.readable
+            session, prefix=prefix, label=label, within=principal.translatable
         )
-    return service.queue(session, locale, prefix=prefix, label=label, within=principal.readable)
+    return service.queue(session, locale, prefix=prefix, label=label, within=principal.translatable)
 
 
 @router.get(
@@ -212,7 +212,7 @@ def export_translations(
         prefix=prefix,
         label=label,
         include_approved=include_approved,
-        within=principal.readable,
+        within=principal.translatable,
     )
     return Response(
         data,

@@ -249,3 +249,27 @@ def test_a_translator_may_not_translate_a_folder_it_only_reads(
     )
     assert written.status_code == 403, written.text
     assert "may only read" in written.json()["detail"]
+
+
+def test_a_translators_queue_and_export_hold_only_what_it_may_import(
+    client: TestClient, make_key: Keys, outside: str
+) -> None:
+    """A PO file naming a prompt the key only reads would be refused whole on import."""
+    make(client, "support/mine", "Thanks, {{ who }}.", ["who"])
+    translator = make_key(
+        "translator", folder="support/", locales=("fr",), read_folders=("extract/",)
+    )
+    reader = make_key("reader", folder="support/", read_folders=("extract/",))
+    queued = ok(client.get("/v1/translations/queue?locale=fr", headers=translator))
+    assert {p["prompt"] for p in queued["prompts"]} == {"support/mine"}
+    exported = client.get("/v1/translations/export?locale=fr", headers=translator)
+    assert "support/mine" in exported.text and outside not in exported.text
+    imported = client.post(
+        "/v1/translations/import",
+        content=exported.content,
+        headers={**translator, "content-type": "text/x-gettext-translation"},
+    )
+    assert imported.status_code == 200, imported.text
+    # A reader translates nothing: it sees what it reads.
+    seen = ok(client.get("/v1/translations/queue?locale=fr", headers=reader))
+    assert {p["prompt"] for p in seen["prompts"]} == {"support/mine", outside}
