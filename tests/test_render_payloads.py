@@ -8,10 +8,6 @@ answers within a second while a render runs.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from test_faults import registry_serve
 
 from registry import migrate
 from registry.templating.limits import MAX_RENDER_SECONDS
@@ -137,12 +134,6 @@ RENDERS_OF_A_FAILED_REQUEST = 2
 TIME_BOUND = {"loops without output"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _peak_kib(pid: int) -> int:
     """The process's peak resident memory (VmHWM), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -154,36 +145,15 @@ def _peak_kib(pid: int) -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, int]]:
     """`registry serve` (one process) on a new SQLite file, and a client with an admin key."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('payloads') / 'registry.db'}"
+    folder = tmp_path_factory.mktemp("payloads")
+    url = f"sqlite:///{folder / 'registry.db'}"
     migrate.upgrade(url)
     token = admin_token(url)
-    port = _free_port()
-    env = {**os.environ, "REGISTRY_DATABASE_URL": url}
-    command = [sys.executable, "-c", "from registry.cli import app; app()", "serve"]
-    command += ["--no-migrate", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"registry serve exited with {process.returncode}"
-            assert time.monotonic() < deadline, "registry serve did not answer within 60 s"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        with httpx.Client(base_url=base, headers=bearer(token), timeout=30) as client:
-            yield client, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with (
+        registry_serve(url, folder) as (process, base),
+        httpx.Client(base_url=base, headers=bearer(token), timeout=30) as client,
+    ):
+        yield client, process.pid
 
 
 def _publish(

@@ -168,11 +168,10 @@ class _ResolveOffer:
 
 @dataclass(frozen=True)
 class _RenderOffer:
-    name: str
     resolution: Resolution
 
 
-def offer(request: Request, name: str, resolution: Resolution, headers: dict[str, str]) -> None:
+def offer(request: Request, resolution: Resolution, headers: dict[str, str]) -> None:
     """Let the cache keep a resolve's answer, sent with ``headers`` (an answer to a
     subject in an experiment is not kept)."""
     if resolution.resolved.experiment is None:
@@ -184,11 +183,11 @@ def offer(request: Request, name: str, resolution: Resolution, headers: dict[str
         )
 
 
-def offer_resolution(request: Request, name: str, resolution: Resolution) -> None:
+def offer_resolution(request: Request, resolution: Resolution) -> None:
     """Let the cache keep the resolve a render rendered (not one serving a subject an
     experiment's arm)."""
     if resolution.resolved.experiment is None:
-        request.scope.setdefault("state", {})[_OFFERED] = _RenderOffer(name, resolution)
+        request.scope.setdefault("state", {})[_OFFERED] = _RenderOffer(resolution)
 
 
 def _stamp(revisions: Revisions) -> Stamp:
@@ -373,7 +372,7 @@ class AnswerCache:
             )
             if resolution is not None:
                 self.computed += 1
-                responder = _responding(plain.name, resolution)
+                responder = _responding(resolution)
         if if_none_match is None:
             await self._through_app(key, scope, receive, send, responder)
             return
@@ -418,7 +417,7 @@ class AnswerCache:
             await rendered_response(work.rendered)(scope, receive, send)
         else:
             self.computed += 1
-            responder = _rendering(name, work.computed, work.rendered)
+            responder = _rendered_responder(work.computed, work.rendered)
             await self._through_app(work.key, scope, receive, send, responder)
 
     def _rendering(
@@ -729,22 +728,22 @@ def _plain_resolve(scope: Scope, accept_language: str) -> _Plain | None:
     )
 
 
-def _responding(name: str, resolution: Resolution) -> ASGIApp:
+def _responding(resolution: Resolution) -> ASGIApp:
     """An ASGI app answering a computed resolve as the route does, offering it to keep."""
 
     async def respond(scope: Scope, receive: Receive, send: Send) -> None:
         headers = resolve_headers(resolution)
-        offer(Request(scope), name, resolution, headers)
+        offer(Request(scope), resolution, headers)
         await resolved_response(resolution, headers)(scope, receive, send)
 
     return respond
 
 
-def _rendering(name: str, resolution: Resolution, rendered: Rendered) -> ASGIApp:
+def _rendered_responder(resolution: Resolution, rendered: Rendered) -> ASGIApp:
     """An ASGI app answering a computed render as the route does, offering its resolve."""
 
     async def respond(scope: Scope, receive: Receive, send: Send) -> None:
-        offer_resolution(Request(scope), name, resolution)
+        offer_resolution(Request(scope), resolution)
         await rendered_response(rendered)(scope, receive, send)
 
     return respond

@@ -223,7 +223,7 @@ def resolve(
         # Each serving to a subject is an exposure with its own resolve id.
         exposures.served(resolved.experiment)
     headers = answers.resolve_headers(resolution)
-    answers.offer(request, name, resolution, headers)
+    answers.offer(request, resolution, headers)
     if resolved.experiment is None and resolved.etag in answers.etags_of(
         request.headers.get("if-none-match")
     ):
@@ -253,7 +253,7 @@ def render(
     )
     rendered = service.render_resolution(resolution, body.variables)
     exposures.served(rendered.experiment)
-    answers.offer_resolution(request, name, resolution)
+    answers.offer_resolution(request, resolution)
     return answers.rendered_response(rendered)
 
 
