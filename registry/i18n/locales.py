@@ -152,6 +152,8 @@ def fallback_chain(locale_id: str, source_locale: str) -> list[str]:
     return list(_fallback_chain(canonical_locale(locale_id), canonical_locale(source_locale)))
 
 
+# Called on every render, the server's and the SDK's, with a few pairs over and over.
+@lru_cache(maxsize=1024)
 def format_locale(requested: str, served: str) -> str:
     """Return the locale numbers, dates and currencies are formatted for in a served text.
 
