@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,20 +21,73 @@ db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_
 app.add_typer(db_app, name="db")
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None for other stores and in-memory databases."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("uri") == "true":  # file:…?mode=ro&uri=true names a URI, not a path
+        return None
+    return Path(parsed.database).resolve()
+
+
+def require_migrated(url: str) -> None:
+    """Stop with one line unless the database at ``url`` exists at the newest schema.
+
+    Connecting to a SQLite path that does not exist creates an empty file, and a command
+    run on it ends in a traceback about a missing table: say instead which database was
+    looked at and what to run, and leave nothing behind.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from registry import migrate
+
+    where = _safe(url)
+    missing = _sqlite_file(url)
+    if missing is not None and not missing.is_file():
+        raise fail(
+            f"no registry database at {missing} ({where}): run `registry db upgrade` to "
+            "create it, or set REGISTRY_DATABASE_URL to the registry's database"
+        )
+    try:
+        current, head = migrate.current(url)
+    except DBAPIError as exc:
+        raise fail(f"cannot open the database {where}: {_first_line(exc.orig)}") from None
+    if current is None:
+        raise fail(f"the database {where} has no registry tables yet: run `registry db upgrade`")
+    if current != head:
+        raise fail(
+            f"the database {where} is at schema {current}, this registry needs {head}: "
+            "run `registry db upgrade`"
+        )
+
+
+def _first_line(error: object) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One transaction against the configured database, committed at the end."""
+    from sqlalchemy.exc import DBAPIError
+
     from registry.config import get_settings
     from registry.db import Database
     from registry.errors import RegistryError
 
-    db = Database.from_url(get_settings().database_url)
+    url = get_settings().database_url
+    require_migrated(url)
+    db = Database.from_url(url)
     try:
         with db.session() as session:
             yield session
     except RegistryError as exc:
         details = [f"{'.'.join(map(str, e.loc))}: {e.message}" for e in exc.errors]
         raise fail(exc.detail, details) from None
+    except DBAPIError as exc:
+        raise fail(f"the database {_safe(url)} failed: {_first_line(exc.orig)}") from None
     finally:
         db.dispose()
 
@@ -62,6 +116,17 @@ def db_current() -> None:
     from registry.config import get_settings
 
     url = get_settings().database_url
+    missing = _sqlite_file(url)
+    if missing is not None and not missing.is_file():
+        # Connecting would create the file: report without leaving one behind.
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
+        console.print(
+            f"no database at {missing} yet; newest {head}: [yellow]needs upgrade[/yellow]",
+            soft_wrap=True,
+        )
+        return
     current, head = migrate.current(url)
     state = "[green]up to date[/green]" if current == head else "[yellow]needs upgrade[/yellow]"
     # One line, whatever the width: scripts read it.
@@ -77,6 +142,9 @@ def db_downgrade(revision: str) -> None:
     from registry.config import get_settings
 
     url = get_settings().database_url
+    missing = _sqlite_file(url)
+    if missing is not None and not missing.is_file():
+        raise fail(f"no registry database at {missing}: nothing to downgrade")
     migrate.downgrade(url, revision)
     console.print(f"[yellow]database at {revision}[/yellow]: {_safe(url)}")
 
