@@ -22,13 +22,19 @@ serve: $(INSTALLED)
 test: $(INSTALLED) tools lint
 	$(BIN)/python -m pytest -n auto
 
-## GNU gettext's msgfmt checks the PO files in the tests (Debian's package gettext).
+## GNU gettext's msgfmt checks the PO files in the tests (Debian's package gettext);
+## the console's browser tests drive headless Chromium (Debian's package chromium).
+TOOLS := msgfmt:gettext chromium:chromium
 tools:
-	@command -v msgfmt >/dev/null 2>&1 || { \
+	@missing=""; for tool in $(TOOLS); do \
+		command -v "$${tool%%:*}" >/dev/null 2>&1 || missing="$$missing $${tool#*:}"; \
+	done; \
+	[ -z "$$missing" ] || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "GNU gettext is needed for the tests: sudo apt-get install gettext" >&2; \
+			echo "needed for the tests: sudo apt-get install$$missing" >&2; \
 			exit 1; \
 		fi; }
 

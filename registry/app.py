@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from registry import __version__
 from registry.access.roles import LEAST_ROLE
 from registry.access.router import router as access_router
+from registry.apidocs import install_api_docs
 from registry.backup.router import router as backup_router
 from registry.config import Settings, get_settings
 from registry.db import Database, Failure, failure_of
@@ -464,6 +465,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         description="Versioned, style-checked, localized prompt templates.",
         lifespan=lifespan,
+        # /docs and /redoc are served from local assets by install_api_docs, not a CDN.
+        docs_url=None,
+        redoc_url=None,
         responses=PROBLEM_RESPONSES,
     )
 
@@ -482,6 +486,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = database
     install_error_handlers(app)
+    install_api_docs(app)
     # Before the prompts router: its catch-all `/v1/prompts/{name}` would shadow these.
     app.include_router(translations_router)
     app.include_router(experiments_router)
