@@ -315,8 +315,8 @@ process loads the language model (about half a second).
 """
 
 from registry.style.engine import lint
+from registry.style.findings import Finding, GuideError, Level, LintInput
 from registry.style.guide import StyleGuide, default_guide, load_guide
-from registry.style.model import Finding, GuideError, Level, LintInput
 from registry.style.tokens import EstimatingTokenCounter, TokenCounter, default_token_counter
 
 __all__ = [

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from functools import cached_property
 
 from registry.errors import InvalidTemplate
+from registry.style.findings import LintInput
 from registry.style.language import Detection, detect_language, same_language
-from registry.style.model import LintInput
 from registry.style.text import MASK, Unit
 from registry.style.tokens import TokenCounter
 from registry.templating import TemplateInfo, analyze

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from registry.errors import InvalidTemplate
 from registry.style.document import Document
+from registry.style.findings import Finding, Level, LintInput
 from registry.style.guide import ENGINE_RULES, StyleGuide
 from registry.style.i18n import Message, mark
-from registry.style.model import Finding, Level, LintInput
 from registry.style.rules import Hit, Rule
 from registry.style.text import Unit
 from registry.style.tokens import TokenCounter, default_token_counter

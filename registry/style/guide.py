@@ -37,8 +37,8 @@ import yaml
 
 from registry.i18n.locales import LocaleError, canonical_locale, fallback_chain
 from registry.style.builtin import BUILTINS, Builtin
-from registry.style.i18n import Message, mark
-from registry.style.model import LEVELS, GuideError, Level
+from registry.style.findings import LEVELS, GuideError, Level
+from registry.style.i18n import mark, translate
 from registry.style.rules import (
     E_LEVEL,
     E_MAPPING,
@@ -74,10 +74,6 @@ E_ENGINE_RULE = mark("{rule} is the engine's own rule and cannot be defined or c
 E_PARAMS_ONLY_BUILTIN = mark("only builtin checks have params")
 
 Resolver = Callable[[str], Mapping[str, Any]]
-
-
-def _t(msgid: str) -> str:
-    return Message(msgid).render({})
 
 
 @dataclass(frozen=True)
@@ -189,7 +185,7 @@ def _apply(
         changes["level"] = override.level
     if override.params is not None:
         if not isinstance(rule, Builtin):
-            errors.append((override.path + ".params", _t(E_PARAMS_ONLY_BUILTIN)))
+            errors.append((override.path + ".params", translate(E_PARAMS_ONLY_BUILTIN)))
             return rule, enabled
         merged = {**rule.params, **override.params}
         spec = Spec({"params": merged}, override.path, errors)
@@ -269,17 +265,17 @@ def _load(
     raw_locales = data.get("locales")
     raw_locales = {} if raw_locales is None else raw_locales
     if not isinstance(raw_locales, Mapping):
-        spec.error("locales", _t(E_MAPPING))
+        spec.error("locales", translate(E_MAPPING))
         raw_locales = {}
     for tag, block in raw_locales.items():
         path = spec.at("locales") + f".{tag}"
         try:
             locale = canonical_locale(str(tag))
         except LocaleError as exc:
-            errors.append((path, _t(E_LOCALE).format(error=str(exc))))
+            errors.append((path, translate(E_LOCALE).format(error=str(exc))))
             continue
         if not isinstance(block, Mapping):
-            errors.append((path, _t(E_MAPPING)))
+            errors.append((path, translate(E_MAPPING)))
             continue
         block_spec = Spec(block, path, errors)
         block_spec.only(BLOCK_KEYS)
@@ -314,7 +310,7 @@ def _read(
         return _parse(path.read_text(encoding="utf-8"), path.name, errors), {}, path.stem
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
-        errors.append((str(path), _t(E_NO_FILES)))
+        errors.append((str(path), translate(E_NO_FILES)))
         return {}, {}, path.name
     merged: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -328,12 +324,12 @@ def _parse(text: str, where: str, errors: list[tuple[str, str]]) -> Mapping[str,
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        errors.append((where, _t(E_YAML).format(error=str(exc).replace("\n", " "))))
+        errors.append((where, translate(E_YAML).format(error=str(exc).replace("\n", " "))))
         return {}
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        errors.append((where, _t(E_NOT_GUIDE)))
+        errors.append((where, translate(E_NOT_GUIDE)))
         return {}
     return data
 
@@ -363,7 +359,7 @@ def _merge(
                     errors.append(
                         (
                             f"{file}: {inner_path}",
-                            _t(E_TWICE).format(
+                            translate(E_TWICE).format(
                                 what=inner_path, first=origins.get(inner_path, "?"), second=file
                             ),
                         )
@@ -375,7 +371,7 @@ def _merge(
             errors.append(
                 (
                     f"{file}: {path}",
-                    _t(E_TWICE).format(what=path, first=origins.get(path, "?"), second=file),
+                    translate(E_TWICE).format(what=path, first=origins.get(path, "?"), second=file),
                 )
             )
         else:
@@ -388,17 +384,17 @@ def _base(spec: Spec, resolver: Resolver | None, stack: tuple[str, ...]) -> Styl
     if name is None:
         return None
     if name in stack:
-        spec.error("extends", _t(E_CYCLE).format(chain=" → ".join((*stack, name))))
+        spec.error("extends", translate(E_CYCLE).format(chain=" → ".join((*stack, name))))
         return None
     if name == DEFAULT_NAME:
         return default_guide()
     if resolver is None:
-        spec.error("extends", _t(E_EXTENDS).format(name=repr(name)))
+        spec.error("extends", translate(E_EXTENDS).format(name=repr(name)))
         return None
     try:
         data = resolver(name)
     except LookupError:
-        spec.error("extends", _t(E_EXTENDS).format(name=repr(name)))
+        spec.error("extends", translate(E_EXTENDS).format(name=repr(name)))
         return None
     try:
         return _load(data, resolver=resolver, translatable=False, stack=stack)
@@ -412,7 +408,7 @@ def _block(spec: Spec, origins: Mapping[str, str], translatable: bool) -> _Block
     raw_rules = spec.data.get("rules")
     raw_rules = {} if raw_rules is None else raw_rules
     if not isinstance(raw_rules, Mapping):
-        spec.error("rules", _t(E_MAPPING))
+        spec.error("rules", translate(E_MAPPING))
         raw_rules = {}
     for rule_id, data in raw_rules.items():
         path = spec.at("rules") + f".{rule_id}"
@@ -420,7 +416,7 @@ def _block(spec: Spec, origins: Mapping[str, str], translatable: bool) -> _Block
         if where:
             path = f"{where}: {path}"
         if str(rule_id) in ENGINE_RULES or str(rule_id).startswith("style."):
-            spec.errors.append((path, _t(E_ENGINE_RULE).format(rule=repr(rule_id))))
+            spec.errors.append((path, translate(E_ENGINE_RULE).format(rule=repr(rule_id))))
             continue
         rule = compile_rule(
             str(rule_id),
@@ -436,7 +432,7 @@ def _block(spec: Spec, origins: Mapping[str, str], translatable: bool) -> _Block
     raw_overrides = spec.data.get("overrides")
     raw_overrides = {} if raw_overrides is None else raw_overrides
     if not isinstance(raw_overrides, Mapping):
-        spec.error("overrides", _t(E_MAPPING))
+        spec.error("overrides", translate(E_MAPPING))
         raw_overrides = {}
     for rule_id, data in raw_overrides.items():
         override = _override(str(rule_id), data, spec.at("overrides") + f".{rule_id}", spec)
@@ -448,13 +444,13 @@ def _block(spec: Spec, origins: Mapping[str, str], translatable: bool) -> _Block
 def _override(rule_id: str, data: object, path: str, parent: Spec) -> _Override | None:
     errors = parent.errors
     if rule_id in ENGINE_RULES or rule_id.startswith("style."):
-        errors.append((path, _t(E_ENGINE_RULE).format(rule=repr(rule_id))))
+        errors.append((path, translate(E_ENGINE_RULE).format(rule=repr(rule_id))))
         return None
     # YAML reads a bare `off` as false.
     if data is False or data == "off":
         return _Override(path, off=True)
     if not isinstance(data, Mapping):
-        errors.append((path, _t(E_OVERRIDE_OFF)))
+        errors.append((path, translate(E_OVERRIDE_OFF)))
         return None
     spec = Spec(data, path, errors)
     spec.only(OVERRIDE_KEYS)
@@ -462,7 +458,7 @@ def _override(rule_id: str, data: object, path: str, parent: Spec) -> _Override 
     if level is False or level == "off":
         return _Override(path, off=True)
     if level is not None and level not in LEVELS:
-        spec.error("level", _t(E_LEVEL))
+        spec.error("level", translate(E_LEVEL))
         return None
     changes: dict[str, Any] = {}
     if "scope" in data:
@@ -477,7 +473,7 @@ def _override(rule_id: str, data: object, path: str, parent: Spec) -> _Override 
         changes["message"] = spec.string("message")
     params = data.get("params")
     if params is not None and not isinstance(params, Mapping):
-        spec.error("params", _t(E_MAPPING))
+        spec.error("params", translate(E_MAPPING))
         return None
     return _Override(path, level=level, changes=changes, params=params)
 
@@ -487,4 +483,4 @@ def _check_overrides(guide: StyleGuide, errors: list[tuple[str, str]]) -> None:
     for block in (guide._main, *guide._locales.values()):
         for rule_id, override in block.overrides.items():
             if rule_id not in defined:
-                errors.append((override.path, _t(E_NO_RULE).format(rule=repr(rule_id))))
+                errors.append((override.path, translate(E_NO_RULE).format(rule=repr(rule_id))))

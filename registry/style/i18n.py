@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from registry.i18n.messages import style_gettext, style_ngettext
 
-__all__ = ["Message", "fields", "format_message", "mark", "mark_plural"]
+__all__ = ["Message", "fields", "format_message", "mark", "mark_plural", "translate"]
 
 _FORMATTER = string.Formatter()
 
@@ -73,3 +73,8 @@ class Message:
         else:
             template = style_ngettext(self.text, self.plural, self.count)
         return format_message(template, params)
+
+
+def translate(msgid: str) -> str:
+    """A marked message with no fields, in the current locale: for the errors of a guide."""
+    return Message(msgid).render({})

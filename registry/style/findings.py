@@ -1,4 +1,4 @@
-"""What goes into a lint and what comes out of it."""
+"""What goes into a lint and what comes out of it: the input, the findings and their levels."""
 
 from __future__ import annotations
 
