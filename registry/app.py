@@ -43,6 +43,9 @@ from registry.health import router as health_router
 from registry.i18n.messages import N_, _, _n, current_locale, request_locale, use_locale
 from registry.i18n.middleware import LocaleMiddleware, language_headers
 from registry.i18n.router import router as translations_router
+from registry.observability.metrics import count_refusal
+from registry.observability.middleware import RequestMetrics
+from registry.observability.router import router as metrics_router
 from registry.prompts.answers import AnswerCache
 from registry.prompts.models import ImmutableVersionError
 from registry.prompts.router import router as prompts_router
@@ -338,6 +341,7 @@ _STATUS_TITLES: dict[int, str] = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
     async def _registry_error(_request: Request, exc: RegistryError) -> JSONResponse:
+        count_refusal(exc)
         return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -494,6 +498,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(style_router)
     app.include_router(backup_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(access_router)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -509,4 +514,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         max_body_bytes=settings.max_body_bytes,
         include_depth_limit=settings.include_depth_limit,
     )
+    # Outermost: every request is counted, those answered before routing too.
+    app.add_middleware(RequestMetrics, routes=app.routes)
     return app

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         ),
     )
     log_sql: bool = Field(default=False, description="Echo every SQL statement (debugging).")
+    metrics_require_key: bool = Field(
+        default=False,
+        description=(
+            "GET /metrics asks for an API key (any role). It shows route templates, statuses "
+            "and timings, never a prompt's name or text, so it is open by default."
+        ),
+    )
 
 
 @lru_cache

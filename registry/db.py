@@ -35,6 +35,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.types import TypeDecorator
 
+from registry.observability.metrics import metered_pool
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -153,7 +155,12 @@ def make_engine(
                 "keepalives_count": KEEPALIVES_COUNT,
             }
             connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
-        options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
+        # The metered pool reports connections in use and waits for one (GET /metrics).
+        options: dict[str, Any] = {
+            "pool_size": 10,
+            "max_overflow": 20,
+            "poolclass": metered_pool("main"),
+        }
         if single_statements:
             options = {"pool_size": 5, "max_overflow": 10, "isolation_level": "AUTOCOMMIT"}
         if ping:
@@ -168,7 +175,13 @@ def make_engine(
             **options,
         )
 
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+    metered = set_up_file and parsed.database not in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"check_same_thread": False},
+        **({"poolclass": metered_pool("main")} if metered else {}),
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

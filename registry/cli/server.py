@@ -193,6 +193,7 @@ def serve(
     """Serve the REST API."""
     from registry import migrate, serving
     from registry.config import get_settings
+    from registry.observability.metrics import multiprocess_directory
 
     settings = get_settings()
     host = host or settings.host
@@ -206,5 +207,7 @@ def serve(
     )
     console.print(f"OpenAPI docs: http://{host}:{port}/docs")
     console.print("Every request needs an API key: `registry keys create --role admin`.")
-    # Not uvicorn.run: with several workers it leaves Nagle's algorithm on (see serving).
-    serving.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # Several workers write their metrics to files that a scrape of any of them adds up.
+    with multiprocess_directory(workers):
+        # Not uvicorn.run: with several workers it leaves Nagle's algorithm on (see serving).
+        serving.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
