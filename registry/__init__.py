@@ -6,9 +6,10 @@ this package loads none of the server's dependencies.
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 # After __version__: the client reads it for its User-Agent.
 from registry.client import (
-    AsyncClient,
     AuthError,
     Client,
     ConflictError,
@@ -22,6 +23,9 @@ from registry.client import (
     ValidationError,
     write_bundle,
 )
+
+if TYPE_CHECKING:
+    from registry.client import AsyncClient
 
 __all__ = [
     "AsyncClient",
@@ -39,3 +43,12 @@ __all__ = [
     "__version__",
     "write_bundle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # AsyncClient loads asyncio: on first use only (see registry.client).
+    if name == "AsyncClient":
+        from registry.client.async_client import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

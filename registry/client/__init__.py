@@ -44,7 +44,8 @@ are retried ``max_retries`` times (2) with exponential backoff and jitter, honou
 ``Retry-After``; a 4xx never is. One client is safe to share between threads.
 """
 
-from registry.client.async_client import AsyncClient
+from typing import TYPE_CHECKING, Any
+
 from registry.client.bundle import Bundle, BundleEntry, load_bundle, write_bundle
 from registry.client.errors import (
     AuthError,
@@ -59,6 +60,9 @@ from registry.client.errors import (
 )
 from registry.client.prompt import Prompt
 from registry.client.sync import Client
+
+if TYPE_CHECKING:
+    from registry.client.async_client import AsyncClient
 
 __all__ = [
     "AsyncClient",
@@ -78,3 +82,13 @@ __all__ = [
     "load_bundle",
     "write_bundle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # AsyncClient is imported on first use: it brings asyncio, a tenth of the SDK's
+    # import time, which an application using Client never needs.
+    if name == "AsyncClient":
+        from registry.client.async_client import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -65,11 +65,11 @@ from registry.prompts.schemas import (
     VersionPage,
 )
 from registry.prompts.schemas import Prompt as PromptInfo
-from registry.style.schemas import LintResult
 
 if TYPE_CHECKING:
     from registry.client.async_client import AsyncClient
     from registry.client.sync import Client
+    from registry.style.schemas import LintResult
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -274,6 +274,10 @@ class Endpoints:
         localized: bool = False,
     ) -> Call[LintResult]:
         """Check text against a style guide on the registry (nothing is stored)."""
+        # Imported here: the style package loads its whole engine, which a get and
+        # render never needs (a quarter of the SDK's import time).
+        from registry.style.schemas import LintResult
+
         body: dict[str, Any] = {
             "template": template,
             "messages": None if messages is None else [dump(m) for m in messages],

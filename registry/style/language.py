@@ -43,8 +43,15 @@ def _model() -> Any:
     if _identifier is None:
         with _lock:
             if _identifier is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
+                try:
+                    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+                except ModuleNotFoundError as exc:
+                    # The SDK's light install leaves it out (it brings numpy).
+                    raise ModuleNotFoundError(
+                        "language detection runs on py3langid, which is not installed: "
+                        "pip install 'prompt-registry[lint]'",
+                        name="py3langid",
+                    ) from exc
                 # Our own instance: the module-level one may be restricted by others.
                 _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return _identifier
