@@ -11,8 +11,9 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.syntax import Syntax
 
-from registry.client import Client
+from registry.client import AuthError, Client
 from registry.client.errors import RegistryError as ClientError
 from registry.promptfiles import PromptFileError
 
@@ -25,9 +26,26 @@ console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+# Output that is not a terminal (a file, a pipe, CI logs) has no width of its own; Rich
+# would cut tables to 80 columns and wrap names that scripts and greps then miss.
+UNBOUNDED_WIDTH = 10_000
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from registry import __version__
+
+        console.print(f"registry {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+def _fit_to_output() -> None:
+    for output in (console, err_console):
+        if not output.is_terminal and "COLUMNS" not in os.environ:
+            output.width = UNBOUNDED_WIDTH
 
 
 @app.callback()
@@ -40,8 +58,15 @@ def main(
         str | None,
         typer.Option(help="API key for the registry (default: $REGISTRY_API_KEY).", hidden=False),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Prompt registry: versioned, style-checked, localized prompts."""
+    _fit_to_output()
     if url is not None:
         ctx.meta["registry_url"] = url
     if api_key is not None:
@@ -67,6 +92,22 @@ def fail(message: str, details: list[str] | None = None) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _key_refused(exc: AuthError, context: object) -> typer.Exit:
+    """A 401 in the command line's terms: the server's own words name an HTTP header."""
+    meta = getattr(context, "meta", None)
+    given = isinstance(meta, dict) and bool(meta.get("api_key"))
+    if not given and not os.environ.get("REGISTRY_API_KEY"):
+        return fail(
+            "no API key: set REGISTRY_API_KEY or pass --api-key "
+            "(`registry keys create --role admin` makes one)"
+        )
+    source = "--api-key" if given else "REGISTRY_API_KEY"
+    return fail(
+        f"the registry refused the key in {source}: {exc.detail}; "
+        "set REGISTRY_API_KEY or pass --api-key with a key of this registry"
+    )
+
+
 def user_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn the errors a user can cause into one clear line and exit code 1."""
 
@@ -74,6 +115,10 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
+        except AuthError as exc:
+            if exc.status == 401:
+                raise _key_refused(exc, kwargs.get("ctx")) from None
+            raise fail(f"{exc.title}: {exc.detail}" if exc.title else exc.detail) from None
         except ClientError as exc:
             details = []
             for item in exc.errors:
@@ -88,6 +133,17 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
 
     return wrapper
+
+
+def print_code(code: str, lexer: str) -> None:
+    """Highlighted on a terminal; elsewhere the text as it is, without the padding to the
+    full width that ``Syntax`` adds to every line."""
+    if console.is_terminal:
+        console.print(Syntax(code, lexer, word_wrap=True))
+    else:
+        console.print(code, markup=False, highlight=False, soft_wrap=True, end="")
+        if not code.endswith("\n"):
+            console.print()
 
 
 def print_json(value: Any) -> None:
@@ -115,6 +171,7 @@ def _register() -> None:
         prompts,
         server,
         translations,
+        webhooks,
     )
 
 

@@ -10,10 +10,18 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.progress import Progress
-from rich.syntax import Syntax
 from rich.table import Table
 
-from registry.cli.app import JsonOption, app, client, console, fail, print_json, user_errors
+from registry.cli.app import (
+    JsonOption,
+    app,
+    client,
+    console,
+    fail,
+    print_code,
+    print_json,
+    user_errors,
+)
 from registry.client import Client, NotFoundError, Prompt
 from registry.client.errors import RegistryError as ClientError
 from registry.errors import InvalidTemplate
@@ -301,7 +309,14 @@ def _prompt_file(
 @user_errors
 def pull(
     ctx: typer.Context,
-    directory: Directory,
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            file_okay=False,
+            show_default=False,
+            help="Folder to write .prompt files to (not needed with --bundle).",
+        ),
+    ] = None,
     label: Annotated[
         str | None, typer.Option(help="Pull the version this label points to (default: newest).")
     ] = None,
@@ -311,7 +326,13 @@ def pull(
         typer.Option(help="Write an offline bundle (every locale) to this file instead."),
     ] = None,
 ) -> None:
-    """Write prompt files (and translations) from the registry: the inverse of push."""
+    """Write prompt files (and translations) from the registry: the inverse of push.
+
+    With --bundle, write an offline bundle for the SDK instead: `registry pull --bundle
+    prompts.json`.
+    """
+    if directory is None and bundle is None:
+        raise fail("give a DIRECTORY to write prompt files to, or --bundle FILE")
     api = client(ctx)
     if bundle is not None:
         from registry.client import write_bundle
@@ -331,6 +352,7 @@ def pull(
             )
         console.print(f"[green]wrote {bundle}[/green]: {len(written.prompts)} resolved prompts")
         return
+    assert directory is not None  # checked above
     names = list(_all_prompts(api, prefix))
     count = 0
     with Progress(console=console, transient=True) as progress:
@@ -368,6 +390,52 @@ def pull(
 # ---------------------------------------------------------------- reads
 
 
+@app.command("list")
+@user_errors
+def list_command(
+    ctx: typer.Context,
+    prefix: Annotated[
+        str | None, typer.Argument(show_default=False, help="Only this folder, e.g. support/.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Only prompts with this tag.")] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Text in the name or description.")
+    ] = None,
+    archived: Annotated[bool, typer.Option(help="List archived prompts too.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Prompts by name, with their folder, newest version and where their labels point."""
+    api = client(ctx)
+    found: list[PromptInfo] = []
+    cursor = None
+    while True:
+        page = api.list_prompts(
+            prefix=prefix, tag=tag, query=query, include_archived=archived, cursor=cursor, limit=200
+        )
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if json:
+        print_json(found)
+        return
+    table = Table("prompt", "folder", "kind", "latest", "labels", "description")
+    for info in found:
+        folder, _, _ = info.name.rpartition("/")
+        labels = ", ".join(f"{label} → {number}" for label, number in sorted(info.labels.items()))
+        table.add_row(
+            info.name + (" (archived)" if info.archived else ""),
+            f"{folder}/" if folder else "-",
+            info.kind.value,
+            str(info.latest_version or "-"),
+            labels,
+            info.description,
+        )
+    console.print(table)
+    if not found:
+        console.print("no prompts" + (f" under {prefix}" if prefix else ""), highlight=False)
+
+
 @app.command("get")
 @user_errors
 def get(
@@ -389,10 +457,10 @@ def get(
         f"({prompt.locale_match.value}) · model {prompt.config.model or '-'}"
     )
     if prompt.template is not None:
-        console.print(Syntax(prompt.template, "jinja", word_wrap=True))
+        print_code(prompt.template, "jinja")
     for message in prompt.messages or []:
         console.print(f"[cyan]{message.role}[/cyan]")
-        console.print(Syntax(message.content, "jinja", word_wrap=True))
+        print_code(message.content, "jinja")
     for component in prompt.components:
         console.print(
             f"includes {component.ref} → {component.name}@{component.version} ({component.locale})"
@@ -460,7 +528,7 @@ def diff(
     if json:
         print_json(result)
         return
-    console.print(Syntax(result.content or "(same text)\n", "diff"))
+    print_code(result.content or "(same text)\n", "diff")
     for change in [*result.variables, *result.config]:
         console.print(f"{change.change:>8} {change.path}: {change.before!r} → {change.after!r}")
 
