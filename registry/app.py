@@ -26,6 +26,7 @@ from registry.access.router import router as access_router
 from registry.apidocs import install_api_docs
 from registry.backup.router import router as backup_router
 from registry.config import Settings, get_settings
+from registry.console import router as console
 from registry.db import Database, Failure, failure_of
 from registry.dependencies import declared_permission
 from registry.errors import (
@@ -500,6 +501,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(access_router)
+    # The web console under /console, its assets, and / leading there.
+    console.install(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outside the body-size limit, so its problems are translated too.

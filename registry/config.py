@@ -51,6 +51,17 @@ class Settings(BaseSettings):
             "and timings, never a prompt's name or text, so it is open by default."
         ),
     )
+    console_session_hours: float = Field(
+        default=12, gt=0, description="How long a web console sign-in lasts."
+    )
+    trust_proxy_headers: bool = Field(
+        default=False,
+        description=(
+            "Believe X-Forwarded-Proto from the proxy in front (the console's cookies are "
+            "then Secure behind a TLS-terminating proxy); only when every request comes "
+            "through that proxy."
+        ),
+    )
 
 
 @lru_cache

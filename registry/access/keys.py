@@ -248,6 +248,25 @@ def verify(key: Any | None, prefix: str, secret: str, *, now: datetime | None = 
     """Check a parsed token against its key's ``LOOKUP`` row (None: no such key)."""
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(key.salt, secret)):
         raise Unauthorized(_("the API key is not known to this registry"))
+    return _usable(key, prefix, now=now)
+
+
+# A key by its id: the web console's session proved the secret when it signed in.
+LOOKUP_BY_ID = select(_KEYS.prefix, *LOOKUP.selected_columns).where(
+    _KEYS.id == bindparam("key_id")
+)
+
+
+def check_key_id(session: Session, key_id: int, *, now: datetime | None = None) -> Checked:
+    """The principal of a key known by id; 401 if it is gone, revoked or expired."""
+    key = session.execute(LOOKUP_BY_ID, {"key_id": key_id}).one_or_none()
+    if key is None:
+        raise Unauthorized(_("the API key is not known to this registry"))
+    return _usable(key, key.prefix, now=now)
+
+
+def _usable(key: Any, prefix: str, *, now: datetime | None) -> Checked:
+    """A found key's principal, unless it was revoked or has expired (401)."""
     now = now or utcnow()
     if key.revoked_at is not None:
         raise Unauthorized(_("the API key {prefix} was revoked").format(prefix=prefix))

@@ -1,0 +1,127 @@
+"""Browsing prompts: by folder and tag, searching names and descriptions, page by page.
+
+The list is the API's (``registry.prompts.service.list_prompts``, keyset pages by name,
+limited to the folders the viewer's key may read). The folders and tags beside it are
+grouped in SQL, so a page costs the same at ten prompts and at ten thousand.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from registry.access.scopes import readable_names
+from registry.console.auth import ViewerDep
+from registry.console.views import ConsoleRoute, add_nav, render
+from registry.dependencies import SessionDep
+from registry.i18n.messages import N_
+from registry.inputs import NulFreeStr
+from registry.prompts import models, service
+
+router = APIRouter(route_class=ConsoleRoute)
+add_nav("/prompts", N_("Prompts"), "read")
+
+PAGE_SIZE = 50
+# Folders and tags shown beside the list; a folder with more is browsed folder by folder.
+MAX_FOLDERS = 200
+MAX_TAGS = 40
+
+
+def _under(prefix: str) -> ColumnElement[bool]:
+    return models.Prompt.name.startswith(prefix, autoescape=True)
+
+
+def subfolders(session: Session, prefix: str, readable: tuple[str, ...] | None) -> list[str]:
+    """The folders directly inside ``prefix`` ("" or ending in ``/``) that hold a prompt
+    the viewer may read, each ending in ``/``; one grouped query over the name index."""
+    name = models.Prompt.name
+    start = len(prefix) + 1
+    rest = func.substr(name, start)
+    if session.get_bind().dialect.name == "postgresql":
+        slash = func.strpos(rest, "/")
+    else:
+        slash = func.instr(rest, "/")
+    folder = func.substr(rest, 1, slash)
+    query = select(folder).where(slash > 0, models.Prompt.archived_at.is_(None))
+    if prefix:
+        query = query.where(_under(prefix))
+    readable_filter = readable_names(name, readable)
+    if readable_filter is not None:
+        query = query.where(readable_filter)
+    query = query.group_by(folder).order_by(folder).limit(MAX_FOLDERS)
+    return [prefix + str(row) for row in session.scalars(query)]
+
+
+def popular_tags(
+    session: Session, prefix: str, readable: tuple[str, ...] | None
+) -> list[tuple[str, int]]:
+    """The tags most used by the readable prompts under ``prefix``, with their counts."""
+    count = func.count().label("n")
+    query = (
+        select(models.PromptTag.tag, count)
+        .join(models.Prompt, models.Prompt.id == models.PromptTag.prompt_id)
+        .where(models.Prompt.archived_at.is_(None))
+    )
+    if prefix:
+        query = query.where(_under(prefix))
+    readable_filter = readable_names(models.Prompt.name, readable)
+    if readable_filter is not None:
+        query = query.where(readable_filter)
+    query = query.group_by(models.PromptTag.tag).order_by(count.desc(), models.PromptTag.tag)
+    return [(str(tag), int(n)) for tag, n in session.execute(query.limit(MAX_TAGS))]
+
+
+def _folder(prefix: str | None) -> str:
+    """A folder as the list filters by it: "" for every prompt, else ending in ``/``."""
+    folder = (prefix or "").strip().strip("/")
+    return f"{folder}/" if folder else ""
+
+
+def breadcrumbs(folder: str) -> list[tuple[str, str]]:
+    """Each folder above and including ``folder``: (its last segment, the folder)."""
+    crumbs = []
+    parts = [p for p in folder.split("/") if p]
+    for i, part in enumerate(parts):
+        crumbs.append((part, "/".join(parts[: i + 1]) + "/"))
+    return crumbs
+
+
+@router.get("/prompts")
+def prompt_list(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    folder: Annotated[NulFreeStr | None, Query(max_length=255)] = None,
+    tag: Annotated[NulFreeStr | None, Query(max_length=64)] = None,
+    q: Annotated[NulFreeStr | None, Query(max_length=200)] = None,
+    archived: bool = False,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """Prompts by name, in a folder, with a tag, or matching a search."""
+    principal = viewer.principal
+    prefix = _folder(folder)
+    page = service.list_prompts(
+        session,
+        prefix=prefix or None,
+        tag=tag or None,
+        q=q or None,
+        include_archived=archived,
+        cursor=cursor or None,
+        limit=PAGE_SIZE,
+        within=principal.readable,
+    )
+    context: dict[str, Any] = {
+        "page": page,
+        "folder": prefix,
+        "crumbs": breadcrumbs(prefix),
+        "tag": tag or "",
+        "q": q or "",
+        "archived": archived,
+        "first_page": not cursor,
+        "folders": [] if q else subfolders(session, prefix, principal.readable),
+        "tags": popular_tags(session, prefix, principal.readable),
+    }
+    return render(request, "browse/list.html", context)

@@ -1,0 +1,189 @@
+"""A prompt's page: labels, versions newest first, style reports, includes both ways;
+and moving its labels.
+
+Everything shown comes from ``registry.prompts.service``; a move goes through the same
+checks as ``PUT /v1/prompts/{name}/-/labels/{label}`` (the role, the key's folders,
+``registry.access.policies.check_label_moves`` for protected labels and four eyes, the
+label's ETag so a move made meanwhile is not overwritten).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Query, Request, Response
+from sqlalchemy import String, and_, cast, or_, select
+from sqlalchemy.orm import Session
+
+from registry.access import policies
+from registry.access.roles import Permission, Principal
+from registry.access.scopes import readable_names
+from registry.console.auth import ViewerDep
+from registry.console.views import PREFIX, ConsoleRoute, redirect, render
+from registry.dependencies import SessionDep, SettingsDep
+from registry.errors import ErrorItem, InvalidInput
+from registry.i18n.messages import _
+from registry.inputs import MAX_INTEGER
+from registry.prompts import models, service
+from registry.prompts.schemas import LABEL_NAME_PATTERN, PROMPT_NAME_PATTERN, LabelSet, Version
+from registry.templating import parse_ref
+
+router = APIRouter(route_class=ConsoleRoute)
+
+VERSIONS_PER_PAGE = 10
+MAX_INCLUDERS = 50
+
+PromptName = Annotated[str, Path(pattern=PROMPT_NAME_PATTERN, max_length=255)]
+LabelName = Annotated[str, Path(pattern=LABEL_NAME_PATTERN, max_length=64)]
+
+
+def readable_prompt(principal: Principal, name: str, *, change: bool = False) -> None:
+    """Refuse (403) a prompt outside the viewer's folders, as the API does."""
+    principal.require_scope(name, change=change)
+
+
+def included_by(session: Session, name: str, principal: Principal) -> list[tuple[str, int]]:
+    """The prompts whose newest version includes ``name`` (by label, version or bare name),
+    among those the viewer may read: (prompt, version)."""
+    includes = cast(models.PromptVersion.includes, String)
+    # The list is stored as JSON text (JSONB on PostgreSQL), each reference in quotes.
+    bare = f'%"{_like(name)}"%'
+    pinned = f'%"{_like(name)}@%'
+    query = (
+        select(models.Prompt.name, models.PromptVersion.number)
+        .join(
+            models.PromptVersion,
+            and_(
+                models.PromptVersion.prompt_id == models.Prompt.id,
+                models.PromptVersion.number == models.Prompt.latest_version,
+            ),
+        )
+        .where(
+            models.Prompt.name != name,
+            or_(includes.like(bare, escape="\\"), includes.like(pinned, escape="\\")),
+        )
+        .order_by(models.Prompt.name)
+        .limit(MAX_INCLUDERS)
+    )
+    readable = readable_names(models.Prompt.name, principal.readable)
+    if readable is not None:
+        query = query.where(readable)
+    return [(str(n), int(v)) for n, v in session.execute(query)]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def includes_of(version: Version | None, principal: Principal) -> list[dict[str, Any]]:
+    """What a version includes, each with the prompt's page when the viewer may read it."""
+    if version is None:
+        return []
+    found = []
+    for ref in version.includes:
+        try:
+            target = parse_ref(ref)
+        except ValueError:
+            found.append({"ref": ref, "name": None})
+            continue
+        visible = principal.may_read(target.name)
+        found.append({"ref": ref, "name": target.name if visible else None})
+    return found
+
+
+def label_moves(viewer_principal: Principal, policy: policies.Policy, name: str) -> dict[str, Any]:
+    """What the viewer may do with this prompt's labels, to show only usable controls."""
+    may_publish = viewer_principal.can(Permission.PUBLISH) and viewer_principal.may_change(name)
+    return {
+        "may_move": may_publish,
+        "may_move_protected": may_publish and viewer_principal.can(Permission.REVIEW),
+        "protected": sorted(policy.protected),
+        "four_eyes": policy.four_eyes,
+    }
+
+
+@router.get("/prompts/{name:path}/-/labels/{label}")
+def label_page(
+    request: Request, name: PromptName, label: LabelName, viewer: ViewerDep, session: SessionDep
+) -> Response:
+    """One label's history, with a form to move it for keys that may."""
+    readable_prompt(viewer.principal, name)
+    prompt = service.read_prompt(session, name)
+    found = service.get_label(session, name, label)
+    policy = policies.policy_for(session, name)
+    context = {
+        "prompt": prompt,
+        "label": found,
+        "moves": label_moves(viewer.principal, policy, name),
+        "error": None,
+    }
+    return render(request, "prompts/label.html", context)
+
+
+@router.post("/prompts/{name:path}/-/labels")
+def move_label(
+    request: Request,
+    name: PromptName,
+    label: Annotated[str, Form(pattern=LABEL_NAME_PATTERN, max_length=64)],
+    viewer: ViewerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    version: Annotated[int, Form(gt=0, le=MAX_INTEGER)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    etag: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Point a label at a version: the checks of the API's label move, then the move."""
+    principal = viewer.principal
+    principal.require(Permission.PUBLISH)
+    readable_prompt(principal, name, change=True)
+    policy = policies.policy_for(session, name)
+    if label in policy.protected and not reason.strip():
+        raise InvalidInput(
+            _("say why the protected label {label} moves").format(label=repr(label)),
+            [ErrorItem(loc=("form", "reason"), message=_("a reason is required"))],
+        )
+    policies.check_label_moves(session, principal, name, [label], version=version)
+    service.set_label(
+        session,
+        name,
+        label,
+        LabelSet(version=version, reason=reason.strip()),
+        actor=principal.owner,
+        depth_limit=settings.include_depth_limit,
+        if_match=[etag] if etag else None,
+        principal=principal,
+    )
+    return redirect(f"{PREFIX}/prompts/{name}#labels", request)
+
+
+@router.get("/prompts/{name:path}")
+def prompt_page(
+    request: Request,
+    name: PromptName,
+    viewer: ViewerDep,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """A prompt: its labels, its versions newest first, and its includes both ways."""
+    principal = viewer.principal
+    readable_prompt(principal, name)
+    prompt = service.read_prompt(session, name)
+    labels = service.list_labels(session, name)
+    versions = service.list_versions(session, name, cursor=cursor or None, limit=VERSIONS_PER_PAGE)
+    newest = versions.items[0] if versions.items and not cursor else None
+    policy = policies.policy_for(session, name)
+    by_version: dict[int, list[str]] = {}
+    for found in labels:
+        by_version.setdefault(found.version, []).append(found.name)
+    context = {
+        "prompt": prompt,
+        "labels": labels,
+        "labels_by_version": by_version,
+        "versions": versions,
+        "first_page": not cursor,
+        "includes": includes_of(newest, principal),
+        "included_by": included_by(session, name, principal),
+        "moves": label_moves(principal, policy, name),
+        "may_publish": principal.can(Permission.PUBLISH) and principal.may_change(name),
+    }
+    return render(request, "prompts/prompt.html", context)
