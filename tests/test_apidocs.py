@@ -87,3 +87,8 @@ def test_each_vendored_asset_keeps_its_license(app_client: TestClient) -> None:
         assert (STATIC_DIR / f"{bundle}.LICENSE.txt").is_file()
     assert "Apache License" in (STATIC_DIR / "swagger-ui.LICENSE").read_text(encoding="utf-8")
     assert "MIT" in (STATIC_DIR / "redoc.LICENSE").read_text(encoding="utf-8")
+
+
+def test_redoc_loads_no_logo_from_its_cdn() -> None:
+    # The one request ReDoc's bundle makes to another host (static/VERSIONS.md).
+    assert "cdn.redoc.ly" not in (STATIC_DIR / "redoc.standalone.js").read_text(encoding="utf-8")

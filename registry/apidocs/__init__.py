@@ -3,10 +3,11 @@ their scripts and styles from this package.
 
 FastAPI's own pages load Swagger UI and ReDoc from a CDN and ReDoc's fonts from Google:
 on a machine without internet ``/docs`` is a blank page. The files in ``static/`` are the
-npm registry's ``swagger-ui-dist`` and ``redoc`` bundles, copied unchanged with their
-licenses (``static/VERSIONS.md`` says which versions and how to update them). Swagger UI
-comes from npm rather than PyPI's ``swagger-ui-bundle``, whose Swagger UI 4 cannot render
-the OpenAPI 3.1 document FastAPI writes.
+npm registry's ``swagger-ui-dist`` and ``redoc`` bundles with their licenses, unchanged
+but for ReDoc's logo, which it loads from Redocly's CDN (``static/VERSIONS.md`` says
+which versions, that change, and how to update them). Swagger UI comes from npm rather
+than PyPI's ``swagger-ui-bundle``, whose Swagger UI 4 cannot render the OpenAPI 3.1
+document FastAPI writes.
 """
 
 from __future__ import annotations

@@ -1,0 +1,159 @@
+"""What the browser tests share: the server they drive, the watch over every page, and
+signing in as a role.
+
+A real browser against a real server: Debian's headless ``chromium`` driven through
+Playwright, and ``registry serve`` in a process of its own, seeded with the demo library
+and a key for each role (fixtures in conftest.py).
+
+Every page a test opens is watched: a console error, an uncaught script error, a failed
+request or a response of 400 or more fails the test, unless the test said it expects that
+status (``watch.expect(401, "/console/sign-in")``). Requests to any host but the server
+are blocked and fail the test too: the console and the API's docs ship every asset.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+import httpx
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route
+
+from registry.access import keys
+from registry.access.schemas import KeyCreate
+from registry.db import Database
+from registry.demo import seed_demo
+
+from conftest import bearer
+
+ROLES = ("admin", "editor", "reviewer", "translator", "reader")
+# The translator's key may write these locales (every locale of the demo library).
+TRANSLATOR_LOCALES = ("de", "es", "fr", "ja")
+# Playwright's own wait for a navigation or an element; pages here answer in milliseconds.
+TIMEOUT_MS = 15_000
+
+
+def chromium_path() -> str:
+    """Debian's chromium (``make tools`` installs it); Playwright's download is not used."""
+    path = os.environ.get("REGISTRY_TEST_CHROMIUM") or shutil.which("chromium")
+    assert path, "Debian's chromium is needed for the browser tests (make test installs it)"
+    return path
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running registry: its base URL, its database and a token per role."""
+
+    url: str
+    database_url: str
+    tokens: dict[str, str]
+
+    def api(self, role: str = "admin") -> httpx.Client:
+        """An HTTP client of the API with ``role``'s key (use it in a ``with``)."""
+        return httpx.Client(base_url=self.url, headers=bearer(self.tokens[role]), timeout=30)
+
+
+def seed(database_url: str) -> dict[str, str]:
+    """Seed the demo library and commit a key for each role; their tokens by role."""
+    db = Database.from_url(database_url)
+    try:
+        with db.session() as session:
+            seed_demo(session)
+            tokens = {}
+            for role in ROLES:
+                data = KeyCreate(owner=f"console-{role}", role=role)
+                data.locales = list(TRANSLATOR_LOCALES) if role == "translator" else []
+                tokens[role] = keys.create_key(session, data, created_by="tests").token
+            return tokens
+    finally:
+        db.dispose()
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+# Chromium's console line for a response it loaded with an error status.
+_STATUS_LINE = re.compile(r"the server responded with a status of (\d{3})")
+
+
+@dataclass
+class Watch:
+    """What went wrong in the pages of one test, and which error statuses it expects."""
+
+    problems: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    expected: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+
+    def expect(self, status: int, path: str) -> None:
+        """Let responses with ``status`` on paths matching ``path`` (a regex) pass."""
+        self.expected.append((status, re.compile(path)))
+
+    def is_expected(self, status: int, url: str) -> bool:
+        path = urlsplit(url).path
+        return any(s == status and p.search(path) for s, p in self.expected)
+
+    def watch(self, page: Page) -> None:
+        self.pages.append(page)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("requestfailed", self._request_failed)
+        page.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        status = _STATUS_LINE.search(message.text)
+        url = message.location.get("url", "")
+        if status and self.is_expected(int(status.group(1)), url):
+            return
+        self.problems.append(f"console error: {message.text} ({url})")
+
+    def _request_failed(self, request: Request) -> None:
+        if not is_local(request.url):
+            return  # blocked by route(): listed in `blocked`
+        self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400 and not self.is_expected(response.status, response.url):
+            method = response.request.method
+            self.problems.append(f"HTTP {response.status}: {method} {response.url}")
+
+    def block_remote(self, route: Route) -> None:
+        """A route handler: requests to the server go on, any other host is refused."""
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    def check(self) -> None:
+        for page in self.pages:
+            if not page.is_closed():
+                # Let the events of what the page is still doing arrive.
+                page.wait_for_load_state("load")
+                page.evaluate("0")
+        assert not self.blocked, f"requests to other hosts: {self.blocked}"
+        assert not self.problems, "\n".join(self.problems)
+
+
+def signed_in(page: Page, server: Server, role: str, *, next_path: str = "/console") -> Page:
+    """Sign ``page`` in to the console with ``role``'s key, as a person would."""
+    page.goto(f"{server.url}/console/sign-in?next={quote(next_path)}")
+    page.locator("input[name=token]").fill(server.tokens[role])
+    page.locator("form:has(input[name=token])").get_by_role("button").click()
+    page.wait_for_url(re.compile(r"/console(?!/sign-in)"))
+    return page
+
+
+def unique(prefix: str) -> str:
+    """A prompt name no other test uses (the tests of a worker share its server)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
