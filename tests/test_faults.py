@@ -248,13 +248,16 @@ def free_port() -> int:
 
 @contextmanager
 def registry_serve(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, *options: str, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``registry serve`` in a process of its own, as in production; killed at the end."""
+    """``registry serve`` in a process of its own, as in production; killed at the end.
+
+    ``options`` are more of the command's options (``--workers``, ``2``); ``env`` more
+    environment variables."""
     port = free_port()
     log_path = tmp_path / f"serve-{port}.log"
-    env = {**os.environ, "REGISTRY_DATABASE_URL": database_url}
-    command = [str(REGISTRY_CLI), "serve", "--no-migrate", "--host", "127.0.0.1"]
+    env = {**os.environ, **(env or {}), "REGISTRY_DATABASE_URL": database_url}
+    command = [str(REGISTRY_CLI), "serve", "--no-migrate", "--host", "127.0.0.1", *options]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*command, "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=log

@@ -43,7 +43,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # A `_created` series beside every counter and histogram doubles what a scrape reads;
 # Prometheus uses it for nothing the rules here need.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # From a resolve answered from memory (a few hundred microseconds) to a lint near the
 # size limit or a render near its time budget (seconds).
@@ -309,20 +309,24 @@ def _alive(pid: int) -> bool:
 def multiprocess_directory(workers: int) -> Iterator[Path | None]:
     """Where ``workers`` processes write their metrics while the block runs.
 
-    One process keeps them in memory: None. Several use the directory the operator set
-    in ``PROMETHEUS_MULTIPROC_DIR``, emptied first (files of an earlier run would count
-    again), or else a temporary one, removed at the end.
+    The directory the operator set in ``PROMETHEUS_MULTIPROC_DIR`` is emptied first of
+    other processes' files (an earlier run's would count again; with several workers,
+    this process's too: it serves nothing, yet its migration's pool would count as
+    live). Without one, one process keeps its metrics in memory (None), and several use
+    a temporary directory, removed at the end.
     """
-    if workers <= 1:
-        yield None
-        return
     given = os.environ.get(MULTIPROCESS_ENV)
     if given:
         path = Path(given)
         path.mkdir(parents=True, exist_ok=True)
+        mine = f"_{os.getpid()}.db"
         for file in path.glob("*.db"):
-            file.unlink()
+            if workers > 1 or not file.name.endswith(mine):
+                file.unlink()
         yield path
+        return
+    if workers <= 1:
+        yield None
         return
     path = Path(tempfile.mkdtemp(prefix="registry-metrics-"))
     os.environ[MULTIPROCESS_ENV] = str(path)

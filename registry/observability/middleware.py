@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client.metrics import Histogram
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +42,7 @@ class RequestMetrics:
         # Label children by their values: ``labels()`` validates and locks on every call.
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._timers: dict[tuple[str, str], Histogram] = {}
+        self._templates: list[tuple[BaseRoute, str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,8 +87,15 @@ class RequestMetrics:
                 if scope["method"] == method and path.endswith(suffix):
                     return template
         # Not routed: rare (an unknown path, a refusal before routing), so matched here.
-        for candidate in self.routes:
+        if self._templates is None:
+            self._templates = [
+                (c.route, c.path_format or UNMATCHED) for c in iter_route_contexts(self.routes)
+            ]
+        partial = UNMATCHED
+        for candidate, template in self._templates:
             match, _ = candidate.matches(scope)
-            if match is not Match.NONE:
-                return str(getattr(candidate, "path_format", UNMATCHED))
-        return UNMATCHED
+            if match is Match.FULL:
+                return template
+            if match is Match.PARTIAL and partial == UNMATCHED:
+                partial = template  # the path's route, for another method
+        return partial
