@@ -48,6 +48,8 @@ VARS: dict[str, Any] = {"variables": WHO}
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    # Route templates, statuses and timings; REGISTRY_METRICS_REQUIRE_KEY closes it.
+    ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
