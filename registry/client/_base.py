@@ -90,7 +90,7 @@ class Call(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
-class Resolution:
+class ResolveAnswer:
     """A resolve answer; ``resolved`` is None for a 304 (the caller's copy is current)."""
 
     resolved: Resolved | None
@@ -217,14 +217,14 @@ def transport_error(exc: httpx.TransportError, url: str) -> errors.ConnectionErr
     return error
 
 
-def parse_resolution(response: httpx.Response) -> Resolution:
+def parse_resolution(response: httpx.Response) -> ResolveAnswer:
     """Read a resolve answer, a 200 or a 304."""
     etag = response.headers.get("ETag", "")
     immutable = "immutable" in response.headers.get("Cache-Control", "")
     if response.status_code == 304:
-        return Resolution(None, etag, immutable)
+        return ResolveAnswer(None, etag, immutable)
     resolved = Resolved.model_validate_json(response.content)
-    return Resolution(resolved, etag or resolved.etag, immutable)
+    return ResolveAnswer(resolved, etag or resolved.etag, immutable)
 
 
 def model_parser(model: type[M]) -> Callable[[httpx.Response], M]:
@@ -253,7 +253,7 @@ def prompt_path(name: str) -> str:
     return "/v1/prompts/" + quote(name, safe="/")
 
 
-def resolve_call(key: CacheKey, etag: str | None = None) -> Call[Resolution]:
+def resolve_call(key: CacheKey, etag: str | None = None) -> Call[ResolveAnswer]:
     """The resolve request for a cache key; with ``etag``, a revalidation."""
     name, label, version, locale, allow_stale, preview = key
     params: dict[str, str | int] = {}
@@ -309,6 +309,34 @@ class _Outage:
         log.info("prompt registry %s answers again", self.where)
 
 
+class _Unpublished:
+    """Logs once per prompt name that the registry has no such prompt yet and the
+    application's fallback is served; again if the name is found and then lost."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def served_fallback(self, name: str, error: errors.RegistryError) -> None:
+        with self._lock:
+            if name in self._names:
+                return
+            self._names.add(name)
+        log.warning(
+            "prompt %s is not on the registry %s (%s); serving the application's fallback "
+            "text until it is published",
+            name,
+            self.where,
+            error,
+        )
+
+    def found(self, name: str) -> None:
+        if name in self._names:
+            with self._lock:
+                self._names.discard(name)
+
+
 class BaseClient:
     """Configuration, request building, answer parsing, retry policy and cache logic."""
 
@@ -353,6 +381,7 @@ class BaseClient:
         self._cache = PromptCache(cache_size)
         self._clock = clock
         self._outage = _Outage(self.base_url or injected_base_url or "(offline)")
+        self._unpublished = _Unpublished(self.base_url or injected_base_url or "(offline)")
         # Named in connection errors: where the requests went.
         self._where = self.base_url or injected_base_url or ""
         self._owns_http = http_client is None and self.networked
@@ -522,14 +551,15 @@ class BaseClient:
         # the server's Cache-Control says) are kept for the life of the process.
         return float("inf") if immutable else self._clock() + self.cache_ttl
 
-    def _store(self, key: CacheKey, resolution: Resolution) -> Prompt:
+    def _store(self, key: CacheKey, resolution: ResolveAnswer) -> Prompt:
         assert resolution.resolved is not None
         self._outage.recovered()
+        self._unpublished.found(key[0])
         prompt = Prompt(resolution.resolved)
         self._cache.put(key, Entry(prompt, resolution.etag, self._expiry(resolution.immutable)))
         return prompt
 
-    def _refreshed(self, key: CacheKey, entry: Entry, resolution: Resolution) -> None:
+    def _refreshed(self, key: CacheKey, entry: Entry, resolution: ResolveAnswer) -> None:
         self._outage.recovered()
         if resolution.resolved is None:  # 304: what we hold is current
             self._cache.release(entry, expires_at=self._expiry(resolution.immutable))
@@ -563,7 +593,16 @@ class BaseClient:
     def _unreachable(
         self, key: CacheKey, error: errors.RegistryError, fallback: Fallback | None
     ) -> Prompt:
-        """What to serve on a cache miss when the registry is down, or raise ``error``."""
+        """What to serve on a cache miss the registry did not answer, or raise ``error``.
+
+        Down (connection error, 5xx): the bundle, else the fallback. A 404 (the prompt,
+        its label or its version is not published yet): the fallback, when the caller
+        gave one; it is not cached, so the prompt is served from the next get after it
+        is published.
+        """
+        if isinstance(error, errors.NotFoundError) and fallback is not None:
+            self._unpublished.served_fallback(key[0], error)
+            return self._fallback(key, fallback)
         if not isinstance(error, errors.ConnectionError | errors.ServerError):
             raise error
         self._outage.failed(error)
@@ -591,6 +630,12 @@ class BaseClient:
                 return prompt
         if fallback is None:
             return None
+        return self._fallback(key, fallback)
+
+    def _fallback(self, key: CacheKey, fallback: Fallback) -> Prompt:
+        """The application's own text, as served in the first locale asked for."""
+        name, label, _version, locale, _allow_stale, _preview = key
+        locales = _locale_list(locale)
         try:
             served = canonical(locales[0]) if locales else "en"
         except errors.ValidationError:

@@ -44,7 +44,7 @@ _PLURAL_NAME = re.compile(r"(?:\||\bfilter)\s*(plural)\b")
 
 
 @dataclass(frozen=True)
-class Finding:
+class TranslationProblem:
     """One problem found in a translation; errors block it, warnings are reported."""
 
     level: Literal["error", "warning", "suggestion"]
@@ -62,10 +62,10 @@ def check_translation(
     roles: Sequence[str] | None = None,
     loc: tuple[str | int, ...] = ("body",),
     locale: str | None = None,
-) -> list[Finding]:
+) -> list[TranslationProblem]:
     """Everything wrong with ``texts`` as a translation of ``source_texts`` into ``locale``
     (without one, the plural filter's forms are not checked)."""
-    findings: list[Finding] = []
+    findings: list[TranslationProblem] = []
     if len(texts) != len(source_texts):
         count = len(source_texts)
         message = _n(
@@ -74,7 +74,9 @@ def check_translation(
             count,
         )
         findings.append(
-            Finding("error", (*loc, "messages"), message.format(count=count, translated=len(texts)))
+            TranslationProblem(
+                "error", (*loc, "messages"), message.format(count=count, translated=len(texts))
+            )
         )
         return findings
     if source_roles is not None and roles is not None and list(roles) != list(source_roles):
@@ -82,7 +84,7 @@ def check_translation(
         message = _("message roles must stay {expected}; got {actual}").format(
             expected=", ".join(source_roles), actual=", ".join(roles)
         )
-        findings.append(Finding("error", (*loc, "messages"), message))
+        findings.append(TranslationProblem("error", (*loc, "messages"), message))
     for i, (source, text) in enumerate(zip(source_texts, texts, strict=True)):
         where = (*loc, "template") if source_roles is None else (*loc, "messages", i, "content")
         findings.extend(_check_unit(source, text, where))
@@ -91,18 +93,19 @@ def check_translation(
     return findings
 
 
-def _check_unit(source: str, text: str, loc: tuple[str | int, ...]) -> list[Finding]:
+def _check_unit(source: str, text: str, loc: tuple[str | int, ...]) -> list[TranslationProblem]:
     if not text.strip():
-        return [Finding("error", loc, _("the translation is empty"))]
+        return [TranslationProblem("error", loc, _("the translation is empty"))]
     try:
         translated = analyze(text, loc=loc)
     except InvalidTemplate as exc:
         return [
-            Finding("error", item.loc, item.message, item.line, item.column) for item in exc.errors
+            TranslationProblem("error", item.loc, item.message, item.line, item.column)
+            for item in exc.errors
         ]
     original = analyze(source)
     findings = [
-        Finding("error", item.loc, item.message, item.line)
+        TranslationProblem("error", item.loc, item.message, item.line)
         for item in argument_errors(text, loc=loc)
     ]
     missing = sorted(original.variables - translated.variables)
@@ -113,21 +116,21 @@ def _check_unit(source: str, text: str, loc: tuple[str | int, ...]) -> list[Find
             "variables missing from the translation: {names}",
             len(missing),
         )
-        findings.append(Finding("error", loc, message.format(names=", ".join(missing))))
+        findings.append(TranslationProblem("error", loc, message.format(names=", ".join(missing))))
     if extra:
         message = _n(
             "variable not in the source: {names} (variable names must not be translated)",
             "variables not in the source: {names} (variable names must not be translated)",
             len(extra),
         )
-        findings.append(Finding("error", loc, message.format(names=", ".join(extra))))
+        findings.append(TranslationProblem("error", loc, message.format(names=", ".join(extra))))
     if sorted(original.includes) != sorted(translated.includes):
         if original.includes:
             message = _("the translation must include the same prompts as the source: {includes}")
             message = message.format(includes=", ".join(original.includes))
         else:
             message = _("the translation must include no prompts, as the source includes none")
-        findings.append(Finding("error", loc, message))
+        findings.append(TranslationProblem("error", loc, message))
     source_breaks, breaks = source.count("\n"), text.count("\n")
     if source_breaks != breaks:
         message = _n(
@@ -136,17 +139,19 @@ def _check_unit(source: str, text: str, loc: tuple[str | int, ...]) -> list[Find
             source_breaks,
         )
         findings.append(
-            Finding("error", loc, message.format(count=source_breaks, translated=breaks))
+            TranslationProblem("error", loc, message.format(count=source_breaks, translated=breaks))
         )
     if text == source:
-        findings.append(Finding("warning", loc, _("the translation is identical to the source")))
+        findings.append(
+            TranslationProblem("warning", loc, _("the translation is identical to the source"))
+        )
     elif len(source) >= RATIO_MIN_SOURCE_LENGTH:
         ratio = len(text) / len(source)
         if not MIN_LENGTH_RATIO <= ratio <= MAX_LENGTH_RATIO:
             # TRANSLATORS: {ratio} is a decimal number such as 0.2 or 3.5.
             message = _("the translation is {ratio} times the length of the source")
             ratio_text = format_decimal(ratio, format="0.0", locale=current_locale())
-            findings.append(Finding("warning", loc, message.format(ratio=ratio_text)))
+            findings.append(TranslationProblem("warning", loc, message.format(ratio=ratio_text)))
     return findings
 
 
@@ -197,7 +202,7 @@ def _ordered(categories: set[str] | frozenset[str]) -> list[str]:
     return known + sorted(categories - set(PLURAL_CATEGORIES))
 
 
-def check_plurals(text: str, locale: str, loc: tuple[str | int, ...]) -> list[Finding]:
+def check_plurals(text: str, locale: str, loc: tuple[str | int, ...]) -> list[TranslationProblem]:
     """Each ``plural`` call of ``text`` must name every plural category of ``locale``
     (a missing one is a warning: the ``other`` form is shown instead, wrong for that
     number) and no category the locale lacks (an error: that text is never shown).
@@ -205,7 +210,7 @@ def check_plurals(text: str, locale: str, loc: tuple[str | int, ...]) -> list[Fi
     expected = plural_categories(locale)
     if not expected:
         return []
-    findings: list[Finding] = []
+    findings: list[TranslationProblem] = []
     for call in plural_calls(text):
         unused = _ordered(call.forms - set(expected))
         missing = [c for c in expected if c not in call.forms]
@@ -220,7 +225,7 @@ def check_plurals(text: str, locale: str, loc: tuple[str | int, ...]) -> list[Fi
                 "its forms: {expected}",
                 len(unused),
             ).format(forms=", ".join(unused), locale=locale, expected=", ".join(expected))
-            findings.append(Finding("error", loc, message, call.line))
+            findings.append(TranslationProblem("error", loc, message, call.line))
         if missing:
             message = _n(
                 # TRANSLATORS: "plural" is the name of a template filter and {forms} CLDR
@@ -231,7 +236,7 @@ def check_plurals(text: str, locale: str, loc: tuple[str | int, ...]) -> list[Fi
                 len(missing),
             ).format(forms=", ".join(missing), locale=locale)
             level: Literal["error", "warning"] = "error" if "other" in missing else "warning"
-            findings.append(Finding(level, loc, message, call.line))
+            findings.append(TranslationProblem(level, loc, message, call.line))
     return findings
 
 
@@ -287,7 +292,7 @@ class LanguageCheck:
     locale's."""
 
     detected: str | None
-    finding: Finding | None
+    finding: TranslationProblem | None
 
 
 def check_language(texts: Sequence[str], locale: str, loc: tuple[str | int, ...]) -> LanguageCheck:
@@ -309,7 +314,7 @@ def check_language(texts: Sequence[str], locale: str, loc: tuple[str | int, ...]
         # TRANSLATORS: {language} and {locale} are names of languages such as French.
         "the text looks like {language}, not {locale}; is the file's Language header right?"
     ).format(language=_language_name(detection.language), locale=_language_name(locale))
-    return LanguageCheck(detection.language, Finding("warning", loc, message))
+    return LanguageCheck(detection.language, TranslationProblem("warning", loc, message))
 
 
 def _prose(text: str) -> str:

@@ -107,7 +107,13 @@ class TranslationBulkReview(RequestModel):
         return self
 
 
-class Finding(BaseModel):
+class TranslationFinding(BaseModel):
+    # A problem in a translation: errors block it, warnings are kept with it. The API has
+    # always called it Finding: its OpenAPI schema is named after the class's qualified
+    # name, its title after the config's (a docstring would add a description).
+    __qualname__ = "Finding"
+    model_config = ConfigDict(title="Finding")
+
     level: Literal["error", "warning", "suggestion"]
     loc: list[str | int]
     message: str
@@ -151,7 +157,7 @@ class Translation(TranslationSummary):
         description="The current revision's note: for text in review, the translator's "
         "comment to the reviewer (a PO file's translator comments).",
     )
-    warnings: list[Finding] = Field(default_factory=list)
+    warnings: list[TranslationFinding] = Field(default_factory=list)
     revisions: list[Revision]
 
 
@@ -161,7 +167,7 @@ class BulkReviewResult(BaseModel):
     action: ReviewAction
     locale: str
     reviewed: list[TranslationSummary]
-    warnings: list[Finding] = Field(
+    warnings: list[TranslationFinding] = Field(
         default_factory=list, description="Findings that do not block, by prompt."
     )
 
@@ -234,4 +240,4 @@ class ImportResult(BaseModel):
         "whole file (ISO 639-1, such as fr); null when too little text changed to tell. "
         "A language other than the locale's is also a warning.",
     )
-    warnings: list[Finding]
+    warnings: list[TranslationFinding]

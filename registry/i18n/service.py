@@ -32,7 +32,6 @@ from registry.i18n.models import RegistryInfo, Translation
 from registry.i18n.schemas import (
     MAX_BULK_REVIEW,
     BulkReviewResult,
-    Finding,
     FolderProgress,
     ImportResult,
     LocaleProgress,
@@ -44,6 +43,7 @@ from registry.i18n.schemas import (
     ReviewAction,
     Revision,
     TranslationBulkReview,
+    TranslationFinding,
     TranslationReview,
     TranslationStatus,
     TranslationSubmit,
@@ -199,7 +199,7 @@ def _as_messages(version: models.PromptVersion, texts: Sequence[str]) -> list[Me
 
 
 def _view(
-    translation: Translation, prompt_name: str, warnings: Sequence[Finding] = ()
+    translation: Translation, prompt_name: str, warnings: Sequence[TranslationFinding] = ()
 ) -> TranslationView:
     version = translation.version
     current = source_texts(version)
@@ -247,10 +247,14 @@ def _lines(texts: Sequence[str]) -> list[str]:
     return lines
 
 
-def _findings(found: Sequence[checks.Finding]) -> tuple[list[ErrorItem], list[Finding]]:
+def _findings(
+    found: Sequence[checks.TranslationProblem],
+) -> tuple[list[ErrorItem], list[TranslationFinding]]:
     errors = [ErrorItem(f.loc, f.message, f.line, f.column) for f in found if f.level == "error"]
     warnings = [
-        Finding(level=f.level, loc=list(f.loc), message=f.message, line=f.line, column=f.column)
+        TranslationFinding(
+            level=f.level, loc=list(f.loc), message=f.message, line=f.line, column=f.column
+        )
         for f in found
         if f.level != "error"
     ]
@@ -263,7 +267,7 @@ def _style_findings(
     version: models.PromptVersion,
     locale: str,
     texts: Sequence[str],
-) -> list[checks.Finding]:
+) -> list[checks.TranslationProblem]:
     """The prompt's style guide, with its rules for ``locale``, run over translated text."""
     roles = source_roles(version)
     if roles is not None and len(roles) != len(texts):
@@ -277,7 +281,7 @@ def _style_findings(
         localized=True,
     )
     return [
-        checks.Finding(
+        checks.TranslationProblem(
             f.level,
             ("body", "template") if f.unit is None else ("body", "messages", f.unit, "content"),
             f"{f.rule}: {f.message}",
@@ -431,7 +435,7 @@ def _review(
     *,
     actor: str,
     note: str,
-) -> list[Finding]:
+) -> list[TranslationFinding]:
     """One review of one translation, audited: every way of reviewing comes here.
 
     Raises Conflict (the status does not allow the action) or InvalidInput (approved text
@@ -458,7 +462,7 @@ def _review(
                 )
             ],
         )
-    warnings: list[Finding] = []
+    warnings: list[TranslationFinding] = []
     if action is ReviewAction.approve:
         # Approving is a promise that the text fits the version's current source.
         found = checks.check_translation(
@@ -523,7 +527,7 @@ def review_translations(
         )
     errors = [t.error for t in targets if t.error is not None]
     reviewed: list[TranslationSummary] = []
-    warnings: list[Finding] = []
+    warnings: list[TranslationFinding] = []
     for target in targets:
         if target.error is not None:
             continue
@@ -993,11 +997,11 @@ def import_po(
     # text), which every PO tool keeps; the X-Registry-Id header is not required, since
     # Babel and the tools built on it drop it. A file of another registry applies only
     # where its source texts are this registry's, word for word; the answer says so.
-    warnings: list[Finding] = []
+    warnings: list[TranslationFinding] = []
     own_id = registry_id(session)
     if parsed.registry_id is not None and parsed.registry_id != own_id:
         warnings.append(
-            Finding(
+            TranslationFinding(
                 level="warning",
                 loc=["body", "X-Registry-Id"],
                 message=_(
@@ -1171,7 +1175,7 @@ def import_po(
                 errors.append(item)
             else:
                 warnings.append(
-                    Finding(
+                    TranslationFinding(
                         level="warning", loc=list(item.loc), message=item.message, line=item.line
                     )
                 )
@@ -1186,7 +1190,7 @@ def import_po(
     if language.finding is not None:
         warnings.insert(
             0,
-            Finding(
+            TranslationFinding(
                 level="warning", loc=list(language.finding.loc), message=language.finding.message
             ),
         )

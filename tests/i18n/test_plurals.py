@@ -24,7 +24,7 @@ RU_ALL = (
 JA_FEW = "未解決のチケットが {{ n | plural(few='# 件', other='# 件') }} あります。"
 
 
-def check(text: str, locale: str) -> list[checks.Finding]:
+def check(text: str, locale: str) -> list[checks.TranslationProblem]:
     return checks.check_translation([SOURCE], [text], locale=locale)
 
 
