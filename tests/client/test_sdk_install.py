@@ -1,4 +1,6 @@
-"""The SDK installs light: it imports and renders with none of the server's packages."""
+"""The SDK installs light: it imports and renders with none of the server's packages,
+nor the style checks' (RE2, py3langid and its numpy), which come with the ``lint`` extra.
+Its size and import time are measured in bench/sdk_install.py, not here."""
 
 from __future__ import annotations
 
@@ -30,8 +32,11 @@ SERVER_MODULES = [
     "typer",
     "uvicorn",
 ]
-CHILD = """
-import json, sys
+# The ``lint`` extra's packages, as import names.
+LINT_MODULES = ["numpy", "py3langid", "re2"]
+# As if these were not installed: an import of one raises ModuleNotFoundError.
+REFUSE = """
+import sys
 from importlib.abc import MetaPathFinder
 
 BLOCKED = set(sys.argv[2].split(","))
@@ -43,7 +48,11 @@ class Refuse(MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, Refuse())
-
+"""
+CHILD = (
+    REFUSE
+    + """
+import json
 import registry
 from registry import AsyncClient, Client, Prompt, RegistryError, write_bundle
 
@@ -56,6 +65,7 @@ print(json.dumps({
     "loaded": sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED),
 }))
 """
+)
 
 
 def test_client_imports_and_renders_without_server_packages(
@@ -66,7 +76,7 @@ def test_client_imports_and_renders_without_server_packages(
     write_bundle(Client(http_client=client), bundle)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(bundle), ",".join(SERVER_MODULES)],
+        [sys.executable, "-c", CHILD, str(bundle), ",".join(SERVER_MODULES + LINT_MODULES)],
         capture_output=True,
         text=True,
         env=env,
@@ -93,3 +103,115 @@ def test_base_install_lists_only_what_the_client_needs() -> None:
     server_packages |= {"pydantic-settings", "typer", "rich"}
     assert not base & server_packages
     assert server_packages <= server
+
+
+def run_child(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+IMPORTED = """
+import json, sys
+import registry, registry.client
+from registry import Client
+print(json.dumps(sorted({m.partition(".")[0] for m in sys.modules})))
+"""
+
+
+def test_importing_the_sdk_loads_neither_the_server_nor_the_style_checks(tmp_path: Path) -> None:
+    # Here every extra is installed: what the SDK imports is its own choice.
+    child = run_child(IMPORTED, cwd=tmp_path)
+    assert child.returncode == 0, child.stderr
+    loaded = set(json.loads(child.stdout))
+    assert "registry" in loaded
+    assert not loaded & {"numpy", "py3langid", "re2", "sqlalchemy", "fastapi", "yaml"}
+    # AsyncClient, and with it asyncio, is imported on first use only.
+    assert "asyncio" not in loaded
+
+
+LINT_CHILD = (
+    REFUSE
+    + """
+import json
+import httpx
+from registry import Client
+
+answer = json.loads(sys.argv[1])
+http = httpx.Client(
+    base_url="http://registry.test",
+    transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)),
+)
+result = Client(http_client=http).lint(template="Help {{ who }}. TODO: ask.")
+print(json.dumps({
+    "result": result.model_dump(mode="json"),
+    "loaded": sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED),
+}))
+"""
+)
+
+
+def test_the_registrys_lint_is_read_without_the_style_checks(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """``client.lint`` asks the registry: its answer is read with no RE2 or py3langid."""
+    answer = client.post("/v1/lint", json={"template": "Help {{ who }}. TODO: ask."})
+    assert answer.status_code == 200, answer.text
+    blocked = ",".join(SERVER_MODULES + LINT_MODULES)
+    child = run_child(LINT_CHILD, answer.text, blocked, cwd=tmp_path)
+    assert child.returncode == 0, child.stderr
+    result = json.loads(child.stdout)
+    assert result["loaded"] == []
+    assert result["result"] == answer.json()
+    assert any(f["rule"] == "prompt.leftover-notes" for f in result["result"]["findings"])
+
+
+SCRIPT = (
+    REFUSE
+    + """
+sys.argv = ["registry", *sys.argv[3:]]
+from registry.cli import main
+main()
+"""
+)
+
+
+def test_the_cli_in_an_sdk_only_install_says_which_extra_to_install(tmp_path: Path) -> None:
+    child = run_child(SCRIPT, "", ",".join(SERVER_MODULES), "--help", cwd=tmp_path)
+    assert child.returncode == 1
+    assert child.stdout == ""
+    assert child.stderr.splitlines() == [
+        "registry: the command line needs the 'server' extra (no module named 'typer'): "
+        "pip install 'prompt-registry[server]'"
+    ]
+
+
+def test_registry_lint_without_the_lint_extra_says_which_extra_to_install(
+    tmp_path: Path,
+) -> None:
+    prompt = tmp_path / "greeting.prompt"
+    prompt.write_text("---\nkind: text\n---\nHelp them with their order.\n", encoding="utf-8")
+    child = run_child(SCRIPT, "", ",".join(LINT_MODULES), "lint", str(prompt), cwd=tmp_path)
+    assert child.returncode == 1
+    assert child.stderr.splitlines() == [
+        "registry: the command line needs the 'lint' extra (no module named 're2'): "
+        "pip install 'prompt-registry[lint]'"
+    ]
+
+
+def test_the_style_checks_come_with_the_lint_extra_and_the_server() -> None:
+    optional = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    base = {Requirement(r).name.lower() for r in optional["dependencies"]}
+    extras = optional["optional-dependencies"]
+    lint = {Requirement(r).name.lower() for r in extras["lint"]}
+    assert {"py3langid", "google-re2"} <= lint
+    assert not base & lint
+    server = [Requirement(r) for r in extras["server"]]
+    assert any(r.name == "prompt-registry" and "lint" in r.extras for r in server)

@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NamedTuple
-
-import re2  # type: ignore[import-untyped]
 
 from registry.style.i18n import mark, translate
 from registry.style.text import ALL_SCOPES, Unit
@@ -126,15 +125,28 @@ _RE2_ERRORS = (
 _BACKREFERENCE = re.compile(r"invalid escape sequence: \\[1-9]")
 
 
+@cache
+def _re2() -> Any:
+    """RE2, imported when a guide is first compiled: the SDK's light install has none
+    (the ``lint`` extra brings it), and reads the style package's schemas all the same."""
+    try:
+        import re2  # type: ignore[import-untyped]
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            "style checks run on google-re2, which is not installed: "
+            "pip install 'prompt-registry[lint]'",
+            name="re2",
+        ) from exc
+    return re2
+
+
+@cache
 def _options(ignorecase: bool) -> Any:
-    options = re2.Options()
+    options = _re2().Options()
     options.max_mem = PATTERN_MEMORY
     options.case_sensitive = not ignorecase
     options.log_errors = False  # the error goes back to the guide's author instead
     return options
-
-
-_OPTIONS = {ignorecase: _options(ignorecase) for ignorecase in (False, True)}
 
 
 def compile_pattern(
@@ -150,8 +162,9 @@ def compile_pattern(
     left = _budget.get() if kept else None
     if left is not None and (left[0] < 0 or left[1] < 0):
         raise PatternError(translate(E_GUIDE_TOO_LARGE), repeated=True)
+    re2 = _re2()
     try:
-        compiled = re2.compile(text, _OPTIONS[ignorecase])
+        compiled = re2.compile(text, _options(ignorecase))
     except re2.error as exc:
         raise PatternError(_re2_message(exc)) from None
     if left is not None:
