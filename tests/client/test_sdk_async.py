@@ -13,7 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from registry import AsyncClient, Client, ConnectionError, ServerError, write_bundle
+from registry import (
+    AsyncClient,
+    Client,
+    ConnectionError,
+    NotFoundError,
+    ServerError,
+    write_bundle,
+)
 from registry.app import create_app
 from registry.config import Settings
 from registry.db import Database
@@ -200,6 +207,17 @@ class TestFailures:
             assert (await sdk.get("support/greeting", fallback="Hi")).is_fallback
         async with AsyncClient(url, bundle=path, sleep=no_sleep) as sdk:
             assert (await sdk.get("support/greeting", locale="ja")).origin == "bundle"
+
+    async def test_a_prompt_not_published_yet_serves_the_fallback(
+        self, http: httpx.AsyncClient, recorder: Recorder
+    ) -> None:
+        async with AsyncClient(http_client=http, sleep=no_sleep) as sdk:
+            prompt = await sdk.get("onboarding/welcome", fallback="Hello {{ name }}")
+            assert prompt.is_fallback
+            assert prompt.render(name="Bo") == "Hello Bo"
+            with pytest.raises(NotFoundError):
+                await sdk.get("onboarding/welcome")
+        assert recorder.statuses == [404, 404]
 
     async def test_management_calls(
         self, http: httpx.AsyncClient, make_token: Callable[..., str]

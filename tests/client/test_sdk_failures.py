@@ -303,16 +303,66 @@ class TestServerErrors:
             Client(http_client=http, max_retries=0).get("support/greeting")
 
 
-class TestClientErrors:
-    def test_not_found_is_not_retried(
+class TestNotPublishedYet:
+    """A 404 on get: the application's fallback when it gave one, logged once per name."""
+
+    def test_a_missing_prompt_serves_the_fallback_asked_again_each_time(
+        self,
+        demo: TestClient,
+        count_requests: list[int],
+        sleeps: list[float],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        sdk = Client(http_client=demo, sleep=sleeps.append)
+        with caplog.at_level(logging.WARNING, logger="registry.client"):
+            for _ in range(3):
+                prompt = sdk.get("onboarding/welcome", locale="de-AT", fallback="Hallo {{ n }}")
+                assert prompt.is_fallback and prompt.locale == "de_AT"
+                assert prompt.render(n="Ada") == "Hallo Ada"
+            chat = sdk.get("onboarding/tour", fallback=[{"role": "user", "content": "{{ q }}"}])
+            assert chat.render(q="Where?") == [{"role": "user", "content": "Where?"}]
+        # Not retried, not cached: each get asks, so a publish is served at once.
+        assert (count_requests, sleeps) == ([404] * 4, [])
+        logged = [r.getMessage() for r in caplog.records]
+        assert len(logged) == 2
+        assert "onboarding/welcome" in logged[0] and "fallback" in logged[0]
+        assert "onboarding/tour" in logged[1]
+
+    def test_the_prompt_is_served_once_published_and_logged_again_if_lost(
+        self, demo: TestClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        sdk = Client(http_client=demo, cache_ttl=0)
+        sdk.create_prompt("onboarding/welcome")
+        fallback = "Welcome, {{ name }}."
+        with caplog.at_level(logging.WARNING, logger="registry.client"):
+            # Created, but no version carries the production label yet.
+            assert sdk.get("onboarding/welcome", fallback=fallback).is_fallback
+            assert sdk.get("onboarding/welcome", fallback=fallback).is_fallback
+            assert len(caplog.records) == 1
+            sdk.publish(
+                "onboarding/welcome",
+                template="Welcome aboard, {{ name }}.",
+                variables=[{"name": "name", "type": "string"}],
+                labels=["production"],
+            )
+            served = sdk.get("onboarding/welcome", fallback=fallback)
+            assert not served.is_fallback
+            assert served.render(name="Ada") == "Welcome aboard, Ada."
+            # A label or version that does not exist is not published either.
+            assert sdk.get("onboarding/welcome", label="beta", fallback=fallback).is_fallback
+            assert len(caplog.records) == 2
+
+    def test_without_a_fallback_the_404_is_raised_and_not_retried(
         self, demo: TestClient, count_requests: list[int], sleeps: list[float]
     ) -> None:
         sdk = Client(http_client=demo, sleep=sleeps.append)
         with pytest.raises(NotFoundError) as caught:
-            sdk.get("no/such-prompt", fallback="unused")
+            sdk.get("no/such-prompt")
         assert "no/such-prompt" in caught.value.detail
         assert (count_requests, sleeps) == ([404], [])
 
+
+class TestClientErrors:
     def test_validation_error_carries_the_problems_errors(self, demo: TestClient) -> None:
         sdk = Client(http_client=demo)
         with pytest.raises(ValidationError) as caught:
