@@ -25,7 +25,8 @@ from registry.i18n.locales import LocaleError, canonical_locale
 from registry.i18n.messages import _
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-READ_ONLY_POSTS = ("/-/render", "/v1/lint")
+# The console's draft lint and preview ("/console/prompts/{name}/-/lint", "-/preview").
+READ_ONLY_POSTS = ("/-/render", "/v1/lint", "/-/lint", "/-/preview")
 
 
 def _writes(request: Request) -> bool:

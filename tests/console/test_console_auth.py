@@ -90,7 +90,7 @@ class TestCsrf:
     def test_a_post_without_the_session_token_is_refused(
         self, signed_in: Callable[..., tuple[TestClient, str]]
     ) -> None:
-        client, csrf = signed_in("reader")
+        client, _csrf = signed_in("reader")
         refused = client.post("/console/sign-out", data={"csrf_token": "forged"})
         assert refused.status_code == 403
         # Still signed in: nothing happened.

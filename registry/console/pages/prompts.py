@@ -156,6 +156,18 @@ def move_label(
     return redirect(f"{PREFIX}/prompts/{name}#labels", request)
 
 
+def _notice(published: int | None, unchanged: int | None, experiment: int | None) -> str | None:
+    if published:
+        return _("Version {number} is published.").format(number=published)
+    if unchanged:
+        return _("Nothing changed: version {number} already holds this content.").format(
+            number=unchanged
+        )
+    if experiment:
+        return _("The experiment has started (id {id}).").format(id=experiment)
+    return None
+
+
 @router.get("/prompts/{name:path}")
 def prompt_page(
     request: Request,
@@ -163,8 +175,14 @@ def prompt_page(
     viewer: ViewerDep,
     session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
+    published: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
+    unchanged: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
+    experiment: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
 ) -> Response:
-    """A prompt: its labels, its versions newest first, and its includes both ways."""
+    """A prompt: its labels, its versions newest first, and its includes both ways.
+
+    ``published``, ``unchanged`` and ``experiment`` say what the form before did.
+    """
     principal = viewer.principal
     readable_prompt(principal, name)
     prompt = service.read_prompt(session, name)
@@ -185,5 +203,6 @@ def prompt_page(
         "included_by": included_by(session, name, principal),
         "moves": label_moves(principal, policy, name),
         "may_publish": principal.can(Permission.PUBLISH) and principal.may_change(name),
+        "notice": _notice(published, unchanged, experiment),
     }
     return render(request, "prompts/prompt.html", context)
