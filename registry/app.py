@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
+import anyio.to_thread
 from babel.lists import format_list
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +39,8 @@ from registry.errors import (
     RegistryError,
     summarize,
 )
+from registry.events.delivery import running_worker
+from registry.events.router import router as webhooks_router
 from registry.experiments.router import router as experiments_router
 from registry.health import database_unavailable
 from registry.health import router as health_router
@@ -461,7 +464,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        # Webhook deliveries run in a thread of their own; stopping it waits for a post.
+        webhooks = ExitStack()
+        webhooks.enter_context(running_worker(settings))
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(webhooks.close)
         if owns_db:
             database.dispose()
 
@@ -501,6 +510,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(access_router)
+    app.include_router(webhooks_router)
     # The web console under /console, its assets, and / leading there.
     console.install(app)
 

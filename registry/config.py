@@ -63,6 +63,40 @@ class Settings(BaseSettings):
         ),
     )
 
+    webhooks_deliver: bool = Field(
+        default=True,
+        description=(
+            "Each server process delivers webhook events in a thread of its own; off, "
+            "they wait in the outbox for `registry webhooks deliver` (or a server with it on)."
+        ),
+    )
+    webhook_poll_interval_s: float = Field(
+        default=1.0, gt=0, le=3600, description="How often an idle worker looks for due events."
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="How long a receiver has to answer a post."
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Posts a worker makes at once."
+    )
+    webhook_max_attempts: int = Field(
+        default=15, ge=1, le=100, description="Attempts of a delivery before it is failed."
+    )
+    webhook_max_age_s: float = Field(
+        default=86_400,
+        gt=0,
+        description="A delivery still failing this long after it was scheduled is failed.",
+    )
+    webhook_retry_base_s: float = Field(
+        default=5.0, gt=0, description="Delay before the first retry; it doubles each time."
+    )
+    webhook_retry_cap_s: float = Field(
+        default=3600.0, gt=0, description="The longest delay between two attempts."
+    )
+    webhook_retention_days: float = Field(
+        default=30, gt=0, description="Finished deliveries and their log are kept this long."
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -5,6 +5,7 @@ def load_all() -> None:
     """Register every table on ``registry.db.Base.metadata``."""
     import registry.access.models
     import registry.console.models
+    import registry.events.models
     import registry.experiments.models
     import registry.i18n.models
     import registry.prompts.models

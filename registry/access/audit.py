@@ -20,6 +20,7 @@ from registry.access.schemas import AuditEvent as AuditEventSchema
 from registry.access.schemas import AuditPage
 from registry.db import utcnow
 from registry.errors import ErrorItem, InvalidInput
+from registry.events.outbox import record_events
 from registry.i18n.messages import _
 
 PRINCIPAL = "registry.principal"
@@ -62,6 +63,16 @@ def record(
             "before": before,
             "after": after,
         },
+    )
+    # Webhook events of the change, in the same transaction (the outbox).
+    record_events(
+        session,
+        action,
+        target=target,
+        prompt=prompt,
+        before=before,
+        after=after,
+        actor=principal.owner,
     )
 
 

@@ -1,0 +1,416 @@
+"""The outbox: the events of a change, written in the change's own transaction.
+
+Every write of the registry is audited through :func:`registry.access.audit.record`,
+which hands the audited action here. An action subscribers may care about becomes one
+or more events, and each event one delivery per subscription that wants it; a
+transaction that rolls back takes its events with it, and one that commits has them
+stored for the worker (:mod:`registry.events.delivery`) before anyone could see the
+change. Nothing is written when no active subscription wants an event.
+
+The audit payloads read here are the ones their callers write: ``version.publish``
+(prompts), ``label.move`` (prompts), ``translation.approve`` (translations) and the
+``experiment.*`` actions (experiments).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, Text, and_, exists, insert, or_, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session
+
+from registry.access.roles import within
+from registry.db import utcnow
+from registry.events.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from registry.events.schemas import DeliveryStatus, EventType
+from registry.i18n.models import Translation
+from registry.i18n.serving import source_roles, source_texts
+from registry.prompts.models import Label, Prompt, PromptVersion
+from registry.templating.engine import parse_ref
+
+LATEST = "latest"
+
+_SUBSCRIPTIONS = WebhookSubscription.__table__.c
+_ACTIVE = select(_SUBSCRIPTIONS.id, _SUBSCRIPTIONS.event_types, _SUBSCRIPTIONS.folder).where(
+    _SUBSCRIPTIONS.active.is_(True)
+)
+_INSERT_EVENT = insert(cast(Table, WebhookEvent.__table__)).returning(WebhookEvent.__table__.c.id)
+_INSERT_DELIVERIES = insert(cast(Table, WebhookDelivery.__table__))
+
+_VERSIONS = PromptVersion.__table__.c
+_PROMPTS = Prompt.__table__.c
+_LABELS = Label.__table__.c
+_TRANSLATIONS = Translation.__table__.c
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audited action, as :func:`registry.access.audit.record` was given it."""
+
+    action: str
+    target: str
+    prompt: str | None
+    before: Any
+    after: Any
+    actor: str
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    prompt: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Subscriber:
+    id: int
+    types: frozenset[str]
+    folder: str | None
+
+    def wants(self, event_type: str, prompt: str | None) -> bool:
+        if self.types and event_type not in self.types:
+            return False
+        return self.folder is None or (prompt is not None and _in_folder(prompt, self.folder))
+
+
+def _in_folder(prompt: str, folder: str) -> bool:
+    """A folder (``support/``) holds the prompts under it; a prompt's name, only itself."""
+    return within(prompt, (folder,)) if folder.endswith("/") else prompt == folder
+
+
+def record_events(
+    session: Session,
+    action: str,
+    *,
+    target: str,
+    prompt: str | None,
+    before: Any,
+    after: Any,
+    actor: str,
+) -> None:
+    """Write the events of one audited action, and their deliveries, in its transaction."""
+    build = _BUILDERS.get(action)
+    if build is None:
+        return
+    subscribers = [
+        _Subscriber(id=row.id, types=frozenset(row.event_types or ()), folder=row.folder)
+        for row in session.execute(_ACTIVE)
+    ]
+    if not subscribers:
+        return
+    # Only the types someone wants are worked out (a dependents' walk is not free).
+    wanted: Collection[str] = (
+        set(EventType)
+        if any(not s.types for s in subscribers)
+        else set().union(*(s.types for s in subscribers))
+    )
+    change = Change(action, target, prompt, before, after, actor)
+    now = utcnow()
+    for event in build(session, change, wanted):
+        ids = [s.id for s in subscribers if s.wants(event.type, event.prompt)]
+        if ids:
+            _write(session, event, ids, now)
+
+
+def _write(session: Session, event: Event, subscription_ids: Sequence[int], now: datetime) -> None:
+    body = {"type": event.type.value, "timestamp": now.isoformat(), "data": event.data}
+    event_id = session.execute(
+        _INSERT_EVENT,
+        {
+            # The webhook-id: unique across registries and restores, never reused.
+            "uid": f"msg_{uuid.uuid4().hex}",
+            "type": event.type.value,
+            "prompt": event.prompt,
+            "body": body,
+            "created_at": now,
+        },
+    ).scalar_one()
+    session.execute(
+        _INSERT_DELIVERIES,
+        [
+            {
+                "event_id": event_id,
+                "subscription_id": subscription_id,
+                "status": DeliveryStatus.pending.value,
+                "attempts": 0,
+                "counted_from": 0,
+                "scheduled_at": now,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for subscription_id in subscription_ids
+        ],
+    )
+
+
+# ---------------------------------------------------------------- what each action emits
+
+Builder = Callable[[Session, Change, Collection[str]], list[Event]]
+
+
+def _version_published(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:
+    name = change.prompt or change.target.split("@", 1)[0]
+    after = change.after or {}
+    number = int(after["version"])
+    events = [
+        Event(
+            EventType.version_published,
+            name,
+            {
+                "prompt": name,
+                "version": number,
+                "content_hash": after.get("content_hash"),
+                "message": after.get("message"),
+                "actor": change.actor,
+            },
+        )
+    ]
+    if EventType.translation_stale in wanted:
+        events += _gone_stale(session, name, number)
+    if EventType.answer_changed in wanted:
+        component = {
+            "component": name,
+            "component_label": LATEST,
+            "component_from_version": number - 1 or None,
+            "component_to_version": number,
+        }
+        events += _answers_changed(session, name, LATEST, component, change.actor)
+    return events
+
+
+def _gone_stale(session: Session, name: str, number: int) -> list[Event]:
+    """The translations the version ``number`` makes stale.
+
+    Called as the version is published, before its translations are carried forward
+    (:func:`registry.i18n.serving.carry_forward`): each translation of the version before
+    it is carried as stale when the translatable source changed, as that function decides.
+    """
+    if number < 2:
+        return []
+    rows = {
+        row.number: row
+        for row in session.execute(
+            select(_VERSIONS.id, _VERSIONS.number, _VERSIONS.template, _VERSIONS.messages)
+            .join(Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
+            .where(_PROMPTS.name == name, _VERSIONS.number.in_((number - 1, number)))
+        )
+    }
+    previous, new = rows.get(number - 1), rows.get(number)
+    if previous is None or new is None:
+        return []
+    if source_texts(previous) == source_texts(new) and source_roles(previous) == source_roles(new):
+        return []
+    translations = session.execute(
+        select(_TRANSLATIONS.locale, _TRANSLATIONS.status)
+        .where(_TRANSLATIONS.version_id == previous.id)
+        .order_by(_TRANSLATIONS.locale)
+    )
+    return [
+        Event(
+            EventType.translation_stale,
+            name,
+            {
+                "prompt": name,
+                "version": number,
+                "previous_version": number - 1,
+                "locale": t.locale,
+                "previous_status": t.status,
+            },
+        )
+        for t in translations
+    ]
+
+
+def _label_moved(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:
+    # The target is "<prompt>:<label>" (registry.prompts.service.set_label).
+    name, label = change.target.rsplit(":", 1)
+    from_version = (change.before or {}).get("version")
+    after = change.after or {}
+    events = [
+        Event(
+            EventType.label_moved,
+            name,
+            {
+                "prompt": name,
+                "label": label,
+                "from_version": from_version,
+                "to_version": after.get("version"),
+                "reason": after.get("reason"),
+                "actor": change.actor,
+            },
+        )
+    ]
+    if EventType.answer_changed in wanted:
+        component = {
+            "component": name,
+            "component_label": label,
+            "component_from_version": from_version,
+            "component_to_version": after.get("version"),
+        }
+        events += _answers_changed(session, name, label, component, change.actor)
+    return events
+
+
+def _answers_changed(
+    session: Session, name: str, label: str, component: dict[str, Any], actor: str
+) -> list[Event]:
+    return [
+        Event(
+            EventType.answer_changed,
+            dependent.prompt,
+            {
+                "prompt": dependent.prompt,
+                "label": dependent.label,
+                "version": dependent.version,
+                **component,
+                # The prompts between the component and this one, outermost last.
+                "via": list(dependent.via),
+                "actor": actor,
+            },
+        )
+        for dependent in dependents(session, name, label)
+    ]
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A prompt's label (or ``latest``) whose answer includes a component's label."""
+
+    prompt: str
+    label: str
+    version: int
+    via: tuple[str, ...]
+
+
+def dependents(session: Session, name: str, label: str) -> list[Dependent]:
+    """Every label (and ``latest``) whose served version includes ``name@label``, directly
+    or through prompts that do: their answers change when that label moves.
+
+    A reference without a label means ``production`` (see
+    :func:`registry.templating.engine.parse_ref`); a pinned version never changes.
+    Each prompt's label is visited once, so include cycles end the walk.
+    """
+    found: list[Dependent] = []
+    seen = {(name, label)}
+    frontier: list[tuple[str, str, tuple[str, ...]]] = [(name, label, ())]
+    while frontier:
+        following: list[tuple[str, str, tuple[str, ...]]] = []
+        for target, target_label, via in frontier:
+            for dependent in _direct_dependents(session, target, target_label, via):
+                key = (dependent.prompt, dependent.label)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(dependent)
+                    following.append((dependent.prompt, dependent.label, (*via, dependent.prompt)))
+        frontier = following
+    return found
+
+
+def _direct_dependents(
+    session: Session, name: str, label: str, via: tuple[str, ...]
+) -> Iterable[Dependent]:
+    served = or_(
+        _VERSIONS.number == _PROMPTS.latest_version,
+        exists().where(_LABELS.version_id == _VERSIONS.id),
+    )
+    # LIKE narrows the versions to those whose includes' JSON text names the prompt
+    # (its ``_`` matches any character, which only lets more through); the references
+    # are then parsed.
+    rows = session.execute(
+        select(
+            _VERSIONS.id,
+            _VERSIONS.number,
+            _VERSIONS.includes,
+            _PROMPTS.name,
+            _PROMPTS.latest_version,
+        )
+        .join(Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
+        .where(
+            and_(
+                sql_cast(_VERSIONS.includes, Text).like(f"%{name}%"),
+                _PROMPTS.archived_at.is_(None),
+                served,
+            )
+        )
+        .order_by(_PROMPTS.name, _VERSIONS.number)
+    ).all()
+    including = [row for row in rows if any(_names(ref, name, label) for ref in row.includes)]
+    if not including:
+        return []
+    labels: dict[int, list[str]] = {}
+    ids = [row.id for row in including]
+    for row in session.execute(
+        select(_LABELS.version_id, _LABELS.name)
+        .where(_LABELS.version_id.in_(ids))
+        .order_by(_LABELS.name)
+    ):
+        labels.setdefault(row.version_id, []).append(row.name)
+    return [
+        Dependent(prompt=row.name, label=pointer, version=row.number, via=via)
+        for row in including
+        for pointer in _pointers(row, labels.get(row.id, []))
+    ]
+
+
+def _pointers(row: Any, labels: list[str]) -> list[str]:
+    return [*labels, LATEST] if row.number == row.latest_version else labels
+
+
+def _names(ref: str, name: str, label: str) -> bool:
+    try:
+        target = parse_ref(ref)
+    except ValueError:
+        return False
+    return target.name == name and target.version is None and target.label == label
+
+
+def _translation_approved(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:
+    # The target is "<prompt>@<version>:<locale>" (registry.i18n.service._review).
+    name, rest = change.target.rsplit("@", 1)
+    number, locale = rest.split(":", 1)
+    after = change.after or {}
+    return [
+        Event(
+            EventType.translation_approved,
+            name,
+            {
+                "prompt": name,
+                "version": int(number),
+                "locale": locale,
+                "revision": after.get("revision"),
+                "note": after.get("note"),
+                "actor": change.actor,
+            },
+        )
+    ]
+
+
+def _experiment(event_type: EventType) -> Builder:
+    def build(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:
+        # The target is "<prompt>:<label>:experiment-<id>" (registry.experiments.service).
+        name, _label, experiment = change.target.rsplit(":", 2)
+        data = {
+            "prompt": name,
+            "experiment_id": int(experiment.removeprefix("experiment-")),
+            **(change.after or {}),
+            "actor": change.actor,
+        }
+        return [Event(event_type, name, data)]
+
+    return build
+
+
+_BUILDERS: dict[str, Builder] = {
+    "version.publish": _version_published,
+    "label.move": _label_moved,
+    "translation.approve": _translation_approved,
+    "experiment.create": _experiment(EventType.experiment_started),
+    "experiment.stop": _experiment(EventType.experiment_stopped),
+    "experiment.promote": _experiment(EventType.experiment_promoted),
+}
