@@ -151,6 +151,7 @@ def signed_in(page: Page, server: Server, role: str, *, next_path: str = "/conso
     page.locator("input[name=token]").fill(server.tokens[role])
     page.locator("form:has(input[name=token])").get_by_role("button").click()
     page.wait_for_url(re.compile(r"/console(?!/sign-in)"))
+    page.wait_for_load_state()
     return page
 
 
