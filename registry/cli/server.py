@@ -98,6 +98,17 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+@contextmanager
+def _reaching(url: str) -> Iterator[None]:
+    """A database that cannot be reached or refuses a migration is one line, not a trace."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as exc:
+        raise fail(f"the database {_safe(url)} failed: {_first_line(exc.orig)}") from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
@@ -105,7 +116,8 @@ def db_upgrade(revision: str = "head") -> None:
     from registry.config import get_settings
 
     url = get_settings().database_url
-    migrate.upgrade(url, revision)
+    with _reaching(url):
+        migrate.upgrade(url, revision)
     console.print(f"[green]database at {revision}[/green]: {_safe(url)}")
 
 
@@ -127,7 +139,8 @@ def db_current() -> None:
             soft_wrap=True,
         )
         return
-    current, head = migrate.current(url)
+    with _reaching(url):
+        current, head = migrate.current(url)
     state = "[green]up to date[/green]" if current == head else "[yellow]needs upgrade[/yellow]"
     # One line, whatever the width: scripts read it.
     console.print(
@@ -145,7 +158,8 @@ def db_downgrade(revision: str) -> None:
     missing = _sqlite_file(url)
     if missing is not None and not missing.is_file():
         raise fail(f"no registry database at {missing}: nothing to downgrade")
-    migrate.downgrade(url, revision)
+    with _reaching(url):
+        migrate.downgrade(url, revision)
     console.print(f"[yellow]database at {revision}[/yellow]: {_safe(url)}")
 
 
@@ -173,8 +187,8 @@ def seed_demo_command() -> None:
         return
     console.print(f"[green]seeded {created} demo prompts[/green]")
     console.print(
-        "An admin key for the demo, shown only now (send it as Authorization: Bearer …;"
-        " `registry keys create` makes more):",
+        "An admin key for the demo, shown only now: put it in REGISTRY_API_KEY for the CLI"
+        " and the SDK (`registry keys create` makes more):",
         highlight=False,
     )
     console.print(f"  [bold]{key.token}[/bold]", highlight=False, soft_wrap=True)
