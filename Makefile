@@ -2,19 +2,28 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+# Two installs: serving needs the `server` extra only; the tests and tools add `dev`
+# (pytest, mypy, schemathesis, …). Each stamp is remade when pyproject.toml changes.
+SERVE_INSTALLED := $(VENV)/.installed-server
+INSTALLED := $(VENV)/.installed-dev
 
 .PHONY: serve test tools lint bench clean
 
-$(INSTALLED): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(SERVE_INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[server]'
+	@touch $@
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
-	@touch $(INSTALLED)
+	@touch $@ $(SERVE_INSTALLED)
 
 ## Start the registry on SQLite with the demo library (migrates and seeds as needed).
-serve: $(INSTALLED)
+serve: $(SERVE_INSTALLED)
 	$(BIN)/registry serve --demo
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when
