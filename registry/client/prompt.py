@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from registry import errors as engine_errors
-from registry.client import errors
+from registry.client import adapters, errors
 from registry.experiments.plan import ServedExperiment
 from registry.i18n.locales import format_locale
 from registry.prompts.rendering import resolved_renderer
@@ -21,6 +21,9 @@ from registry.prompts.schemas import (
     Variable,
 )
 from registry.templating import template_renderer
+
+if TYPE_CHECKING:
+    from langchain_core.prompts import ChatPromptTemplate
 
 __all__ = ["Origin", "Prompt", "Rendered"]
 
@@ -56,6 +59,25 @@ class Prompt:
         except engine_errors.RegistryError as exc:
             # The same error, with the same problem fields, as the server's render.
             raise errors.from_problem(exc.status, exc.problem()) from None
+
+    def to_openai_chat(self, /, **variables: Any) -> dict[str, Any]:
+        """Rendered, with the model config: ``client.chat.completions.create(**kwargs)``.
+
+        See :mod:`registry.client.adapters` for how each config field is named.
+        """
+        return adapters.openai_chat(self, variables)
+
+    def to_openai_responses(self, /, **variables: Any) -> dict[str, Any]:
+        """Rendered, with the model config: ``client.responses.create(**kwargs)``."""
+        return adapters.openai_responses(self, variables)
+
+    def to_litellm(self, /, **variables: Any) -> dict[str, Any]:
+        """Rendered, with the model config: ``litellm.completion(**kwargs)``."""
+        return adapters.litellm_completion(self, variables)
+
+    def to_langchain(self, /, **variables: Any) -> ChatPromptTemplate:
+        """Rendered, as a LangChain ``ChatPromptTemplate`` (the ``langchain`` extra)."""
+        return adapters.langchain_template(self, variables)
 
     def _renderer(self) -> Callable[[Mapping[str, Any]], Rendered]:
         """The render function, made once; two threads making it at once make the same."""
