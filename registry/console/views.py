@@ -31,6 +31,7 @@ from registry.errors import Conflict, ErrorItem, InvalidInput, RegistryError
 from registry.health import database_unavailable
 from registry.i18n.locales import to_bcp47
 from registry.i18n.messages import (
+    N_,
     _,
     _n,
     available_locales,
@@ -78,6 +79,19 @@ def _datetime(value: datetime | None) -> str:
 
 def _number(value: int | float) -> str:
     return str(format_decimal(value, locale=current_locale()))
+
+
+# Words the templates translate from values (``_(finding.level)``, ``_(role)``).
+VALUE_WORDS = (
+    N_("error"),
+    N_("warning"),
+    N_("suggestion"),
+    N_("reader"),
+    N_("translator"),
+    N_("editor"),
+    N_("reviewer"),
+    N_("admin"),
+)
 
 
 # ---------------------------------------------------------------- navigation

@@ -153,6 +153,7 @@ class TestLanguage:
         french = client.get("/console/prompts", headers={"Accept-Language": "fr"})
         assert french.headers["content-language"] == "fr"
         assert '<html lang="fr">' in french.text
+        assert "Se déconnecter" in french.text  # "Sign out", from the registry's catalog
         client.post(
             "/console/language",
             data={"language": "ja", "csrf_token": csrf, "next": "/console/prompts"},
@@ -160,6 +161,7 @@ class TestLanguage:
         )
         japanese = client.get("/console/prompts", headers={"Accept-Language": "fr"})
         assert japanese.headers["content-language"] == "ja"
+        assert "サインアウト" in japanese.text
 
 
 class TestErrorsAreHtml:

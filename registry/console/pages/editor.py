@@ -215,7 +215,7 @@ def _json_value(raw: str, kind: str, loc: tuple[str | int, ...]) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        return ErrorItem(loc=loc, message=_("write it as JSON, e.g. 3, true, [1, 2] or {}"))
+        return ErrorItem(loc=loc, message=_("write it as JSON, e.g. 3, true or [1, 2]"))
 
 
 def _validation_items(exc: ValidationError) -> list[ErrorItem]:
