@@ -21,8 +21,11 @@ def deliver(
         bool, typer.Option("--once", help="Post what is due now, then exit (cron, CI).")
     ] = False,
 ) -> None:
-    """Post webhook events until stopped (Ctrl-C), next to or instead of the servers'
-    own workers (REGISTRY_WEBHOOKS_DELIVER=false turns those off)."""
+    """Post webhook events until stopped (Ctrl-C).
+
+    It runs next to the servers' own workers, or instead of them
+    (REGISTRY_WEBHOOKS_DELIVER=false turns those off).
+    """
     from sqlalchemy.exc import DBAPIError
 
     from registry.config import get_settings

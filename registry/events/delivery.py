@@ -26,7 +26,18 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import CursorResult, Table, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 
 from registry import __version__
@@ -40,6 +51,7 @@ from registry.events.models import (
 )
 from registry.events.schemas import DeliveryStatus
 from registry.events.signing import signed_headers
+from registry.observability.metrics import WebhookOutcome, webhook_attempted, webhook_backlog
 
 log = logging.getLogger("registry.webhooks")
 
@@ -104,6 +116,8 @@ class Claimed:
     body: Any
     url: str
     secret: str
+    # When the event was committed (near enough: when it was written), for the lag metric.
+    written_at: datetime
 
 
 @dataclass(frozen=True)
@@ -201,6 +215,7 @@ class DeliveryWorker:
                     _DELIVERIES.id,
                     _DELIVERIES.subscription_id,
                     _EVENTS.uid,
+                    _EVENTS.created_at,
                     _EVENTS.body,
                     _SUBSCRIPTIONS.url,
                     _SUBSCRIPTIONS.secret,
@@ -229,6 +244,7 @@ class DeliveryWorker:
                 body=r.body,
                 url=r.url,
                 secret=r.secret,
+                written_at=r.created_at,
             )
             for r in rows
         ]
@@ -291,12 +307,15 @@ class DeliveryWorker:
                 "last_status_code": outcome.status_code,
                 "last_error": outcome.error,
             }
+            metric: WebhookOutcome = "failed"
             if outcome.delivered:
                 values |= {"status": DeliveryStatus.delivered.value, "finished_at": now}
+                metric = "delivered"
             elif self.policy.gives_up(
                 counted.attempts - counted.counted_from, counted.scheduled_at, now
             ):
                 values |= {"status": DeliveryStatus.failed.value, "finished_at": now}
+                metric = "abandoned"
             else:
                 delay = self.policy.delay(
                     counted.attempts - counted.counted_from, outcome.retry_after
@@ -309,10 +328,22 @@ class DeliveryWorker:
                 .where(_DELIVERIES.id == claimed.id, _DELIVERIES.locked_until == claimed.lease)
                 .values(**values)
             )
+        webhook_attempted(metric, lag_seconds=(now - claimed.written_at).total_seconds())
         if outcome.delivered:
-            log.info("webhook %s delivered to subscription", claimed.webhook_id)
+            log.info("webhook %s delivered", claimed.webhook_id)
         else:
             log.warning("webhook %s not delivered: %s", claimed.webhook_id, outcome.error)
+
+    def report_backlog(self) -> None:
+        """Tell the metrics how many deliveries wait, and how long the oldest has."""
+        with self.db.session(write=False) as session:
+            pending, oldest = session.execute(
+                select(func.count(), func.min(_DELIVERIES.created_at)).where(
+                    _DELIVERIES.status == DeliveryStatus.pending.value
+                )
+            ).one()
+        age = 0.0 if oldest is None else (utcnow() - oldest).total_seconds()
+        webhook_backlog(int(pending), age)
 
     def prune(self) -> int:
         """Remove deliveries finished longer ago than the retention, and events left
@@ -347,6 +378,7 @@ class DeliveryWorker:
                     if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
                         self.prune()
                         self._pruned_at = time.monotonic()
+                    self.report_backlog()
                     posted = self.deliver_due()
                 reported = None
             except DBAPIError as exc:

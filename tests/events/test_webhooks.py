@@ -20,13 +20,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 from test_atomicity import Fault
 from test_faults import registry_serve
+from typer.testing import CliRunner
 
 from registry.app import create_app
-from registry.config import Settings
+from registry.cli import app as cli
+from registry.config import Settings, get_settings
 from registry.db import Database, utcnow
 from registry.events.delivery import DeliveryWorker
 from registry.events.models import WebhookAttempt, WebhookDelivery, WebhookEvent
@@ -656,3 +659,51 @@ class TestApi:
             assert answer.status_code == 403, (method, path, answer.text)
             assert answer.headers["content-type"] == "application/problem+json"
         assert api.get(f"/v1/webhooks/{created['id']}").json()["active"] is True
+
+
+class TestMetrics:
+    def test_deliveries_by_outcome_and_the_backlog(
+        self, api: TestClient, worker: DeliveryWorker, receiver: Receiver
+    ) -> None:
+        def sample(name: str, **labels: str) -> float:
+            return REGISTRY.get_sample_value(name, labels) or 0.0
+
+        subscribe(api, receiver)
+        delivered = sample("registry_webhook_deliveries_total", outcome="delivered")
+        failed = sample("registry_webhook_deliveries_total", outcome="failed")
+        make_prompt(api, "metrics/p", "Text.")
+        time.sleep(0.05)
+        worker.report_backlog()
+        assert sample("registry_webhook_pending_deliveries") == 1
+        assert sample("registry_webhook_oldest_pending_seconds") >= 0.05
+        receiver.answer = lambda _r: 500
+        worker.deliver_due()
+        receiver.answer = lambda _r: 204
+        deliver_until(worker, lambda: len(receiver.accepted()) == 1)
+        worker.report_backlog()
+        assert sample("registry_webhook_pending_deliveries") == 0
+        assert sample("registry_webhook_oldest_pending_seconds") == 0
+        after = sample("registry_webhook_deliveries_total", outcome="delivered")
+        assert after == delivered + 1
+        assert sample("registry_webhook_deliveries_total", outcome="failed") == failed + 1
+
+
+class TestCommand:
+    def test_registry_webhooks_deliver_once(
+        self,
+        api: TestClient,
+        migrated_url: str,
+        receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        subscribe(api, receiver)
+        make_prompt(api, "cli/p", "One.", "Two.")
+        monkeypatch.setenv("REGISTRY_DATABASE_URL", migrated_url)
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(cli, ["webhooks", "deliver", "--once"])
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        assert "posted 2 webhook deliveries" in result.output
+        assert [r.data["version"] for r in receiver.accepted()] == [1, 2]
