@@ -15,7 +15,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TextIO
 
-from bench import http, lint, postgres, publish, push, render, scale, sdk
+from bench import http, lint, postgres, publish, push, render, scale, sdk, sdk_install
 from bench.load import GENERATOR
 from bench.results import Section, Target, load_average, machine, python_speed_ms, table
 
@@ -24,6 +24,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BENCHMARKS: dict[str, Callable[[], Section]] = {
     "render": render.main,
     "sdk": sdk.main,
+    "sdk_install": sdk_install.main,
     "lint": lint.main,
     "http": http.main,
     "scale": scale.main,
