@@ -29,6 +29,13 @@ is unreachable or answers 5xx, cached prompts keep being served (the outage is l
 once, on the ``registry.client`` logger); a prompt never fetched comes from the offline
 bundle, else from ``fallback=`` (``prompt.is_fallback`` is then true), else the error is
 raised; while the outage lasts such a miss tries the registry once, without retries.
+A prompt the registry answers 404 for (not published yet) is served from ``fallback=``
+when one is given (logged once per name, not cached), else ``NotFoundError`` is raised.
+
+Adapters. ``prompt.to_openai_chat(**values)``, ``to_openai_responses``, ``to_litellm``
+give the keyword arguments of those clients' create calls, the rendered prompt with the
+version's model config; ``to_langchain`` a LangChain ``ChatPromptTemplate`` (the
+``langchain`` extra). See :mod:`registry.client.adapters`.
 ``invalidate(name=None)`` forgets; ``preload([...])`` warms; the client's own writes
 (``publish``, ``set_label``, translations) invalidate what they change.
 
