@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from registry.backup import service
+from registry.backup import export, restore
 from registry.backup.schemas import Backup, ImportSummary
 from registry.db import Database
 from registry.dependencies import AdminAccess, SessionDep
@@ -26,11 +26,11 @@ def export_registry(request: Request, _: AdminAccess) -> Response:
     # and the snapshot must be taken before the first query.
     db: Database = request.app.state.db
     with db.session(write=False) as session:
-        service.snapshot(session)
-        data = service.export_registry(session)
+        export.snapshot(session)
+        data = export.export_registry(session)
     stamp = data["exported_at"][:19].replace(":", "").replace("-", "")
     return Response(
-        service.dumps(data),
+        export.dumps(data),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="registry-{stamp}.json"'},
     )
@@ -46,4 +46,4 @@ def import_registry(
     _: AdminAccess,
 ) -> ImportSummary:
     """Restore a backup into an empty registry, all or nothing (admin)."""
-    return service.import_registry(session, body)
+    return restore.import_registry(session, body)
