@@ -135,6 +135,8 @@ class World:
     leaky: Target
     spare_key: int
     backup: dict[str, Any]
+    webhook: int = 0
+    delivery: int = 0
 
 
 @dataclass(frozen=True)
@@ -495,7 +497,33 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         case(A, lambda w, t: Req("/v1/label-policies/policied/"), scoped=False, ok=204)
     ],
     ("GET", "/v1/audit"): [case(A, lambda w, t: Req("/v1/audit"), scoped=False)],
+    # webhooks
+    ("POST", "/v1/webhooks"): [
+        case(A, lambda w, t: Req("/v1/webhooks", json={"url": HOOK}), scoped=False, ok=201)
+    ],
+    ("GET", "/v1/webhooks"): [case(A, lambda w, t: Req("/v1/webhooks"), scoped=False)],
+    ("GET", "/v1/webhooks/{subscription_id}"): [
+        case(A, lambda w, t: Req(f"/v1/webhooks/{w.webhook}"), scoped=False)
+    ],
+    ("PATCH", "/v1/webhooks/{subscription_id}"): [
+        case(A, lambda w, t: Req(f"/v1/webhooks/{w.webhook}", json={"active": False}), scoped=False)
+    ],
+    ("DELETE", "/v1/webhooks/{subscription_id}"): [
+        case(A, lambda w, t: Req(f"/v1/webhooks/{w.webhook}"), scoped=False, ok=204)
+    ],
+    ("GET", "/v1/webhooks/{subscription_id}/deliveries"): [
+        case(A, lambda w, t: Req(f"/v1/webhooks/{w.webhook}/deliveries"), scoped=False)
+    ],
+    ("POST", "/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"): [
+        case(
+            A,
+            lambda w, t: Req(f"/v1/webhooks/{w.webhook}/deliveries/{w.delivery}/redeliver"),
+            scoped=False,
+            ok=202,
+        )
+    ],
 }
+HOOK = "https://hooks.example.com/matrix"
 
 
 def experiment_body(label: str) -> dict[str, Any]:
@@ -576,6 +604,7 @@ def p_(name: str, rest: str = "") -> str:
 
 @pytest.fixture
 def world(client: TestClient) -> World:
+    webhook = ok(client.post("/v1/webhooks", json={"url": HOOK}))["id"]
     inside = make_target(client, FOLDER)
     outside = make_target(client, "elsewhere/")
     ok(client.post("/v1/prompts", json={"name": SECRET}))
@@ -591,8 +620,15 @@ def world(client: TestClient) -> World:
     spare = ok(client.post("/v1/keys", json={"owner": "spare", "role": "reader"}))
     backup = client.get("/v1/admin/export")
     assert backup.status_code == 200, backup.text
+    delivery = ok(client.get(f"/v1/webhooks/{webhook}/deliveries"))["items"][0]["id"]
     return World(
-        inside=inside, outside=outside, leaky=leaky, spare_key=spare["id"], backup=backup.json()
+        inside=inside,
+        outside=outside,
+        leaky=leaky,
+        spare_key=spare["id"],
+        backup=backup.json(),
+        webhook=webhook,
+        delivery=delivery,
     )
 
 
