@@ -90,3 +90,29 @@ def test_a_reader_has_no_editor(page: Page, console_server: Server, watch: Watch
         "keys with the reader role may not do this; it needs the editor role or above"
     )
     expect(page.get_by_label("Template")).to_have_count(0)
+
+
+def test_typing_while_a_check_is_under_way_shows_the_newest_findings_without_errors(
+    page: Page, console_server: Server
+) -> None:
+    name = prompt_with_one_version(console_server)
+    signed_in(page, console_server, "editor", next_path=f"/console/prompts/{name}/-/edit")
+    template = page.get_by_label("Template")
+    expect(page.locator("#lint")).to_contain_text("No findings")
+    # From now on every request takes 0.8 s more, so the check the first note starts
+    # is still under way when the second note asks for another.
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 800, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    template.press("Control+End")
+    with page.expect_request(re.compile(r"/-/lint$")):
+        template.press_sequentially("\nTODO: a first note")
+    template.press_sequentially("\nFIXME: a second note")
+
+    findings = page.locator("#lint .finding.error")
+    expect(findings).to_have_count(2)
+    expect(findings.nth(1).locator(".where")).to_have_text("line 3, column 1")
+    # No aborted request and no htmx error in the console (the watch checks both).
