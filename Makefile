@@ -52,6 +52,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## PNGs of the console's main pages in docs/screenshots/ (shown in the README), taken by
+## headless Chromium from a demo server on a new SQLite database.
+.PHONY: screenshots
+screenshots: $(INSTALLED) tools
+	PYTHONPATH=tests $(BIN)/python -m console.browser.screenshots
+
 ## Run the benchmarks (not part of the test suite). The HTTP load comes from wrk
 ## (Debian's package wrk), installed here when missing and running as root; without it
 ## the suite falls back to a slower httpx loop.
