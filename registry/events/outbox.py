@@ -15,12 +15,12 @@ The audit payloads read here are the ones their callers write: ``version.publish
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, and_, exists, insert, or_, select
+from sqlalchemy import Table, Text, bindparam, exists, insert, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,9 @@ _SUBSCRIPTIONS = WebhookSubscription.__table__.c
 _ACTIVE = select(_SUBSCRIPTIONS.id, _SUBSCRIPTIONS.event_types, _SUBSCRIPTIONS.folder).where(
     _SUBSCRIPTIONS.active.is_(True)
 )
-_INSERT_EVENT = insert(cast(Table, WebhookEvent.__table__)).returning(WebhookEvent.__table__.c.id)
+_INSERT_EVENTS = insert(cast(Table, WebhookEvent.__table__)).returning(
+    WebhookEvent.__table__.c.id, sort_by_parameter_order=True
+)
 _INSERT_DELIVERIES = insert(cast(Table, WebhookDelivery.__table__))
 
 _VERSIONS = PromptVersion.__table__.c
@@ -111,26 +113,37 @@ def record_events(
         else set().union(*(s.types for s in subscribers))
     )
     change = Change(action, target, prompt, before, after, actor)
-    now = utcnow()
-    for event in build(session, change, wanted):
-        ids = [s.id for s in subscribers if s.wants(event.type, event.prompt)]
-        if ids:
-            _write(session, event, ids, now)
+    addressed = [
+        (event, ids)
+        for event in build(session, change, wanted)
+        if (ids := [s.id for s in subscribers if s.wants(event.type, event.prompt)])
+    ]
+    if addressed:
+        write(session, addressed, utcnow())
 
 
-def _write(session: Session, event: Event, subscription_ids: Sequence[int], now: datetime) -> None:
-    body = {"type": event.type.value, "timestamp": now.isoformat(), "data": event.data}
-    event_id = session.execute(
-        _INSERT_EVENT,
-        {
-            # The webhook-id: unique across registries and restores, never reused.
-            "uid": f"msg_{uuid.uuid4().hex}",
-            "type": event.type.value,
-            "prompt": event.prompt,
-            "body": body,
-            "created_at": now,
-        },
-    ).scalar_one()
+def write(
+    session: Session, addressed: Sequence[tuple[Event, Sequence[int]]], now: datetime
+) -> None:
+    """Store events and one pending delivery per subscription each: two statements."""
+    event_ids = session.scalars(
+        _INSERT_EVENTS,
+        [
+            {
+                # The webhook-id: unique across registries and restores, never reused.
+                "uid": f"msg_{uuid.uuid4().hex}",
+                "type": event.type.value,
+                "prompt": event.prompt,
+                "body": {
+                    "type": event.type.value,
+                    "timestamp": now.isoformat(),
+                    "data": event.data,
+                },
+                "created_at": now,
+            }
+            for event, _ids in addressed
+        ],
+    ).all()
     session.execute(
         _INSERT_DELIVERIES,
         [
@@ -144,6 +157,7 @@ def _write(session: Session, event: Event, subscription_ids: Sequence[int], now:
                 "next_attempt_at": now,
                 "created_at": now,
             }
+            for (_event, subscription_ids), event_id in zip(addressed, event_ids, strict=True)
             for subscription_id in subscription_ids
         ],
     )
@@ -288,86 +302,92 @@ class Dependent:
     via: tuple[str, ...]
 
 
+# Versions whose includes' JSON text may name a prompt (LIKE; its ``_`` matches any
+# character, which only lets more through) and that something serves: a label or latest.
+_SERVED = or_(
+    _VERSIONS.number == _PROMPTS.latest_version,
+    exists().where(_LABELS.version_id == _VERSIONS.id),
+)
+_NAMING = (
+    select(_VERSIONS.id)
+    .join(Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
+    .where(
+        sql_cast(_VERSIONS.includes, Text).like(bindparam("pattern")),
+        _PROMPTS.archived_at.is_(None),
+        _SERVED,
+    )
+    .limit(1)
+)
+# Every served version that includes anything, once per label pointing at it.
+_SERVED_INCLUDES = (
+    select(
+        _VERSIONS.number,
+        _VERSIONS.includes,
+        _PROMPTS.name,
+        _PROMPTS.latest_version,
+        _LABELS.name.label("label"),
+    )
+    .join(Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
+    .outerjoin(Label.__table__, _LABELS.version_id == _VERSIONS.id)
+    .where(
+        sql_cast(_VERSIONS.includes, Text) != "[]",
+        _PROMPTS.archived_at.is_(None),
+        or_(_VERSIONS.number == _PROMPTS.latest_version, _LABELS.id.is_not(None)),
+    )
+    .order_by(_PROMPTS.name, _LABELS.name)
+)
+
+
 def dependents(session: Session, name: str, label: str) -> list[Dependent]:
     """Every label (and ``latest``) whose served version includes ``name@label``, directly
     or through prompts that do: their answers change when that label moves.
 
     A reference without a label means ``production`` (see
-    :func:`registry.templating.engine.parse_ref`); a pinned version never changes.
-    Each prompt's label is visited once, so include cycles end the walk.
+    :func:`registry.templating.engine.parse_ref`); a pinned version never changes. One
+    indexed read says whether anything names the prompt at all (most moves end there);
+    if so, the served versions that include anything are read once and walked in memory,
+    each prompt's label once, so include cycles end the walk.
     """
+    if session.execute(_NAMING, {"pattern": f"%{name}%"}).first() is None:
+        return []
+    # (included name, label) -> the (prompt, label, version) pointers serving an includer.
+    included_by: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+    for row in session.execute(_SERVED_INCLUDES):
+        # A version with several labels comes once per label: latest is listed again,
+        # and the walk sees it once.
+        pointers = [row.label] if row.label is not None else []
+        if row.number == row.latest_version:
+            pointers.append(LATEST)
+        for ref in row.includes:
+            followed = _floating(ref)
+            if followed is not None:
+                for pointer in pointers:
+                    included_by.setdefault(followed, []).append((row.name, pointer, row.number))
     found: list[Dependent] = []
     seen = {(name, label)}
     frontier: list[tuple[str, str, tuple[str, ...]]] = [(name, label, ())]
     while frontier:
         following: list[tuple[str, str, tuple[str, ...]]] = []
         for target, target_label, via in frontier:
-            for dependent in _direct_dependents(session, target, target_label, via):
-                key = (dependent.prompt, dependent.label)
-                if key not in seen:
-                    seen.add(key)
-                    found.append(dependent)
-                    following.append((dependent.prompt, dependent.label, (*via, dependent.prompt)))
+            for prompt, pointer, version in included_by.get((target, target_label), ()):
+                if (prompt, pointer) in seen:
+                    continue
+                seen.add((prompt, pointer))
+                found.append(Dependent(prompt=prompt, label=pointer, version=version, via=via))
+                following.append((prompt, pointer, (*via, prompt)))
         frontier = following
     return found
 
 
-def _direct_dependents(
-    session: Session, name: str, label: str, via: tuple[str, ...]
-) -> Iterable[Dependent]:
-    served = or_(
-        _VERSIONS.number == _PROMPTS.latest_version,
-        exists().where(_LABELS.version_id == _VERSIONS.id),
-    )
-    # LIKE narrows the versions to those whose includes' JSON text names the prompt
-    # (its ``_`` matches any character, which only lets more through); the references
-    # are then parsed.
-    rows = session.execute(
-        select(
-            _VERSIONS.id,
-            _VERSIONS.number,
-            _VERSIONS.includes,
-            _PROMPTS.name,
-            _PROMPTS.latest_version,
-        )
-        .join(Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
-        .where(
-            and_(
-                sql_cast(_VERSIONS.includes, Text).like(f"%{name}%"),
-                _PROMPTS.archived_at.is_(None),
-                served,
-            )
-        )
-        .order_by(_PROMPTS.name, _VERSIONS.number)
-    ).all()
-    including = [row for row in rows if any(_names(ref, name, label) for ref in row.includes)]
-    if not including:
-        return []
-    labels: dict[int, list[str]] = {}
-    ids = [row.id for row in including]
-    for row in session.execute(
-        select(_LABELS.version_id, _LABELS.name)
-        .where(_LABELS.version_id.in_(ids))
-        .order_by(_LABELS.name)
-    ):
-        labels.setdefault(row.version_id, []).append(row.name)
-    return [
-        Dependent(prompt=row.name, label=pointer, version=row.number, via=via)
-        for row in including
-        for pointer in _pointers(row, labels.get(row.id, []))
-    ]
-
-
-def _pointers(row: Any, labels: list[str]) -> list[str]:
-    return [*labels, LATEST] if row.number == row.latest_version else labels
-
-
-def _names(ref: str, name: str, label: str) -> bool:
+def _floating(ref: str) -> tuple[str, str] | None:
+    """The prompt and label a reference follows; None for a pinned version."""
     try:
         target = parse_ref(ref)
     except ValueError:
-        return False
-    return target.name == name and target.version is None and target.label == label
+        return None
+    if target.version is not None or target.label is None:
+        return None
+    return target.name, target.label
 
 
 def _translation_approved(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:
