@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -35,14 +35,14 @@ from registry.client.cache import Entry, PromptCache
 from registry.client.exposures import FLUSH_INTERVAL, ExposureBuffer
 from registry.client.prompt import Prompt, fallback_prompt
 from registry.experiments.plan import ExperimentPlan, PlanArm, ServedExperiment
-from registry.experiments.schemas import (
-    ExposuresRecorded,
-    FeedbackRecorded,
-)
 from registry.prompts.schemas import (
     Message,
     Resolved,
 )
+
+if TYPE_CHECKING:
+    # Imported by the calls that read them (see _endpoints).
+    from registry.experiments.schemas import ExposuresRecorded, FeedbackRecorded
 
 log = logging.getLogger("registry.client")
 
@@ -673,6 +673,8 @@ class BaseClient:
         return armed._served_as(resolved), self._exposures.add(plan.id, subject)
 
     def _exposures_call(self, batch: list[dict[str, Any]]) -> Call[ExposuresRecorded]:
+        from registry.experiments.schemas import ExposuresRecorded
+
         body = {"exposures": batch}
         return Call("POST", "/v1/experiments/exposures", model_parser(ExposuresRecorded), json=body)
 
@@ -706,4 +708,6 @@ class BaseClient:
                 body["subject"] = subject
             if resolve_id is not None:
                 body["resolve_id"] = resolve_id
+        from registry.experiments.schemas import FeedbackRecorded
+
         return Call("POST", "/v1/experiments/feedback", model_parser(FeedbackRecorded), json=body)

@@ -42,16 +42,6 @@ from registry.client._base import (
     prompt_path,
     resolve_call,
 )
-from registry.experiments.schemas import Experiment, ExperimentPage, Results
-from registry.i18n.schemas import (
-    BulkReviewResult,
-    ImportResult,
-    Queue,
-    QueueOverview,
-    ReviewAction,
-    Translation,
-    TranslationSummary,
-)
 from registry.prompts.schemas import (
     Diff,
     Kind,
@@ -66,16 +56,35 @@ from registry.prompts.schemas import (
 )
 from registry.prompts.schemas import Prompt as PromptInfo
 
+# The answers of translation and experiment management are imported by the calls that
+# read them: building their models is a sixth of the SDK's import, which a get and
+# render never needs.
 if TYPE_CHECKING:
     from registry.client.async_client import AsyncClient
     from registry.client.sync import Client
+    from registry.experiments.schemas import Experiment, ExperimentPage, Results
+    from registry.i18n.schemas import (
+        BulkReviewResult,
+        ImportResult,
+        Queue,
+        QueueOverview,
+        ReviewAction,
+        Translation,
+        TranslationSummary,
+    )
     from registry.style.schemas import LintResult
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _LABELS = TypeAdapter(list[Label])
-_SUMMARIES = TypeAdapter(list[TranslationSummary])
+
+
+@functools.cache
+def _summaries() -> TypeAdapter[list[TranslationSummary]]:
+    from registry.i18n.schemas import TranslationSummary
+
+    return TypeAdapter(list[TranslationSummary])
 
 
 class endpoint(Generic[P, T]):
@@ -317,6 +326,8 @@ class Endpoints:
         self, name: str, locale: str, *, version: int | None = None
     ) -> Call[Translation]:
         """One locale's translation with its source, source diff and revisions."""
+        from registry.i18n.schemas import Translation
+
         params: dict[str, str | int] = {} if version is None else {"version": version}
         path = _translation_path(name, locale)
         return Call("GET", path, model_parser(Translation), params=params)
@@ -334,6 +345,8 @@ class Endpoints:
         note: str = "",
     ) -> Call[Translation]:
         """Submit a locale's text, as a draft or for review."""
+        from registry.i18n.schemas import Translation
+
         body = {
             "version": version,
             "template": template,
@@ -356,6 +369,8 @@ class Endpoints:
         note: str = "",
     ) -> Call[Translation]:
         """Submit for review, approve, or reject a translation."""
+        from registry.i18n.schemas import Translation
+
         body = {"version": version, "action": str(action), "note": note}
         path = _translation_path(name, locale) + "/review"
         return Call("POST", path, model_parser(Translation), json=body, invalidates=name)
@@ -367,13 +382,15 @@ class Endpoints:
         """Every locale a version is translated into, with its status."""
         params: dict[str, str | int] = {} if version is None else {"version": version}
         path = f"{prompt_path(name)}/-/translations"
-        return Call("GET", path, adapter_parser(_SUMMARIES), params=params)
+        return Call("GET", path, adapter_parser(_summaries()), params=params)
 
     @endpoint
     def translation_queue(
         self, locale: str, *, prefix: str | None = None, label: str | None = None
     ) -> Call[Queue]:
         """What is missing, stale or in review for a locale."""
+        from registry.i18n.schemas import Queue
+
         params: dict[str, str | int] = {"locale": locale}
         if prefix is not None:
             params["prefix"] = prefix
@@ -387,6 +404,8 @@ class Endpoints:
     ) -> Call[QueueOverview]:
         """Every prompt against every locale translated: each pair's state, and each
         locale's completeness."""
+        from registry.i18n.schemas import QueueOverview
+
         params: dict[str, str | int] = {}
         if prefix is not None:
             params["prefix"] = prefix
@@ -407,6 +426,8 @@ class Endpoints:
     ) -> Call[BulkReviewResult]:
         """Review many translations of a locale at once (``prompts``, or every one under
         ``prefix`` in ``status``): all or nothing."""
+        from registry.i18n.schemas import BulkReviewResult
+
         body = {
             "action": str(action),
             "locale": locale,
@@ -451,6 +472,8 @@ class Endpoints:
     @endpoint
     def import_translations(self, data: bytes, *, locale: str | None = None) -> Call[ImportResult]:
         """Upload a translated PO file; it applies all or nothing."""
+        from registry.i18n.schemas import ImportResult
+
         params: dict[str, str | int] = {} if locale is None else {"locale": locale}
         headers = {"Content-Type": PO_MEDIA_TYPE}
         return Call(
@@ -477,6 +500,8 @@ class Endpoints:
         description: str = "",
     ) -> Call[Experiment]:
         """Start an experiment on a label: ``arms=[(1, 50), (2, 50)]`` (version, weight)."""
+        from registry.experiments.schemas import Experiment
+
         body: dict[str, Any] = {
             "name": experiment,
             "label": label,
@@ -498,6 +523,8 @@ class Endpoints:
         self, name: str | None = None, *, status: str | None = None
     ) -> Call[ExperimentPage]:
         """Experiments of a prompt, or of every prompt, newest first."""
+        from registry.experiments.schemas import ExperimentPage
+
         params: dict[str, str | int] = {} if status is None else {"status": status}
         path = "/v1/experiments" if name is None else f"{prompt_path(name)}/-/experiments"
         return Call("GET", path, model_parser(ExperimentPage), params=params)
@@ -505,16 +532,22 @@ class Endpoints:
     @endpoint
     def get_experiment(self, experiment: int) -> Call[Experiment]:
         """One experiment."""
+        from registry.experiments.schemas import Experiment
+
         return Call("GET", f"/v1/experiments/{experiment}", model_parser(Experiment))
 
     @endpoint
     def experiment_results(self, experiment: int) -> Call[Results]:
         """Per arm: subjects, outcomes, mean with 95% interval, and the significance test."""
+        from registry.experiments.schemas import Results
+
         return Call("GET", f"/v1/experiments/{experiment}/results", model_parser(Results))
 
     @endpoint
     def stop_experiment(self, experiment: int, *, reason: str = "") -> Call[Experiment]:
         """End an experiment without moving its label."""
+        from registry.experiments.schemas import Experiment
+
         path = f"/v1/experiments/{experiment}/stop"
         return Call(
             "POST", path, model_parser(Experiment), json={"reason": reason}, invalidates=True
@@ -523,6 +556,8 @@ class Endpoints:
     @endpoint
     def promote_arm(self, experiment: int, arm: str, *, reason: str = "") -> Call[Experiment]:
         """Move the experiment's label to an arm's version and end the experiment."""
+        from registry.experiments.schemas import Experiment
+
         path = f"/v1/experiments/{experiment}/promote"
         body = {"arm": arm, "reason": reason}
         return Call("POST", path, model_parser(Experiment), json=body, invalidates=True)

@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import httpx
 
@@ -32,7 +32,9 @@ from registry.client.bundle import Bundle
 from registry.client.cache import Entry
 from registry.client.prompt import Prompt, Rendered
 from registry.experiments.plan import ServedExperiment
-from registry.experiments.schemas import FeedbackRecorded
+
+if TYPE_CHECKING:
+    from registry.experiments.schemas import FeedbackRecorded
 
 __all__ = ["AsyncClient"]
 

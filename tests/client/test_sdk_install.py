@@ -122,7 +122,7 @@ IMPORTED = """
 import json, sys
 import registry, registry.client
 from registry import Client
-print(json.dumps(sorted({m.partition(".")[0] for m in sys.modules})))
+print(json.dumps(sorted(sys.modules)))
 """
 
 
@@ -130,11 +130,15 @@ def test_importing_the_sdk_loads_neither_the_server_nor_the_style_checks(tmp_pat
     # Here every extra is installed: what the SDK imports is its own choice.
     child = run_child(IMPORTED, cwd=tmp_path)
     assert child.returncode == 0, child.stderr
-    loaded = set(json.loads(child.stdout))
+    modules = set(json.loads(child.stdout))
+    loaded = {module.partition(".")[0] for module in modules}
     assert "registry" in loaded
     assert not loaded & {"numpy", "py3langid", "re2", "sqlalchemy", "fastapi", "yaml"}
-    # AsyncClient, and with it asyncio, is imported on first use only.
+    assert not loaded & {"openai", "langchain_core"}
+    # Imported on first use only: AsyncClient (and with it asyncio), the style package
+    # (client.lint) and the management answers' models.
     assert "asyncio" not in loaded
+    assert not modules & {"registry.style", "registry.i18n.schemas", "registry.experiments.schemas"}
 
 
 LINT_CHILD = (
