@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 
 from registry.access.roles import Permission
 from registry.dependencies import ReadAccess, SessionDep, TranslateAccess
-from registry.i18n import service
+from registry.i18n import po_import, service
 from registry.i18n.schemas import (
     BulkReviewResult,
     ImportResult,
@@ -244,6 +244,6 @@ def import_translations(
     ] = None,
 ) -> ImportResult:
     """Upload a translated PO file: every entry is checked, and it applies all or nothing."""
-    return service.import_po(
+    return po_import.import_po(
         session, data, locale=locale, author=principal.owner, principal=principal
     )

@@ -8,15 +8,15 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from registry.access import audit
-from registry.access.roles import LEAST_ROLE, SYSTEM, Permission, Principal
+from registry.access.roles import LEAST_ROLE, Permission, Principal
 from registry.access.scopes import readable_names
 from registry.errors import (
     Conflict,
@@ -33,7 +33,6 @@ from registry.i18n.schemas import (
     MAX_BULK_REVIEW,
     BulkReviewResult,
     FolderProgress,
-    ImportResult,
     LocaleProgress,
     OverviewRow,
     Queue,
@@ -51,17 +50,10 @@ from registry.i18n.schemas import (
 )
 from registry.i18n.schemas import Translation as TranslationView
 from registry.i18n.serving import add_revision, parse_locale, source_roles, source_texts
-from registry.inputs import has_nul
 from registry.prompts import models
 from registry.prompts.schemas import Kind, Message
 from registry.prompts.service import get_prompt, lock_prompts
 from registry.style import service as style
-from registry.templating.engine import NAME_PATTERN
-
-# msgctxt of a PO entry: "name@3" for a text prompt, "name@3#0:system" for a chat message.
-_CONTEXT = re.compile(
-    rf"^(?P<name>{NAME_PATTERN})@(?P<number>[0-9]+)(?:#(?P<index>[0-9]+):(?P<role>[a-z]+))?$"
-)
 
 # What a review action may start from, and where it leads.
 _TRANSITIONS: dict[ReviewAction, tuple[set[str], str]] = {
@@ -115,7 +107,7 @@ def registry_id(session: Session) -> str:
 # ---------------------------------------------------------------- lookups
 
 
-def _target_version(
+def target_version(
     session: Session, prompt: models.Prompt, number: int | None
 ) -> models.PromptVersion:
     if not prompt.latest_version:
@@ -156,7 +148,7 @@ def _target_locale(prompt: models.Prompt, tag: str, loc: tuple[str | int, ...]) 
     return locale
 
 
-def _translation(
+def stored_translation(
     session: Session, version: models.PromptVersion, locale: str
 ) -> Translation | None:
     return session.scalars(
@@ -184,7 +176,7 @@ def translation_etag(translation: Translation) -> str:
     return f'"{translation.id}-{translation.revision}"'
 
 
-def _audited(translation: Translation) -> dict[str, Any]:
+def audited(translation: Translation) -> dict[str, Any]:
     return {"status": translation.status, "revision": translation.revision}
 
 
@@ -261,7 +253,7 @@ def _findings(
     return errors, warnings
 
 
-def _style_findings(
+def style_findings(
     session: Session,
     prompt: models.Prompt,
     version: models.PromptVersion,
@@ -297,7 +289,7 @@ def _style_findings(
 
 def list_translations(session: Session, name: str, number: int | None) -> list[TranslationSummary]:
     prompt = get_prompt(session, name)
-    version = _target_version(session, prompt, number)
+    version = target_version(session, prompt, number)
     rows = session.scalars(
         select(Translation).where(Translation.version_id == version.id).order_by(Translation.locale)
     )
@@ -309,8 +301,8 @@ def get_translation(
 ) -> TranslationView:
     prompt = get_prompt(session, name)
     locale = _target_locale(prompt, locale, ("path", "locale"))
-    version = _target_version(session, prompt, number)
-    translation = _translation(session, version, locale)
+    version = target_version(session, prompt, number)
+    translation = stored_translation(session, version, locale)
     if translation is None:
         raise _no_translation(version, name, locale)
     return _view(translation, name)
@@ -322,7 +314,7 @@ def submit_translation(
     """Store new text for a locale as a draft (or in review); returns it and if it is new."""
     prompt = get_prompt(session, name, lock=True)
     locale = _target_locale(prompt, locale, ("path", "locale"))
-    version = _target_version(session, prompt, data.version)
+    version = target_version(session, prompt, data.version)
     kind = Kind(prompt.kind)
     if (kind is Kind.text) != (data.template is not None):
         if kind is Kind.text:
@@ -342,7 +334,7 @@ def submit_translation(
         source_texts(version), texts, source_roles=source_roles(version), roles=roles, locale=locale
     )
     if not any(f.level == "error" for f in found):
-        found += _style_findings(session, prompt, version, locale, texts)
+        found += style_findings(session, prompt, version, locale, texts)
     errors, warnings = _findings(found)
     if errors:
         problems = "; ".join(e.message for e in errors)
@@ -350,7 +342,7 @@ def submit_translation(
             _("the translation does not fit the source: {problems}").format(problems=problems),
             errors,
         )
-    translation = _translation(session, version, locale)
+    translation = stored_translation(session, version, locale)
     created = translation is None
     if translation is None:
         translation = Translation(
@@ -367,7 +359,7 @@ def submit_translation(
         session.add(translation)
     elif translation.texts == texts and translation.status == data.status:
         return _view(translation, name, warnings), False
-    before = None if created else _audited(translation)
+    before = None if created else audited(translation)
     translation.source_texts = source_texts(version)
     add_revision(translation, status=data.status, texts=texts, author=author, note=data.note)
     session.flush()
@@ -377,7 +369,7 @@ def submit_translation(
         prompt=name,
         target=f"{name}@{version.number}:{locale}",
         before=before,
-        after={**_audited(translation), "texts": texts},
+        after={**audited(translation), "texts": texts},
     )
     return _view(translation, name, warnings), created
 
@@ -398,8 +390,8 @@ def review_translation(
     """
     prompt = get_prompt(session, name, lock=True)
     locale = _target_locale(prompt, locale, ("path", "locale"))
-    version = _target_version(session, prompt, data.version)
-    translation = _translation(session, version, locale)
+    version = target_version(session, prompt, data.version)
+    translation = stored_translation(session, version, locale)
     if translation is None:
         raise _no_translation(version, name, locale)
     _check_if_match(translation, if_match, name, locale)
@@ -442,7 +434,7 @@ def _review(
     must fit the current source) before changing anything; returns the warnings.
     """
     name, locale = prompt.name, translation.locale
-    before = _audited(translation)
+    before = audited(translation)
     allowed_from, target = _TRANSITIONS[action]
     if translation.status not in allowed_from:
         possible = [
@@ -473,7 +465,7 @@ def _review(
             locale=locale,
         )
         if not any(f.level == "error" for f in found):
-            found += _style_findings(session, prompt, version, locale, translation.texts)
+            found += style_findings(session, prompt, version, locale, translation.texts)
         errors, warnings = _findings(found)
         if errors:
             problems = "; ".join(e.message for e in errors)
@@ -493,7 +485,7 @@ def _review(
         prompt=name,
         target=f"{name}@{version.number}:{locale}",
         before=before,
-        after={**_audited(translation), "note": note},
+        after={**audited(translation), "note": note},
     )
     return warnings
 
@@ -605,11 +597,11 @@ def _named_targets(
         try:
             prompt = get_prompt(session, name, lock=True)
             locale = _target_locale(prompt, locale, ("body", "locale"))
-            version = _target_version(session, prompt, None)
+            version = target_version(session, prompt, None)
         except (NotFound, InvalidInput) as exc:
             targets.append(_Target(loc, error=ErrorItem(loc=loc, message=exc.detail)))
             continue
-        translation = _translation(session, version, locale)
+        translation = stored_translation(session, version, locale)
         if translation is None:
             message = _no_translation(version, name, locale).detail
             targets.append(_Target(loc, error=ErrorItem(loc=loc, message=message)))
@@ -666,8 +658,8 @@ def withdraw_translation(
     """
     prompt = get_prompt(session, name, lock=True)
     locale = _target_locale(prompt, locale, ("path", "locale"))
-    version = _target_version(session, prompt, number)
-    translation = _translation(session, version, locale)
+    version = target_version(session, prompt, number)
+    translation = stored_translation(session, version, locale)
     if translation is None:
         raise _no_translation(version, name, locale)
     _check_if_match(translation, if_match, name, locale)
@@ -682,7 +674,7 @@ def withdraw_translation(
                 "needs the {role} role or above"
             ).format(locale=locale, name=repr(name), role=LEAST_ROLE[Permission.REVIEW].value)
         )
-    before = {**_audited(translation), "texts": list(translation.texts)}
+    before = {**audited(translation), "texts": list(translation.texts)}
     # The store deletes a translation's revisions only once it is marked withdrawn.
     translation.status = _WITHDRAWN
     session.flush()
@@ -888,7 +880,7 @@ _ONLY_A_VARIABLE = re.compile(r"\s*\{\{-?\s*[A-Za-z_][A-Za-z0-9_]*\s*-?\}\}\s*")
 # ---------------------------------------------------------------- PO files
 
 
-def _contexts(version: models.PromptVersion) -> list[str]:
+def po_contexts(version: models.PromptVersion) -> list[str]:
     base = f"{version.prompt.name}@{version.number}"
     roles = source_roles(version)
     if roles is None:
@@ -917,7 +909,7 @@ def export_po(
         variables = ", ".join(
             f"{v['name']} ({v.get('type', 'string')})" for v in item.version.variables
         )
-        for i, context in enumerate(_contexts(item.version)):
+        for i, context in enumerate(po_contexts(item.version)):
             if only_a_variable(sources[i]):
                 continue
             comments = [item.prompt.description] if item.prompt.description else []
@@ -946,340 +938,3 @@ def export_po(
                 )
             )
     return locale, po.write_po(entries, locale=locale, registry_id=registry_id(session))
-
-
-@dataclass
-class _Group:
-    name: str
-    number: int
-    entries: list[tuple[int | None, po.PoEntry]] = field(default_factory=list)
-
-
-def import_po(
-    session: Session,
-    data: bytes,
-    *,
-    locale: str | None,
-    author: str,
-    principal: Principal = SYSTEM,
-) -> ImportResult:
-    """Apply a translated PO file: every entry checked, all or nothing.
-
-    ``principal`` must be allowed to translate into the file's locale, and every prompt
-    in the file must lie in its key's folder.
-    """
-    try:
-        parsed = po.read_po(data)
-    except po.PoError as exc:
-        raise InvalidInput(
-            _("the file is not a PO file the registry can read: {error}").format(error=exc.message),
-            [ErrorItem(loc=("body",), message=exc.message, line=exc.line)],
-        ) from None
-    file_locale = parse_locale(parsed.locale, ("body", "Language")) if parsed.locale else None
-    target = parse_locale(locale, ("query", "locale")) if locale else file_locale
-    if target is None:
-        raise InvalidInput(
-            # TRANSLATORS: ?locale= is a query parameter and Language a header of PO files.
-            _("the file names no language; pass ?locale= or set the Language header"),
-            # TRANSLATORS: Language is a header of PO files; keep it as it is.
-            [ErrorItem(loc=("body", "Language"), message=_("missing Language header"))],
-        )
-    if file_locale is not None and file_locale != target:
-        raise InvalidInput(
-            # TRANSLATORS: {file_locale} and {locale} are locale identifiers such as fr.
-            _("the file is for {file_locale}, not {locale}").format(
-                file_locale=file_locale, locale=target
-            ),
-            [ErrorItem(loc=("body", "Language"), message=_expected(target))],
-        )
-    principal.require_locale(target)
-    # Each entry is matched by msgctxt (prompt and version) and msgid (the exact source
-    # text), which every PO tool keeps; the X-Registry-Id header is not required, since
-    # Babel and the tools built on it drop it. A file of another registry applies only
-    # where its source texts are this registry's, word for word; the answer says so.
-    warnings: list[TranslationFinding] = []
-    own_id = registry_id(session)
-    if parsed.registry_id is not None and parsed.registry_id != own_id:
-        warnings.append(
-            TranslationFinding(
-                level="warning",
-                loc=["body", "X-Registry-Id"],
-                message=_(
-                    "the file was exported by another registry; its entries were matched "
-                    "to this registry's prompts by name, version and source text"
-                ),
-            )
-        )
-
-    errors: list[ErrorItem] = []
-    groups: dict[tuple[str, int], _Group] = {}
-    for entry in parsed.entries:
-        if has_nul(entry.translation):
-            errors.append(
-                ErrorItem(
-                    loc=("body", entry.context),
-                    message=_("must not contain the NUL character (U+0000)"),
-                    line=entry.lineno,
-                )
-            )
-            continue
-        match = _CONTEXT.match(entry.context)
-        if match is None:
-            errors.append(
-                ErrorItem(
-                    loc=("body", entry.context),
-                    # TRANSLATORS: msgctxt is a keyword of PO files; keep it as it is.
-                    message=_("msgctxt {context} does not name a prompt version").format(
-                        context=repr(entry.context)
-                    ),
-                    line=entry.lineno,
-                )
-            )
-            continue
-        key = (match["name"], int(match["number"]))
-        index = int(match["index"]) if match["index"] is not None else None
-        groups.setdefault(key, _Group(*key)).entries.append((index, entry))
-
-    # A prompt the key may not change is refused as everywhere else (403), before the
-    # file's content is looked at; every such entry is listed.
-    outside = [
-        ErrorItem(
-            loc=("body", f"{name}@{number}"),
-            message=_("this key is limited to the folders {folders}").format(
-                folders=principal.describe_folders()
-            ),
-            line=group.entries[0][1].lineno,
-        )
-        for (name, number), group in groups.items()
-        if not principal.may_change(name)
-    ]
-    if outside:
-        first = next(name for name, _number in groups if not principal.may_change(name))
-        refusal = principal.scope_refusal(first, change=True)
-        assert refusal is not None
-        raise Forbidden(refusal.detail, outside)
-
-    lock_prompts(session, (name for name, _number in groups))
-    changes: list[
-        tuple[models.Prompt, models.PromptVersion, Translation | None, list[str], str]
-    ] = []
-    unchanged = untranslated = 0
-    notes: dict[int, str] = {}
-    for (name, number), group in groups.items():
-        first_line = group.entries[0][1].lineno
-        try:
-            prompt = get_prompt(session, name, lock=True)
-            version = _target_version(session, prompt, number)
-        except NotFound as exc:
-            errors.append(
-                ErrorItem(loc=("body", f"{name}@{number}"), message=exc.detail, line=first_line)
-            )
-            continue
-        if target == prompt.source_locale:
-            errors.append(
-                ErrorItem(
-                    loc=("body", f"{name}@{number}"),
-                    message=_("{locale} is the source locale of {name}").format(
-                        locale=target, name=repr(name)
-                    ),
-                    line=first_line,
-                )
-            )
-            continue
-        sources = source_texts(version)
-        contexts = _contexts(version)
-        translation = _translation(session, version, target)
-        texts: list[str | None] = (
-            list(translation.texts)
-            if translation and len(translation.texts) == len(sources)
-            else [None] * len(sources)
-        )
-        fuzzy = False
-        filled = False
-        bad = False
-        for index, entry in group.entries:
-            position = index if index is not None else 0
-            if position >= len(sources) or entry.context != contexts[position]:
-                errors.append(
-                    ErrorItem(
-                        loc=("body", entry.context),
-                        message=_("{context} does not match version {number} of {name}").format(
-                            context=repr(entry.context), number=number, name=repr(name)
-                        ),
-                        line=entry.lineno,
-                    )
-                )
-                bad = True
-                continue
-            if entry.source != sources[position]:
-                errors.append(
-                    ErrorItem(
-                        loc=("body", entry.context),
-                        # TRANSLATORS: msgid is a keyword of PO files; keep it as it is.
-                        message=_("the msgid differs from the source text; export a fresh file"),
-                        line=entry.lineno,
-                    )
-                )
-                bad = True
-                continue
-            if entry.translation:
-                texts[position] = entry.translation
-                filled = True
-            fuzzy = fuzzy or entry.fuzzy
-        if bad:
-            continue
-        if not filled:
-            untranslated += 1
-            continue
-        # A unit that is only a variable is not exported; it keeps the source's text.
-        texts = [
-            sources[i] if t is None and only_a_variable(sources[i]) else t
-            for i, t in enumerate(texts)
-        ]
-        if any(t is None for t in texts):
-            missing = [contexts[i] for i, t in enumerate(texts) if t is None]
-            errors.append(
-                ErrorItem(
-                    loc=("body", f"{name}@{number}"),
-                    message=_(
-                        "translate every message of a chat prompt; missing: {missing}"
-                    ).format(missing=", ".join(missing)),
-                    line=first_line,
-                )
-            )
-            continue
-        new_texts = [t for t in texts if t is not None]
-        status = _imported_status(translation, new_texts, fuzzy=fuzzy)
-        if status is None:
-            unchanged += 1
-            continue
-        found = checks.check_translation(
-            sources,
-            new_texts,
-            source_roles=source_roles(version),
-            roles=source_roles(version),
-            locale=target,
-        )
-        if not any(f.level == "error" for f in found):
-            found += _style_findings(session, prompt, version, target, new_texts)
-        lines = {i if i is not None else 0: e.lineno for i, e in group.entries}
-        for finding in found:
-            position = (
-                finding.loc[2] if len(finding.loc) > 2 and isinstance(finding.loc[2], int) else 0
-            )
-            context = contexts[position] if position < len(contexts) else contexts[0]
-            item = ErrorItem(
-                loc=("body", context), message=finding.message, line=lines.get(position, first_line)
-            )
-            if finding.level == "error":
-                errors.append(item)
-            else:
-                warnings.append(
-                    TranslationFinding(
-                        level="warning", loc=list(item.loc), message=item.message, line=item.line
-                    )
-                )
-        changes.append((prompt, version, translation, new_texts, status))
-        notes[version.id] = _translator_note(entry for _index, entry in group.entries)
-
-    # The style guide judges each prompt's text alone, and says nothing under 8 words; the
-    # whole file's text tells a file in one language labelled with another.
-    language = checks.check_language(
-        [text for change in changes for text in change[3]], target, ("body", "Language")
-    )
-    if language.finding is not None:
-        warnings.insert(
-            0,
-            TranslationFinding(
-                level="warning", loc=list(language.finding.loc), message=language.finding.message
-            ),
-        )
-
-    if errors:
-        count = len(errors)
-        raise InvalidInput(
-            _n(
-                "the import was refused: {count} bad entry; nothing was changed",
-                "the import was refused: {count} bad entries; nothing was changed",
-                count,
-            ).format(count=count),
-            errors,
-        )
-    for prompt, version, translation, new_texts, status in changes:
-        if translation is None:
-            translation = Translation(
-                prompt_id=prompt.id,
-                version=version,
-                locale=target,
-                status=status,
-                texts=new_texts,
-                source_texts=source_texts(version),
-                revision=0,
-                updated_by=author,
-                revisions=[],
-            )
-            session.add(translation)
-        elif status != TranslationStatus.stale.value:
-            translation.source_texts = source_texts(version)
-        before = None if translation.id is None else _audited(translation)
-        add_revision(
-            translation,
-            status=status,
-            texts=new_texts,
-            author=author,
-            note=notes[version.id] or "imported from PO",
-        )
-        session.flush()
-        audit.record(
-            session,
-            "translation.import",
-            prompt=prompt.name,
-            target=f"{prompt.name}@{version.number}:{target}",
-            before=before,
-            after={**_audited(translation), "texts": new_texts},
-        )
-    session.flush()
-    return ImportResult(
-        locale=target,
-        updated=len(changes),
-        unchanged=unchanged,
-        untranslated=untranslated,
-        detected_language=language.detected,
-        warnings=warnings,
-    )
-
-
-def _translator_note(entries: Iterable[po.PoEntry]) -> str:
-    """A prompt's translator comments (``# …`` in PO), each line once, as a revision note."""
-    lines = dict.fromkeys(
-        line.strip()
-        for entry in entries
-        for comment in entry.translator_comments
-        for line in comment.splitlines()
-        if line.strip()
-    )
-    note = "\n".join(lines)
-    # As long as a note given in the API may be.
-    return note[:_NOTE_LIMIT]
-
-
-_NOTE_LIMIT = 2000
-
-
-def _expected(value: str) -> str:
-    return _("expected {value}").format(value=value)
-
-
-def _imported_status(
-    translation: Translation | None, texts: list[str], *, fuzzy: bool
-) -> str | None:
-    """The status an imported entry leads to, or None when it changes nothing.
-
-    Fuzzy text is never approved: it stays stale if unchanged, else becomes a draft.
-    Text the translator vouches for (not fuzzy) goes to review.
-    """
-    if translation is not None and translation.texts == texts:
-        if fuzzy or translation.status != TranslationStatus.stale.value:
-            return None
-        return TranslationStatus.in_review.value
-    return TranslationStatus.draft.value if fuzzy else TranslationStatus.in_review.value
