@@ -30,7 +30,12 @@ class Entry:
 
 
 class PromptCache:
-    """Entries by key, least recently used evicted first; every method is thread-safe."""
+    """Entries by key, least recently used evicted first; every method is thread-safe.
+
+    An OrderedDict rather than cachetools' LRUCache (which the registry's other caches
+    use): every cached get reads it, and LRUCache's lookup measured 3x the time (1.6
+    against 0.5 µs a hit, behind the same lock), where the whole cached get is about 1 µs.
+    """
 
     def __init__(self, maxsize: int) -> None:
         if maxsize < 1:

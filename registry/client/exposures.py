@@ -9,8 +9,9 @@ each once however often it hears of it, so a batch sent twice does no harm.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Any
+
+from cachetools import LRUCache
 
 __all__ = ["ExposureBuffer"]
 
@@ -22,9 +23,8 @@ class ExposureBuffer:
     """A thread-safe queue of exposures, deduplicated per process and bounded."""
 
     def __init__(self, *, seen_size: int = 100_000, max_pending: int = 10_000) -> None:
-        self._seen: OrderedDict[tuple[int, str], None] = OrderedDict()
+        self._seen: LRUCache[tuple[int, str], bool] = LRUCache(maxsize=seen_size)
         self._pending: list[dict[str, Any]] = []
-        self._seen_size = seen_size
         self._max_pending = max_pending
         self._scheduled = False
         self._lock = threading.Lock()
@@ -33,11 +33,9 @@ class ExposureBuffer:
         """Queue an exposure; True when it is new and no flush is scheduled yet."""
         key = (experiment, subject)
         with self._lock:
-            if key in self._seen:
+            if self._seen.get(key):
                 return False
-            self._seen[key] = None
-            while len(self._seen) > self._seen_size:
-                self._seen.popitem(last=False)
+            self._seen[key] = True
             self._pending.append({"experiment": experiment, "subject": subject})
             if len(self._pending) > self._max_pending:
                 del self._pending[0]

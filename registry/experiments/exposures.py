@@ -8,11 +8,11 @@ and only the first time this process serves that subject in that experiment.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated
 
+from cachetools import LRUCache
 from fastapi import BackgroundTasks, Depends, Request
 
 from registry.db import Database
@@ -24,19 +24,15 @@ class _Seen:
     """A bounded set of (experiment id, subject) pairs recorded by this process."""
 
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[tuple[int, str], None] = OrderedDict()
-        self._size = size
+        self._items: LRUCache[tuple[int, str], bool] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def add(self, key: tuple[int, str]) -> bool:
         """True when ``key`` is new (and now remembered)."""
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
+            if self._items.get(key):  # a hit is the most recently used again
                 return False
-            self._items[key] = None
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self._items[key] = True
             return True
 
     def clear(self) -> None:

@@ -9,10 +9,10 @@ replica stops serving it the moment it ends.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -42,8 +42,7 @@ class Running:
 
 class _Plans:
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[tuple[int, str], Running] = OrderedDict()
-        self._size = size
+        self._items: LRUCache[tuple[int, str], Running] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def get(self, key: tuple[int, str]) -> Running | None:
@@ -53,8 +52,6 @@ class _Plans:
     def put(self, key: tuple[int, str], running: Running) -> None:
         with self._lock:
             self._items[key] = running
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
 
 
 plans = _Plans(size=2_000)

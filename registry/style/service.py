@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import yaml
+from cachetools import LRUCache
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
@@ -59,21 +59,16 @@ class _CompiledGuides:
     """
 
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple[Any, ...], StyleGuide] = OrderedDict()
+        self._items: LRUCache[tuple[Any, ...], StyleGuide] = LRUCache(maxsize=_CACHE_SIZE)
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> StyleGuide | None:
         with self._lock:
-            guide = self._items.get(key)
-            if guide is not None:
-                self._items.move_to_end(key)
-            return guide
+            return self._items.get(key)
 
     def put(self, key: tuple[Any, ...], guide: StyleGuide) -> None:
         with self._lock:
             self._items[key] = guide
-            while len(self._items) > _CACHE_SIZE:
-                self._items.popitem(last=False)
 
 
 _compiled = _CompiledGuides()
