@@ -92,11 +92,17 @@ class TestPromptPage:
         assert "Style report" in page
 
         tone = client.get("/console/prompts/pg/tone").text
-        assert 'href="/console/prompts/pg/greet"' not in tone  # its newest no longer includes it
+        assert 'hx-get="/console/prompts/pg/tone/-/included-by"' in tone
+        fragment = "/console/prompts/pg/tone/-/included-by"
+        htmx = {"HX-Request": "true"}
+        users = client.get(fragment, headers=htmx).text
+        assert 'href="/console/prompts/pg/greet"' not in users  # its newest no longer does
         service.set_label(session, "pg/greet", "production", LabelSet(version=1), actor="t")
         publish(session, name="pg/greet", template='{% include "pg/tone" %} Hi {{ who }}')
-        tone = client.get("/console/prompts/pg/tone").text
-        assert 'href="/console/prompts/pg/greet"' in tone
+        users = client.get(fragment, headers=htmx).text
+        assert 'href="/console/prompts/pg/greet"' in users and "<html" not in users
+        # Without JavaScript the link leads to a page of its own.
+        assert "<html" in client.get(fragment).text
 
     def test_a_reader_sees_no_editing_controls(self, session: Session, signed_in: SignedIn) -> None:
         make_prompt(session, name="ro/p")

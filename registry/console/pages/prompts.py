@@ -19,7 +19,7 @@ from registry.access import policies
 from registry.access.roles import Permission, Principal
 from registry.access.scopes import readable_names
 from registry.console.auth import ViewerDep
-from registry.console.views import PREFIX, ConsoleRoute, redirect, render
+from registry.console.views import PREFIX, ConsoleRoute, is_htmx, redirect, render
 from registry.dependencies import SessionDep, SettingsDep
 from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.messages import _
@@ -156,6 +156,19 @@ def move_label(
     return redirect(f"{PREFIX}/prompts/{name}#labels", request)
 
 
+@router.get("/prompts/{name:path}/-/included-by")
+def included_by_fragment(
+    request: Request, name: PromptName, viewer: ViewerDep, session: SessionDep
+) -> Response:
+    """Which prompts include this one: loaded after the page, as it reads every prompt's
+    newest version (about 0.1 s at 10,000 prompts, see bench/console.py)."""
+    readable_prompt(viewer.principal, name)
+    service.get_prompt(session, name)  # the usual 404 for a prompt that is not there
+    found = included_by(session, name, viewer.principal)
+    template = "prompts/_included_by.html" if is_htmx(request) else "prompts/included_by.html"
+    return render(request, template, {"included_by": found, "name": name})
+
+
 def _notice(published: int | None, unchanged: int | None, experiment: int | None) -> str | None:
     if published:
         return _("Version {number} is published.").format(number=published)
@@ -200,7 +213,6 @@ def prompt_page(
         "versions": versions,
         "first_page": not cursor,
         "includes": includes_of(newest, principal),
-        "included_by": included_by(session, name, principal),
         "moves": label_moves(principal, policy, name),
         "may_publish": principal.can(Permission.PUBLISH) and principal.may_change(name),
         "notice": _notice(published, unchanged, experiment),
