@@ -15,7 +15,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TextIO
 
-from bench import http, lint, postgres, publish, push, render, scale, sdk, sdk_install
+from bench import console, http, lint, postgres, publish, push, render, scale, sdk, sdk_install
 from bench.load import GENERATOR
 from bench.results import Section, Target, load_average, machine, python_speed_ms, table
 
@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "lint": lint.main,
     "http": http.main,
     "scale": scale.main,
+    "console": console.main,
     "publish": publish.main,
     "postgres": postgres.main,
     "push": push.main,
