@@ -220,7 +220,8 @@ def delivery_schema(
 def redeliver(session: Session, subscription_id: int, delivery_id: int) -> Delivery:
     """Post a delivery again, with the same ``webhook-id``, and a new allowance of retries.
 
-    A delivery that is being posted right now keeps its lease: it is tried again after it.
+    A delivery being posted right now is posted again too: its lease is given up, so the
+    result of the post in flight is logged but changes nothing.
     """
     _get(session, subscription_id)
     found = session.execute(
@@ -244,6 +245,7 @@ def redeliver(session: Session, subscription_id: int, delivery_id: int) -> Deliv
     delivery.counted_from = delivery.attempts
     delivery.scheduled_at = now
     delivery.next_attempt_at = now
+    delivery.locked_until = None
     delivery.finished_at = None
     session.flush()
     audit.record(
