@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from registry.console import auth
 from registry.console.auth import ViewerDep
-from registry.console.pages import admin, browse, editor, prompts
+from registry.console.pages import admin, browse, editor, prompts, review, translate
 from registry.console.views import PREFIX, ConsoleRoute, redirect, render
 from registry.errors import NotFound
 from registry.i18n.messages import _
@@ -32,7 +32,7 @@ def home(request: Request, _viewer: ViewerDep) -> Response:
 
 
 # The editor's routes (``/prompts/{name}/-/edit``…) before the prompt page's catch-all.
-for area in (auth, browse, editor, prompts, admin):
+for area in (auth, browse, editor, prompts, admin, translate, review):
     router.include_router(area.router)
 
 # Last: a console address that no page answers is a page saying so, not problem+json.
