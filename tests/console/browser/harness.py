@@ -7,7 +7,9 @@ and a key for each role (fixtures in conftest.py).
 
 Every page a test opens is watched: a console error, an uncaught script error, a failed
 request or a response of 400 or more fails the test, unless the test said it expects that
-status (``watch.expect(401, "/console/sign-in")``). Requests to any host but the server
+status (``watch.expect(401, "/console/sign-in")``). A request the browser dropped because
+it left the page (a fragment still loading when a link is followed) is no failure; one the
+page itself gave up on is. Requests to any host but the server
 are blocked and fail the test too: the console and the API's docs ship every asset.
 """
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 import httpx
-from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route
+from playwright.sync_api import ConsoleMessage, Frame, Page, Request, Response, Route
 
 from registry.access import keys
 from registry.access.schemas import KeyCreate
@@ -92,6 +94,11 @@ class Watch:
     blocked: list[str] = field(default_factory=list)
     expected: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
+    # Requests aborted while under way, with the document they were made from: one the
+    # browser dropped because it left that document is not a failure.
+    aborted: list[tuple[Page, int, str]] = field(default_factory=list)
+    documents: dict[int, int] = field(default_factory=dict)  # id(page) → documents loaded
+    made_in: dict[int, int] = field(default_factory=dict)  # id(request) → its document
 
     def expect(self, status: int, path: str) -> None:
         """Let responses with ``status`` on paths matching ``path`` (a regex) pass."""
@@ -103,10 +110,20 @@ class Watch:
 
     def watch(self, page: Page) -> None:
         self.pages.append(page)
+        self.documents[id(page)] = 0
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("requestfailed", self._request_failed)
+        page.on("request", lambda request: self._request(page, request))
+        page.on("requestfailed", lambda request: self._request_failed(page, request))
         page.on("response", self._response)
+        page.on("framenavigated", lambda frame: self._navigated(page, frame))
+
+    def _navigated(self, page: Page, frame: Frame) -> None:
+        if frame == page.main_frame:
+            self.documents[id(page)] += 1
+
+    def _request(self, page: Page, request: Request) -> None:
+        self.made_in[id(request)] = self.documents[id(page)]
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
@@ -117,10 +134,15 @@ class Watch:
             return
         self.problems.append(f"console error: {message.text} ({url})")
 
-    def _request_failed(self, request: Request) -> None:
+    def _request_failed(self, page: Page, request: Request) -> None:
         if not is_local(request.url):
             return  # blocked by route(): listed in `blocked`
-        self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
+        failure = f"request failed: {request.method} {request.url}: {request.failure}"
+        if request.failure == "net::ERR_ABORTED" and not request.is_navigation_request():
+            made_in = self.made_in.get(id(request), self.documents[id(page)])
+            self.aborted.append((page, made_in, failure))
+        else:
+            self.problems.append(failure)
 
     def _response(self, response: Response) -> None:
         if response.status >= 400 and not self.is_expected(response.status, response.url):
@@ -141,8 +163,14 @@ class Watch:
                 # Let the events of what the page is still doing arrive.
                 page.wait_for_load_state("load")
                 page.evaluate("0")
+        # Aborted in the document that is still shown: the page itself gave up on it.
+        problems = self.problems + [
+            failure
+            for page, made_in, failure in self.aborted
+            if made_in == self.documents[id(page)]
+        ]
         assert not self.blocked, f"requests to other hosts: {self.blocked}"
-        assert not self.problems, "\n".join(self.problems)
+        assert not problems, "\n".join(problems)
 
 
 def signed_in(page: Page, server: Server, role: str, *, next_path: str = "/console") -> Page:
