@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -229,7 +229,10 @@ def make_engine(
                 _end_turn(dbapi_connection)
                 raise
         else:
-            conn.exec_driver_sql("BEGIN")
+            # A deferred BEGIN takes no lock and cannot fail on a working connection: sent
+            # to the driver as it is, without SQLAlchemy's execution around it (every
+            # request's transaction begins so).
+            cast(sqlite3.Connection, conn.connection.dbapi_connection).execute("BEGIN")
 
     # The transaction has ended (committed or rolled back) once its connection is back
     # in the pool, or closed.

@@ -188,14 +188,12 @@ class RequestKey:
         return self._principal
 
 
-async def authenticate(
-    session: Annotated[Session, Depends(get_session, scope="function")],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    touch: Annotated[KeyToucher, Depends(get_key_toucher)],
+def authenticate(
+    session: Session, credentials: HTTPAuthorizationCredentials | None, touch: KeyToucher
 ) -> RequestKey:
     """The request's bearer key; 401 at once without one, or with a malformed one.
 
-    Async and without I/O: the lookup is :meth:`RequestKey.principal`.
+    Without I/O: the lookup is :meth:`RequestKey.principal`.
     """
     if credentials is None:
         raise Unauthorized(
@@ -253,10 +251,14 @@ def requires(permission: Permission) -> Any:
     check runs before the route's code.
     """
 
+    # One dependency with its three inputs, not a chain: FastAPI's cost is per dependency.
     async def check(
-        request: Request, key: Annotated[RequestKey, Depends(authenticate)]
+        request: Request,
+        session: Annotated[Session, Depends(get_session, scope="function")],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        touch: Annotated[KeyToucher, Depends(get_key_toucher)],
     ) -> Principal:
-        access = Access(key, permission, request.path_params)
+        access = Access(authenticate(session, credentials, touch), permission, request.path_params)
         if getattr(request.scope.get("route"), CHECKS_KEY_IN_ROUTE, False):
             return access  # type: ignore[return-value]  # checked by the route's endpoint
         return await run_in_threadpool(access.check)

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,7 @@ from registry.access import audit
 from registry.access.models import ApiKey
 from registry.access.roles import Principal, Role, within
 from registry.access.schemas import Key, KeyCreate, KeyCreated
-from registry.db import utcnow
+from registry.db import PreparedRead, utcnow
 from registry.errors import ErrorItem, InvalidInput, NotFound, Unauthorized
 from registry.i18n.locales import LocaleError, canonical_locale
 from registry.i18n.messages import _
@@ -235,12 +234,14 @@ def parse_token(token: str) -> tuple[str, str]:
     return TOKEN_START + head, secret
 
 
-def check_token(
-    session: Session | Connection, token: str, *, now: datetime | None = None
-) -> Checked:
+# Every request runs it: compiled once and run on the session's DBAPI connection.
+_LOOKUP = PreparedRead(lambda: LOOKUP)
+
+
+def check_token(session: Session, token: str, *, now: datetime | None = None) -> Checked:
     """The principal a bearer token acts as; 401 if malformed, unknown, revoked or expired."""
     prefix, secret = parse_token(token)
-    key = session.execute(LOOKUP, {"prefix": prefix}).one_or_none()
+    key = _LOOKUP.first(session, prefix=prefix)
     return verify(key, prefix, secret, now=now)
 
 
@@ -252,9 +253,7 @@ def verify(key: Any | None, prefix: str, secret: str, *, now: datetime | None = 
 
 
 # A key by its id: the web console's session proved the secret when it signed in.
-LOOKUP_BY_ID = select(_KEYS.prefix, *LOOKUP.selected_columns).where(
-    _KEYS.id == bindparam("key_id")
-)
+LOOKUP_BY_ID = select(_KEYS.prefix, *LOOKUP.selected_columns).where(_KEYS.id == bindparam("key_id"))
 
 
 def check_key_id(session: Session, key_id: int, *, now: datetime | None = None) -> Checked:
