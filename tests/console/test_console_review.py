@@ -14,9 +14,8 @@ from registry.experiments import service as experiments
 from registry.experiments.schemas import ExperimentCreate, FeedbackCreate
 from registry.i18n import service as i18n
 
-from factories import make_prompt, publish
-
 from .test_console_translate import stale_prompt, translate
+from factories import make_prompt, publish
 
 SignedIn = Callable[..., tuple[TestClient, str]]
 MakeKey = Callable[..., dict[str, str]]
