@@ -22,7 +22,15 @@ from sqlalchemy.engine import make_url
 from registry import migrate
 from registry.db import Database, utcnow
 from registry.i18n.models import Translation, TranslationRevision
-from registry.prompts.models import Label, LabelEvent, Prompt, PromptTag, PromptVersion
+from registry.prompts.includes import link_rows
+from registry.prompts.models import (
+    Label,
+    LabelEvent,
+    Prompt,
+    PromptTag,
+    PromptVersion,
+    VersionInclude,
+)
 from registry.style.models import VersionStyleReport
 
 TRANSLATED = ("fr", "de", "es", "ja", "it")
@@ -71,6 +79,7 @@ def _rows(count: int, versions: int) -> Iterator[tuple[type[Any], list[dict[str,
     """Batches of rows, parents before children, ids given so no RETURNING is needed."""
     now = utcnow()
     prompts, tags, version_rows, reports, labels, events = [], [], [], [], [], []
+    links: list[dict[str, Any]] = []
     translations: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
     version_id = translation_id = label_id = 0
@@ -95,6 +104,7 @@ def _rows(count: int, versions: int) -> Iterator[tuple[type[Any], list[dict[str,
             version_id += 1
             ids[number] = version_id
             template = _template(i, number)
+            includes = [] if i < COMPONENTS else [f"{prompt_name(i % COMPONENTS)}@production"]
             version_rows.append(
                 {
                     "id": version_id,
@@ -104,15 +114,14 @@ def _rows(count: int, versions: int) -> Iterator[tuple[type[Any], list[dict[str,
                     "messages": None,
                     "variables": TONE_VARIABLES if i < COMPONENTS else VARIABLES,
                     "config": {"model": "gpt-4o-mini", "temperature": 0.2},
-                    "includes": []
-                    if i < COMPONENTS
-                    else [f"{prompt_name(i % COMPONENTS)}@production"],
+                    "includes": includes,
                     "message": f"revision {number}",
                     "author": AUTHOR,
                     "content_hash": hashlib.sha256(f"{name}:{template}".encode()).hexdigest(),
                     "created_at": now,
                 }
             )
+            links += link_rows(version_id, pid, includes)
             reports.append(
                 {"version_id": version_id, "guide": "default", "findings": [], "created_at": now}
             )
@@ -174,6 +183,7 @@ def _rows(count: int, versions: int) -> Iterator[tuple[type[Any], list[dict[str,
     yield Prompt, prompts
     yield PromptTag, tags
     yield PromptVersion, version_rows
+    yield VersionInclude, links
     yield VersionStyleReport, reports
     yield Label, labels
     yield LabelEvent, events

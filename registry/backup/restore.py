@@ -21,6 +21,7 @@ from registry.errors import Conflict, ErrorItem
 from registry.experiments.models import Experiment, ExperimentArm, Exposure, Feedback
 from registry.i18n.messages import _, _n
 from registry.i18n.models import RegistryInfo, Translation, TranslationRevision
+from registry.prompts.includes import write_links
 from registry.prompts.models import Label, LabelEvent, Prompt, PromptTag, PromptVersion
 from registry.style.models import (
     StyleBinding,
@@ -97,6 +98,8 @@ def import_registry(
     }
     session.add_all(versions.values())
     step("versions", len(versions))
+    # Derived from the versions, so not in the file: written as a publish writes them.
+    write_links(session, ((v.id, v.prompt_id, v.includes) for v in versions.values()))
 
     def version_id(prompt: str, number: int) -> int:
         return versions[(prompt, number)].id

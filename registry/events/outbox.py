@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, bindparam, exists, insert, or_, select
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from registry.access.roles import within
@@ -30,8 +29,8 @@ from registry.events.models import WebhookDelivery, WebhookEvent, WebhookSubscri
 from registry.events.schemas import DeliveryStatus, EventType
 from registry.i18n.models import Translation
 from registry.i18n.serving import source_roles, source_texts
-from registry.prompts.models import Label, Prompt, PromptVersion
-from registry.templating.engine import parse_ref
+from registry.prompts.includes import served_links
+from registry.prompts.models import Prompt, PromptVersion
 
 LATEST = "latest"
 
@@ -46,7 +45,6 @@ _INSERT_DELIVERIES = insert(cast(Table, WebhookDelivery.__table__))
 
 _VERSIONS = PromptVersion.__table__.c
 _PROMPTS = Prompt.__table__.c
-_LABELS = Label.__table__.c
 _TRANSLATIONS = Translation.__table__.c
 
 
@@ -302,71 +300,32 @@ class Dependent:
     via: tuple[str, ...]
 
 
-# Versions whose includes' JSON text may name a prompt (LIKE; its ``_`` matches any
-# character, which only lets more through) and that something serves: a label or latest.
-_SERVED = or_(
-    _VERSIONS.number == _PROMPTS.latest_version,
-    exists().where(_LABELS.version_id == _VERSIONS.id),
-)
-_NAMING = (
-    select(_VERSIONS.id)
-    .join(Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
-    .where(
-        sql_cast(_VERSIONS.includes, Text).like(bindparam("pattern")),
-        _PROMPTS.archived_at.is_(None),
-        _SERVED,
-    )
-    .limit(1)
-)
-# Every served version that includes anything, once per label pointing at it.
-_SERVED_INCLUDES = (
-    select(
-        _VERSIONS.number,
-        _VERSIONS.includes,
-        _PROMPTS.name,
-        _PROMPTS.latest_version,
-        _LABELS.name.label("label"),
-    )
-    .join(Prompt.__table__, _PROMPTS.id == _VERSIONS.prompt_id)
-    .outerjoin(Label.__table__, _LABELS.version_id == _VERSIONS.id)
-    .where(
-        sql_cast(_VERSIONS.includes, Text) != "[]",
-        _PROMPTS.archived_at.is_(None),
-        or_(_VERSIONS.number == _PROMPTS.latest_version, _LABELS.id.is_not(None)),
-    )
-    .order_by(_PROMPTS.name, _LABELS.name)
-)
-
-
 def dependents(session: Session, name: str, label: str) -> list[Dependent]:
     """Every label (and ``latest``) whose served version includes ``name@label``, directly
     or through prompts that do: their answers change when that label moves.
 
     A reference without a label means ``production`` (see
-    :func:`registry.templating.engine.parse_ref`); a pinned version never changes. One
-    indexed read says whether anything names the prompt at all (most moves end there);
-    if so, the served versions that include anything are read once and walked in memory,
-    each prompt's label once, so include cycles end the walk.
+    :func:`registry.templating.engine.parse_ref`); a pinned version never changes. The
+    walk goes up one level of includers at a time, each level one indexed read of the
+    include links naming the level's prompts (most moves end at the first, empty one);
+    each prompt's label is reached once, so include cycles end the walk.
     """
-    if session.execute(_NAMING, {"pattern": f"%{name}%"}).first() is None:
-        return []
-    # (included name, label) -> the (prompt, label, version) pointers serving an includer.
-    included_by: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
-    for row in session.execute(_SERVED_INCLUDES):
-        # A version with several labels comes once per label: latest is listed again,
-        # and the walk sees it once.
-        pointers = [row.label] if row.label is not None else []
-        if row.number == row.latest_version:
-            pointers.append(LATEST)
-        for ref in row.includes:
-            followed = _floating(ref)
-            if followed is not None:
-                for pointer in pointers:
-                    included_by.setdefault(followed, []).append((row.name, pointer, row.number))
     found: list[Dependent] = []
     seen = {(name, label)}
     frontier: list[tuple[str, str, tuple[str, ...]]] = [(name, label, ())]
     while frontier:
+        # (included name, label) -> the (prompt, label, version) pointers serving an includer.
+        included_by: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        for link in served_links(session, {target for target, _label, _via in frontier}):
+            # A version with several labels comes once per label: latest is listed again,
+            # and the walk sees it once.
+            pointers = [link.label] if link.label is not None else []
+            if link.number == link.latest_version:
+                pointers.append(LATEST)
+            for pointer in pointers:
+                included_by.setdefault((link.target_name, link.target_label), []).append(
+                    (link.prompt, pointer, link.number)
+                )
         following: list[tuple[str, str, tuple[str, ...]]] = []
         for target, target_label, via in frontier:
             for prompt, pointer, version in included_by.get((target, target_label), ()):
@@ -377,17 +336,6 @@ def dependents(session: Session, name: str, label: str) -> list[Dependent]:
                 following.append((prompt, pointer, (*via, prompt)))
         frontier = following
     return found
-
-
-def _floating(ref: str) -> tuple[str, str] | None:
-    """The prompt and label a reference follows; None for a pinned version."""
-    try:
-        target = parse_ref(ref)
-    except ValueError:
-        return None
-    if target.version is not None or target.label is None:
-        return None
-    return target.name, target.label
 
 
 def _translation_approved(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:

@@ -75,6 +75,28 @@ class PromptVersion(Base):
     prompt: Mapped[Prompt] = relationship(lazy="joined", innerjoin=True)
 
 
+class VersionInclude(Base):
+    """One prompt a version includes, parsed from its ``includes`` when it was written.
+
+    Rows are written with their version and never change (``registry.prompts.includes``);
+    the index on the included prompt answers "who includes X" without reading every
+    version's JSON.
+    """
+
+    __tablename__ = "version_includes"
+    __table_args__ = (Index("ix_version_includes_target", "target_name", "target_label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id"))
+    # The including prompt, the version's own (read without joining the version).
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id"))
+    target_name: Mapped[str] = mapped_column(String(255))
+    # ``name@label`` (a bare ``name`` means ``production``); None when pinned.
+    target_label: Mapped[str | None] = mapped_column(String(64), default=None)
+    # ``name@3``; None unless pinned.
+    target_version: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
 class Label(Base):
     """A movable pointer from a name such as ``production`` to one version."""
 

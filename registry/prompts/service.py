@@ -48,6 +48,7 @@ from registry.i18n.serving import (
 from registry.inputs import MAX_INTEGER, has_nul
 from registry.prompts import models
 from registry.prompts.diff import diff_versions
+from registry.prompts.includes import write_links
 from registry.prompts.rendering import render_resolved
 from registry.prompts.schemas import (
     Component,
@@ -559,6 +560,7 @@ def publish_version(
             "created_at": now,
         },
     ).one()
+    write_links(session, [(version.id, prompt.id, includes)])
     session.execute(_SET_LATEST, {"prompt": prompt.id, "latest": number, "at": now})
     # The row is written; the loaded prompt must say so too, without a second UPDATE.
     set_committed_value(prompt, "latest_version", number)

@@ -12,19 +12,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
-from sqlalchemy import String, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from registry.access import policies
 from registry.access.roles import Permission, Principal
-from registry.access.scopes import readable_names
 from registry.console.auth import ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, is_htmx, redirect, render
 from registry.dependencies import SessionDep, SettingsDep
 from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER
-from registry.prompts import models, service
+from registry.prompts import service
+from registry.prompts.includes import included_by_newest
 from registry.prompts.schemas import LABEL_NAME_PATTERN, PROMPT_NAME_PATTERN, LabelSet, Version
 from registry.templating import parse_ref
 
@@ -45,34 +44,7 @@ def readable_prompt(principal: Principal, name: str, *, change: bool = False) ->
 def included_by(session: Session, name: str, principal: Principal) -> list[tuple[str, int]]:
     """The prompts whose newest version includes ``name`` (by label, version or bare name),
     among those the viewer may read: (prompt, version)."""
-    includes = cast(models.PromptVersion.includes, String)
-    # The list is stored as JSON text (JSONB on PostgreSQL), each reference in quotes.
-    bare = f'%"{_like(name)}"%'
-    pinned = f'%"{_like(name)}@%'
-    query = (
-        select(models.Prompt.name, models.PromptVersion.number)
-        .join(
-            models.PromptVersion,
-            and_(
-                models.PromptVersion.prompt_id == models.Prompt.id,
-                models.PromptVersion.number == models.Prompt.latest_version,
-            ),
-        )
-        .where(
-            models.Prompt.name != name,
-            or_(includes.like(bare, escape="\\"), includes.like(pinned, escape="\\")),
-        )
-        .order_by(models.Prompt.name)
-        .limit(MAX_INCLUDERS)
-    )
-    readable = readable_names(models.Prompt.name, principal.readable)
-    if readable is not None:
-        query = query.where(readable)
-    return [(str(n), int(v)) for n, v in session.execute(query)]
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return included_by_newest(session, name, folders=principal.readable, limit=MAX_INCLUDERS)
 
 
 def includes_of(version: Version | None, principal: Principal) -> list[dict[str, Any]]:
@@ -160,8 +132,8 @@ def move_label(
 def included_by_fragment(
     request: Request, name: PromptName, viewer: ViewerDep, session: SessionDep
 ) -> Response:
-    """Which prompts include this one: loaded after the page, as it reads every prompt's
-    newest version (about 0.1 s at 10,000 prompts, see bench/console.py)."""
+    """Which prompts include this one (from the include links, see
+    ``registry.prompts.includes``): loaded after the page, so the page never waits for it."""
     readable_prompt(viewer.principal, name)
     service.get_prompt(session, name)  # the usual 404 for a prompt that is not there
     found = included_by(session, name, viewer.principal)
