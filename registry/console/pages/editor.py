@@ -26,7 +26,8 @@ from starlette.datastructures import FormData
 
 from registry.access import policies
 from registry.access.roles import Permission, Principal
-from registry.console.auth import ViewerDep
+from registry.config import Settings
+from registry.console.auth import Viewer, ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, redirect, render
 from registry.dependencies import SessionDep, SettingsDep
 from registry.errors import (
@@ -54,6 +55,7 @@ from registry.prompts.schemas import (
     Version,
     VersionCreate,
 )
+from registry.routing import run_cpu_bound
 from registry.style import service as style
 from registry.style.schemas import FindingOut, LintRequest
 from registry.templating import analyze, render_template
@@ -348,10 +350,17 @@ def editor(
 
 
 @router.post("/prompts/{name:path}/-/lint")
-def lint(
+async def lint(
     request: Request, name: PromptName, viewer: ViewerDep, session: SessionDep, form: Form
 ) -> Response:
-    """The style findings of the draft as it stands: the engine of ``POST /v1/lint``."""
+    """The style findings of the draft as it stands: the engine of ``POST /v1/lint``, in
+    one of the CPU-bound slots the API's lint and render share."""
+    return await run_cpu_bound(_lint, request, name, viewer, session, form)
+
+
+def _lint(
+    request: Request, name: str, viewer: Viewer, session: Session, form: FormData
+) -> Response:
     principal = viewer.principal
     principal.require_scope(name)
     prompt = service.read_prompt(session, name)
@@ -381,7 +390,7 @@ def _typed_samples(form: FormData) -> dict[str, str]:
 
 
 @router.post("/prompts/{name:path}/-/preview")
-def preview(
+async def preview(
     request: Request,
     name: PromptName,
     viewer: ViewerDep,
@@ -389,7 +398,19 @@ def preview(
     settings: SettingsDep,
     form: Form,
 ) -> Response:
-    """The draft rendered with sample values, as the API would serve it in a locale."""
+    """The draft rendered with sample values, as the API would serve it in a locale; in
+    one of the CPU-bound slots the API's lint and render share."""
+    return await run_cpu_bound(_preview, request, name, viewer, session, settings, form)
+
+
+def _preview(
+    request: Request,
+    name: str,
+    viewer: Viewer,
+    session: Session,
+    settings: Settings,
+    form: FormData,
+) -> Response:
     principal = viewer.principal
     principal.require_scope(name)
     prompt = service.read_prompt(session, name)
