@@ -29,6 +29,8 @@ from registry.access import keys
 from registry.access.schemas import KeyCreate
 from registry.db import Database
 from registry.demo import seed_demo
+from registry.style import service as style
+from registry.style.schemas import GuidePublish
 
 from conftest import bearer
 
@@ -59,12 +61,29 @@ class Server:
         return httpx.Client(base_url=self.url, headers=bearer(self.tokens[role]), timeout=30)
 
 
+# A stored guide, bound to the demo's email/ folder, so the style pages have one to show.
+HOUSE_STYLE = """\
+name: house-style
+extends: default
+rules:
+  no-please:
+    kind: existence
+    level: error
+    message: "Drop '{match}': the model does not need politeness."
+    tokens: [please]
+    ignorecase: true
+"""
+
+
 def seed(database_url: str) -> dict[str, str]:
-    """Seed the demo library and commit a key for each role; their tokens by role."""
+    """Seed the demo library, a stored guide and a key for each role; their tokens."""
     db = Database.from_url(database_url)
     try:
         with db.session() as session:
             seed_demo(session)
+            guide = GuidePublish(source=HOUSE_STYLE, message="the house's own rules")
+            style.publish_guide(session, "house-style", guide, author="console-admin")
+            style.set_binding(session, "email/", "house-style", actor="console-admin")
             tokens = {}
             for role in ROLES:
                 data = KeyCreate(owner=f"console-{role}", role=role)

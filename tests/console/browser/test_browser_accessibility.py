@@ -27,6 +27,19 @@ PAGES = [
     ("admin", "/console/prompts/support/assistant/-/edit"),
     ("admin", "/console/prompts/shared/tone-of-voice/-/diff?from=1&to=2"),
     ("admin", "/console/prompts/support/greeting/-/experiment"),
+    ("admin", "/console/translate?locale=fr"),
+    ("admin", "/console/translate/fr/summarize/article"),
+    ("admin", "/console/translate/ja/support/assistant"),
+    ("admin", "/console/review?locale=fr"),
+    ("admin", "/console/review/fr/summarize/article"),
+    ("admin", "/console/experiments"),
+    ("admin", "/console/experiments/1"),
+    ("admin", "/console/admin/keys"),
+    ("admin", "/console/admin/keys/1"),
+    ("admin", "/console/admin/policies"),
+    ("admin", "/console/admin/style"),
+    ("admin", "/console/admin/style/guides/house-style"),
+    ("admin", "/console/admin/audit"),
 ]
 
 axe = Axe()
