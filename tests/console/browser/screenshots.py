@@ -42,6 +42,18 @@ def _open_first_operation(page: Page) -> None:
     expect(page.locator(".opblock").first).to_be_visible()
 
 
+def _create_a_key(page: Page) -> None:
+    page.get_by_label("Owner").fill("ana@example.com")
+    page.get_by_label("Role").select_option("translator")
+    page.get_by_label("Locales (translators only)").fill("fr de")
+    page.get_by_role("button", name="Create the key").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
+def _show_the_checks(page: Page) -> None:
+    expect(page.locator("#check")).not_to_have_text("Checking…")
+
+
 @dataclass(frozen=True)
 class Shot:
     """One picture: the file, who is signed in (None: nobody), the page, and what to do
@@ -71,6 +83,18 @@ SHOTS = [
     Shot("diff.png", "editor", "/console/prompts/shared/tone-of-voice/-/diff?from=1&to=2"),
     Shot("label.png", "reviewer", "/console/prompts/summarize/article/-/labels/production"),
     Shot("prompts-fr-tablet.png", "translator", "/console/prompts", locale="fr-FR", width=768),
+    Shot("translate-queue.png", "translator", "/console/translate?locale=fr"),
+    Shot(
+        "translate-stale.png",
+        "translator",
+        "/console/translate/fr/summarize/article",
+        prepare=_show_the_checks,
+        height=900,
+    ),
+    Shot("review.png", "reviewer", "/console/review/fr/summarize/article"),
+    Shot("experiment.png", "reviewer", "/console/experiments/1", height=900),
+    Shot("key-created.png", "admin", "/console/admin/keys", prepare=_create_a_key, height=520),
+    Shot("audit.png", "admin", "/console/admin/audit"),
     Shot("api-docs.png", None, "/docs", prepare=_open_first_operation),
 ]
 
