@@ -1,12 +1,15 @@
 """A translation's way through the console: a translator finds a stale entry in the
 queue, sees what changed in the source, fixes the text and submits it; a reviewer
-approves it, and the API then serves it."""
+approves it, and the API then serves it. And the PO round trip: download the queue,
+translate it in a PO editor, upload it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
+import polib
 from playwright.sync_api import Page, expect
 
 from console.browser.harness import Server, Watch, signed_in, unique
@@ -138,3 +141,39 @@ def test_a_translator_has_no_review_and_a_reviewer_bulk_approves(
 
     for name in names:
         assert served_in_french(console_server, name)["template"] == FRENCH_V2
+
+
+def test_a_translator_downloads_the_queue_as_po_and_uploads_it_translated(
+    page: Page, console_server: Server, tmp_path: Path
+) -> None:
+    folder = unique("browser/po") + "/"
+    name = folder + "welcome"
+    with console_server.api("admin") as admin:
+        assert admin.post("/v1/prompts", json={"name": name}).status_code == 201
+        body = {"template": SOURCE_V1, "variables": [{"name": "name"}]}
+        assert admin.post(f"/v1/prompts/{name}/-/versions", json=body).status_code == 201
+
+    signed_in(page, console_server, "translator", next_path="/console/translate")
+    page.get_by_label("Locale", exact=True).select_option("de")
+    page.get_by_label("Folder", exact=True).fill(folder)
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("missing")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the queue (.po)").click()
+    po_path = tmp_path / download.value.suggested_filename
+    download.value.save_as(po_path)
+    catalog = polib.pofile(str(po_path))
+    entries = [e for e in catalog if not e.obsolete]
+    assert [e.msgid for e in entries] == [SOURCE_V1]  # only this folder's missing text
+    entries[0].msgstr = "Hallo {{ name }}, willkommen im Laden."
+    catalog.save(str(po_path))
+
+    page.get_by_label("PO file", exact=True).set_input_files(po_path)
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("status")).to_contain_text("1 updated")
+
+    with console_server.api("reviewer") as api:
+        stored = api.get(f"/v1/prompts/{name}/-/translations/de").json()
+    assert stored["template"] == "Hallo {{ name }}, willkommen im Laden."
+    assert stored["updated_by"] == "console-translator"
