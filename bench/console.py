@@ -6,6 +6,10 @@ and every control), so a figure is the whole server side of a page: the session 
 lookups, the page's queries, the template, the response. The 100-prompt registry is the
 baseline of the same run: the ratio says what the size of the registry costs.
 
+The dataset has no audit trail, so one is added as a year of work on such a registry
+would leave it (``add_audit_trail``: each prompt's creation, publishes, label moves and
+approved translations, by ten people): thirteen events a prompt, 130,000 at 10,000.
+
 ``python -m bench console``; the issue's budget is 100 ms per page at 10,000 prompts.
 """
 
@@ -17,21 +21,38 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
-from bench.dataset import build, prompt_name
+from sqlalchemy import insert
+
+from bench.dataset import AUTHOR, CHUNK, TRANSLATED, build, prompt_name
 from bench.results import Section, Target, load_average, print_targets, table
 from bench.server import create_key
 
 SIZES = (100, 10_000)
 REPEATS = 30
 BUDGET_MS = 100.0
+AUDIT_DAYS = 365
+# Each prompt's events in the audit trail, oldest first.
+AUDIT_EVENTS = (
+    ("prompt.create", None),
+    *(("version.publish", n) for n in range(1, 6)),
+    ("label.move", "production"),
+    ("label.move", "staging"),
+    *(("translation.approve", locale) for locale in TRANSLATED),
+)
 
 
 def pages(count: int) -> list[tuple[str, str]]:
     """(what, path) of each page measured; the prompts are from the middle of the registry."""
     middle = prompt_name(count // 2)
     folder = middle.split("/")[0] + "/"
+    # A week in the middle of the audit trail's year.
+    from registry.db import utcnow
+
+    monday = (utcnow() - timedelta(days=AUDIT_DAYS // 2)).date()
+    week = (monday.isoformat(), (monday + timedelta(days=6)).isoformat())
     return [
         ("prompt list, every folder", "/console/prompts"),
         ("prompt list, one folder", f"/console/prompts?folder={folder}"),
@@ -42,7 +63,64 @@ def pages(count: int) -> list[tuple[str, str]]:
         ("which prompts include it (htmx fragment)", f"/console/prompts/{middle}/-/included-by"),
         ("editor", f"/console/prompts/{middle}/-/edit"),
         ("diff of two versions", f"/console/prompts/{middle}/-/diff?from=4&to=5"),
+        ("translation queue (fr)", "/console/translate?locale=fr"),
+        ("translation queue (fr), one folder", f"/console/translate?locale=fr&folder={folder}"),
+        ("translator's editor, a stale entry", f"/console/translate/fr/{middle}"),
+        ("review queue (fr)", "/console/review?locale=fr"),
+        ("experiments", "/console/experiments"),
+        ("admin: keys", "/console/admin/keys"),
+        ("admin: label policies", "/console/admin/policies"),
+        ("admin: style guides and folders", "/console/admin/style"),
+        ("audit trail, newest", "/console/admin/audit"),
+        ("audit trail, an older page", f"/console/admin/audit?cursor={count * 6}"),
+        ("audit trail, one prompt", f"/console/admin/audit?prompt={middle}"),
+        ("audit trail, one person", "/console/admin/audit?actor=editor-3"),
+        ("audit trail, one action", "/console/admin/audit?action=label.move"),
+        ("audit trail, a rare action", "/console/admin/audit?action=key.create"),
+        (
+            "audit trail, a person and an action",
+            "/console/admin/audit?actor=editor-3&action=label.move",
+        ),
+        ("audit trail, one week", f"/console/admin/audit?since={week[0]}&until={week[1]}"),
     ]
+
+
+def add_audit_trail(url: str, count: int) -> int:
+    """Write the events a year of work leaves for ``count`` prompts, spread evenly over
+    ``AUDIT_DAYS`` (ids in time order, as the registry writes them); their number."""
+    from registry.access.models import AuditEvent
+    from registry.db import Database, utcnow
+
+    total = count * len(AUDIT_EVENTS)
+    start = utcnow() - timedelta(days=AUDIT_DAYS)
+    step = timedelta(days=AUDIT_DAYS) / total
+    rows = []
+    for i in range(count):
+        name = prompt_name(i)
+        for j, (action, what) in enumerate(AUDIT_EVENTS):
+            n = i * len(AUDIT_EVENTS) + j
+            target = name if what is None else f"{name}@{what}"
+            rows.append(
+                {
+                    "id": n + 1,
+                    "at": start + step * n,
+                    "key_id": None,
+                    "actor": AUTHOR if j == 0 else f"editor-{n % 10}",
+                    "action": action,
+                    "prompt": name,
+                    "target": target,
+                    "before": None,
+                    "after": {"what": what},
+                }
+            )
+    db = Database.from_url(url)
+    try:
+        with db.session() as session:
+            for first in range(0, len(rows), CHUNK):
+                session.execute(insert(AuditEvent), rows[first : first + CHUNK])
+    finally:
+        db.dispose()
+    return total
 
 
 def measure(get: Callable[[], int]) -> list[float]:
@@ -68,6 +146,7 @@ def run_registry(folder: str, count: int) -> dict[str, tuple[float, float]]:
     url = f"sqlite:///{Path(folder) / f'console-{count}.db'}"
     built = build(url, count)
     print(f"{count:,} prompts: {built.versions:,} versions, built in {built.seconds:.1f} s")
+    print(f"  and an audit trail of {add_audit_trail(url, count):,} events")
     token = create_key(url, "admin")
     app = create_app(Settings(database_url=url))
     figures: dict[str, tuple[float, float]] = {}

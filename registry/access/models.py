@@ -58,6 +58,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_prompt_id", "prompt", "id"),
         Index("ix_audit_events_actor_id", "actor", "id"),
+        Index("ix_audit_events_action_id", "action", "id"),
         Index("ix_audit_events_at", "at"),
     )
 

@@ -24,6 +24,8 @@ class Translation(Base):
     __table_args__ = (
         UniqueConstraint("version_id", "locale"),
         Index("ix_translations_prompt_id_locale", "prompt_id", "locale"),
+        # The locales translations exist in, a seek each (see ``translated_locales``).
+        Index("ix_translations_locale", "locale"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -112,14 +112,16 @@ def _list_context(
     if chosen:
         canonical = parse_locale(chosen, ("query", "locale"))
         # Reviewing changes the prompts: the key's own folders, not those it only reads.
-        found = i18n.queue(session, canonical, prefix=prefix or None, within=principal.folders)
-        items = [i for i in found.prompts if i.state == context["state"]]
-        start = (page - 1) * PAGE_SIZE
-        context.update(
-            target=canonical,
-            items=items[start : start + PAGE_SIZE],
-            more=len(items) > start + PAGE_SIZE,
+        found = i18n.queue_page(
+            session,
+            canonical,
+            states=[context["state"]],
+            prefix=prefix or None,
+            within=principal.folders,
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
         )
+        context.update(target=canonical, items=found.items, more=found.more)
     return context
 
 

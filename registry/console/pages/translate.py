@@ -44,8 +44,8 @@ from registry.i18n import checks, po_import
 from registry.i18n import service as i18n
 from registry.i18n.messages import N_, _
 from registry.i18n.models import Translation
-from registry.i18n.schemas import Queue, TranslationSubmit
 from registry.i18n.schemas import Translation as TranslationView
+from registry.i18n.schemas import TranslationSubmit
 from registry.i18n.serving import parse_locale, source_roles, source_texts
 from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts import models
@@ -105,13 +105,14 @@ def translatable(principal: Principal, name: str | None, locale: str) -> str:
 
 def offered_locales(session: Session, principal: Principal) -> list[str]:
     """The locales a key works in: a translator key's own, else those translated into
-    within its folders (one grouped read of the translations' locale index)."""
+    (within its folders, for a key limited to some)."""
     if principal.locales:
         return list(principal.locales)
-    query = select(Translation.locale).distinct().order_by(Translation.locale).limit(MAX_LOCALES)
     scope = readable_names(models.Prompt.name, principal.folders)
-    if scope is not None:
-        query = query.join(models.Prompt, models.Prompt.id == Translation.prompt_id).where(scope)
+    if scope is None:
+        return i18n.translated_locales(session, limit=MAX_LOCALES)
+    query = select(Translation.locale).distinct().order_by(Translation.locale).limit(MAX_LOCALES)
+    query = query.join(models.Prompt, models.Prompt.id == Translation.prompt_id).where(scope)
     return [str(locale) for locale in session.scalars(query)]
 
 
@@ -358,17 +359,17 @@ def queue_page(
     }
     if chosen:
         canonical = translatable(principal, None, chosen)
-        found: Queue = i18n.queue(
-            session, canonical, prefix=prefix or None, within=principal.translatable
+        # One page of the queue from the store, and every folder's progress.
+        found = i18n.queue_page(
+            session,
+            canonical,
+            states=[context["state"]] if context["state"] else QUEUE_STATES,
+            prefix=prefix or None,
+            within=principal.translatable,
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
         )
-        items = [i for i in found.items if not context["state"] or i.state == context["state"]]
-        start = (page - 1) * PAGE_SIZE
-        context.update(
-            target=canonical,
-            queue=found,
-            items=items[start : start + PAGE_SIZE],
-            more=len(items) > start + PAGE_SIZE,
-        )
+        context.update(target=canonical, queue=found, items=found.items, more=found.more)
     return render(request, "translate/queue.html", context)
 
 
