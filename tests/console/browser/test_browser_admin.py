@@ -101,3 +101,30 @@ def test_only_admins_see_the_administration(
     page.goto(f"{console_server.url}/console/admin/keys")
     expect(page.get_by_role("alert")).to_contain_text(f"keys with the {role} role may not do this")
     expect(page.get_by_role("button", name="Create the key")).to_have_count(0)
+
+
+def test_revoking_a_key_ends_its_console_sessions_at_once(
+    open_page: Callable[..., Page], console_server: Server
+) -> None:
+    owner = unique("browser-leaving")
+    with console_server.api("admin") as api:
+        made = api.post("/v1/keys", json={"owner": owner, "role": "editor"})
+    assert made.status_code == 201, made.text
+    key = made.json()
+    someone = open_page()
+    someone.goto(f"{console_server.url}/console/sign-in")
+    someone.get_by_label("API key").fill(key["token"])
+    someone.get_by_role("button", name="Sign in").click()
+    expect(someone.locator("header .who")).to_have_text(f"{owner} (editor)")
+
+    admin = signed_in(
+        open_page(), console_server, "admin", next_path=f"/console/admin/keys/{key['id']}"
+    )
+    admin.get_by_role("link", name="Revoke…").click()
+    admin.locator("#confirm").get_by_role("button").click()
+    expect(admin.get_by_role("status")).to_be_visible()
+
+    # The session the key opened is over: the next page asks to sign in again.
+    someone.reload()
+    expect(someone).to_have_url(re.compile(r"/console/sign-in"))
+    expect(someone.locator("header .who")).to_have_count(0)
