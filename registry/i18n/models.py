@@ -23,7 +23,15 @@ class Translation(Base):
     __tablename__ = "translations"
     __table_args__ = (
         UniqueConstraint("version_id", "locale"),
-        Index("ix_translations_prompt_id_locale", "prompt_id", "locale"),
+        # A prompt's translations into a locale; covering the queue's read of their
+        # versions and states (see ``queue_page``).
+        Index(
+            "ix_translations_prompt_id_locale_version_id_status",
+            "prompt_id",
+            "locale",
+            "version_id",
+            "status",
+        ),
         # The locales translations exist in, a seek each (see ``translated_locales``).
         Index("ix_translations_locale", "locale"),
     )

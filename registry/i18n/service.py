@@ -769,13 +769,17 @@ def _progress(folder: str, entries: Sequence[_Entry]) -> FolderProgress:
 
 
 def _progress_of(folder: str, states: Sequence[str]) -> FolderProgress:
-    counts = Counter(states)
+    return _counted(folder, Counter(states))
+
+
+def _counted(folder: str, counts: Counter[str]) -> FolderProgress:
+    prompts = sum(counts.values())
     approved = counts.get("approved", 0)
     return FolderProgress(
         folder=folder,
-        prompts=len(states),
+        prompts=prompts,
         approved=approved,
-        completeness=round(approved / len(states), 4) if states else 1.0,
+        completeness=round(approved / prompts, 4) if prompts else 1.0,
         counts=dict(sorted(counts.items())),
     )
 
@@ -858,59 +862,74 @@ def queue_page(
     """The entries of :func:`queue` in ``states``, ``limit`` from ``offset``, for pages that
     show a few of many thousands (the console's queues).
 
-    The progress needs every entry's state, so names and states are read for the whole
-    scope, as bare columns (no texts, no ORM objects): at 10,000 prompts that is a
-    fiftieth of the time :func:`queue` takes to load its versions and translations. Only
-    the page's versions are read in full, to count their units.
+    Two reads, neither of texts: the prompts in scope counted by parent folder and state
+    (grouped in the store, then added up the folders in Python), and the page's entries.
+    Both find a prompt's translation in the covering index on (prompt, locale, version,
+    status). Only the page's versions are then read in full, to count their units.
     """
     locale = parse_locale(locale, ("query", "locale"))
-    scope = _versions_query(prefix=prefix, label=None, within=within).where(
-        models.Prompt.source_locale != locale
-    )
-    rows = session.execute(
-        scope.outerjoin(
+    scope = (
+        _versions_query(prefix=prefix, label=None, within=within)
+        .where(models.Prompt.source_locale != locale)
+        .outerjoin(
             Translation,
-            (Translation.version_id == models.PromptVersion.id) & (Translation.locale == locale),
-        ).with_only_columns(
-            models.Prompt.name,
-            models.PromptVersion.number,
-            models.PromptVersion.id,
-            Translation.status,
+            (Translation.prompt_id == models.Prompt.id)
+            & (Translation.locale == locale)
+            & (Translation.version_id == models.PromptVersion.id),
         )
-    ).all()
-    entries = [
-        (str(name), int(n), int(vid), str(status or "missing")) for name, n, vid, status in rows
-    ]
-    chosen = [entry for entry in entries if entry[3] in states]
-    shown = chosen[offset : offset + limit]
-    versions = (
-        {
-            v.id: v
-            for v in session.scalars(
-                select(models.PromptVersion).where(
-                    models.PromptVersion.id.in_([vid for _, _, vid, _ in shown])
-                )
-            )
-        }
-        if shown
-        else {}
     )
+    state = func.coalesce(Translation.status, "missing")
+    parent = _parent_folder(session, models.Prompt.name)
+    counted = scope.with_only_columns(parent, state, func.count()).group_by(parent, state)
+    by_folder: dict[str, Counter[str]] = defaultdict(Counter)
+    total: Counter[str] = Counter()
+    for folder, found, count in session.execute(counted.order_by(None)):
+        parts = (folder or "").strip("/").split("/") if folder else []
+        for depth in range(1, len(parts) + 1):
+            by_folder["/".join(parts[:depth])][found] += count
+        total[found] += count
+    page = session.execute(
+        scope.with_only_columns(
+            models.Prompt.name, models.PromptVersion.number, models.PromptVersion.id, state
+        )
+        .where(state.in_(list(states)))
+        .offset(offset)
+        .limit(limit + 1)
+    ).all()
+    shown = page[:limit]
+    versions = {
+        v.id: v
+        for v in session.scalars(
+            select(models.PromptVersion).where(
+                models.PromptVersion.id.in_([vid for _, _, vid, _ in shown])
+            )
+        )
+    }
     items = [
         QueueItem(
             prompt=name,
             version=number,
-            state=state,
+            state=found,
             units=sum(not only_a_variable(text) for text in source_texts(versions[vid])),
         )
-        for name, number, vid, state in shown
+        for name, number, vid, found in shown
     ]
     return QueuePage(
         locale=locale,
         items=items,
-        more=len(chosen) > offset + limit,
-        folders=_folders((name, state) for name, _, _, state in entries),
-        total=_progress_of("", [state for *_, state in entries]),
+        more=len(page) > limit,
+        folders=[_counted(folder, by_folder[folder]) for folder in sorted(by_folder)],
+        total=_counted("", total),
     )
+
+
+def _parent_folder(session: Session, name: Any) -> Any:
+    """SQL for the folder a prompt's name lies in, ending in "/" ("" or NULL at the top)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.substring(name, r"^(.*/)")
+    # SQLite has no search from the right: trimming every character but "/" from the end
+    # leaves the name up to its last "/".
+    return func.rtrim(name, func.replace(name, "/", ""))
 
 
 def queue_overview(
