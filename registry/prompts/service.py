@@ -18,7 +18,7 @@ from sqlalchemy import Select, Table, bindparam, exists, func, insert, or_, sele
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry.access import audit
+from registry.access import audit, policies
 from registry.access.roles import Principal
 from registry.access.scopes import readable_names
 from registry.db import PreparedRead, utcnow
@@ -442,8 +442,11 @@ def publish_version(
 ) -> tuple[Version, bool]:
     """Publish a new version; returns it and whether it was created (False: same content).
 
-    Every include must lie in the folders ``principal`` may read (None: no limit).
+    Every include must lie in the folders ``principal`` may read, and the labels it moves
+    must be ones it may move (protected labels, four eyes; None: the registry itself).
     """
+    if principal is not None:
+        policies.check_label_moves(session, principal, name, data.labels, version=None)
     prompt = get_prompt(session, name, lock=True)
     kind = Kind(prompt.kind)
     if kind is Kind.text and data.template is None:
@@ -711,8 +714,11 @@ def set_label(
     """Point a label at a version, recording the move.
 
     ``if_match`` holds the ETags the caller saw (``If-Match``); when the label has moved
-    since, nothing changes and the answer is 412.
+    since, nothing changes and the answer is 412. ``principal`` must be allowed to move
+    the label (protected labels, four eyes; None: the registry itself).
     """
+    if principal is not None:
+        policies.check_label_moves(session, principal, name, [label_name], version=data.version)
     if label_name == LATEST:
         raise InvalidInput(
             _("the label {latest} always means the newest version and cannot be set").format(

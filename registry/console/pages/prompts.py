@@ -2,9 +2,9 @@
 and moving its labels.
 
 Everything shown comes from ``registry.prompts.service``; a move goes through the same
-checks as ``PUT /v1/prompts/{name}/-/labels/{label}`` (the role, the key's folders,
-``registry.access.policies.check_label_moves`` for protected labels and four eyes, the
-label's ETag so a move made meanwhile is not overwritten).
+checks as ``PUT /v1/prompts/{name}/-/labels/{label}`` (the role, the key's folders, the
+service's label policy check for protected labels and four eyes, the label's ETag so a
+move made meanwhile is not overwritten).
 """
 
 from __future__ import annotations
@@ -114,7 +114,6 @@ def move_label(
             _("say why the protected label {label} moves").format(label=repr(label)),
             [ErrorItem(loc=("form", "reason"), message=_("a reason is required"))],
         )
-    policies.check_label_moves(session, principal, name, [label], version=version)
     service.set_label(
         session,
         name,
