@@ -17,12 +17,14 @@ from registry.events.schemas import (
     SubscriptionCreated,
     SubscriptionUpdate,
 )
+from registry.inputs import MAX_INTEGER
 from registry.routing import KeyCheckingRoute
 
 router = APIRouter(tags=["webhooks"], route_class=KeyCheckingRoute)
 
-SubscriptionId = Annotated[int, Path(ge=1, le=2**62, description="The subscription's id.")]
-DeliveryId = Annotated[int, Path(ge=1, le=2**62, description="The delivery's id.")]
+# Ids are the store's integers (32 bits on PostgreSQL): a larger one is refused as invalid.
+SubscriptionId = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="The subscription's id.")]
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="The delivery's id.")]
 
 
 @router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED)

@@ -32,6 +32,7 @@ from registry.events.schemas import (
 )
 from registry.events.signing import new_secret
 from registry.i18n.messages import _
+from registry.inputs import MAX_INTEGER
 
 
 def subscription_schema(row: WebhookSubscription) -> Subscription:
@@ -141,7 +142,7 @@ def delete_subscription(session: Session, subscription_id: int) -> None:
 
 
 def _cursor(cursor: str) -> int:
-    if not cursor.isdigit() or len(cursor) > 18:
+    if not cursor.isdigit() or len(cursor) > 18 or int(cursor) > MAX_INTEGER:
         raise InvalidInput(
             _("the cursor {cursor} is not one this registry gave out").format(cursor=repr(cursor)),
             [ErrorItem(loc=("query", "cursor"), message=_("pass next_cursor from a page"))],

@@ -37,7 +37,8 @@ def sdk(client: TestClient) -> Iterator[Client]:
 
 
 def run(sdk: Client | None, *args: str) -> Result:
-    return CliRunner().invoke(app, list(args), obj=sdk)
+    # As a pipe or a file sees it: no COLUMNS (pytest-xdist's workers set COLUMNS=80).
+    return CliRunner().invoke(app, list(args), obj=sdk, env={"COLUMNS": None})
 
 
 def test_version() -> None:

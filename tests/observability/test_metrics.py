@@ -241,7 +241,7 @@ class TestWebhooks:
             )
             assert change == 1
         lag = "registry_webhook_delivery_lag_seconds_sum"
-        assert value(after, lag) - value(before, lag) == 2.0
+        assert value(after, lag) - value(before, lag) == pytest.approx(2.0)
         assert value(after, "registry_webhook_pending_deliveries") == 3
         assert value(after, "registry_webhook_oldest_pending_seconds") == 42.0
         webhook_backlog(0, 0.0)

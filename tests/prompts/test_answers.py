@@ -515,7 +515,10 @@ class TestImmediateReads:
     ) -> None:
         if store != "sqlite":
             pytest.skip("SQLite's file locks")
-        settings = Settings(database_url=migrated_url, sqlite_busy_timeout_ms=100)
+        # No webhook worker: its reads would hold the file the lock below wants.
+        settings = Settings(
+            database_url=migrated_url, sqlite_busy_timeout_ms=100, webhooks_deliver=False
+        )
         with TestClient(create_app(settings), headers=bearer(admin_token(migrated_url))) as app:
             name = make(app, "Hello {{ who }}")
             served_twice(app, name)
