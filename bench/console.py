@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -61,6 +62,10 @@ def pages(count: int) -> list[tuple[str, str]]:
         ("prompt page (5 versions, labels, includes)", f"/console/prompts/{middle}"),
         ("component page (included by many)", f"/console/prompts/{prompt_name(1)}"),
         ("which prompts include it (htmx fragment)", f"/console/prompts/{middle}/-/included-by"),
+        (
+            "which prompts include a component (fragment)",
+            f"/console/prompts/{prompt_name(1)}/-/included-by",
+        ),
         ("editor", f"/console/prompts/{middle}/-/edit"),
         ("diff of two versions", f"/console/prompts/{middle}/-/diff?from=4&to=5"),
         ("translation queue (fr)", "/console/translate?locale=fr"),
@@ -136,14 +141,46 @@ def measure(get: Callable[[], int]) -> list[float]:
     return times
 
 
-def run_registry(folder: str, count: int) -> dict[str, tuple[float, float]]:
-    """p50 and p95 milliseconds of each page on a registry of ``count`` prompts."""
+def dependents_figures(url: str, count: int) -> dict[str, tuple[float, float]]:
+    """p50 and p95 milliseconds of the webhooks' walk of who includes a prompt's label
+    (``registry.events.outbox.dependents``, run for ``answer.changed`` on a label move):
+    a component that a tenth of the prompts include, and a prompt nothing includes."""
+    from registry.db import Database
+    from registry.events.outbox import dependents
+
+    db = Database.from_url(url)
+    figures = {}
+    try:
+        with db.session() as session:
+            for what, name in (
+                ("dependents(): a component a tenth include", prompt_name(1)),
+                ("dependents(): a prompt nothing includes", prompt_name(count // 2)),
+            ):
+                found = len(dependents(session, name, "production"))
+                times = []
+                for _ in range(REPEATS):
+                    started = time.perf_counter()
+                    dependents(session, name, "production")
+                    times.append((time.perf_counter() - started) * 1000)
+                figures[what] = (statistics.median(times), statistics.quantiles(times, n=20)[-1])
+                p50, p95 = figures[what]
+                print(f"  {what:<45} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms   {found:,} found")
+    finally:
+        db.dispose()
+    return figures
+
+
+def run_registry(
+    folder: str, count: int, *, only: str | None = None
+) -> dict[str, tuple[float, float]]:
+    """p50 and p95 milliseconds of each page on a registry of ``count`` prompts (those
+    whose path holds ``only``, when given); the registry stays at ``registry_url``."""
     from fastapi.testclient import TestClient
 
     from registry.app import create_app
     from registry.config import Settings
 
-    url = f"sqlite:///{Path(folder) / f'console-{count}.db'}"
+    url = registry_url(folder, count)
     built = build(url, count)
     print(f"{count:,} prompts: {built.versions:,} versions, built in {built.seconds:.1f} s")
     print(f"  and an audit trail of {add_audit_trail(url, count):,} events")
@@ -163,6 +200,8 @@ def run_registry(folder: str, count: int) -> dict[str, tuple[float, float]]:
             )
             assert signed.status_code == 303, signed.text
             for what, path in pages(count):
+                if only is not None and only not in path:
+                    continue
                 times = measure(lambda path=path: client.get(path).status_code)
                 p50 = statistics.median(times)
                 p95 = statistics.quantiles(times, n=20)[-1]
@@ -171,14 +210,39 @@ def run_registry(folder: str, count: int) -> dict[str, tuple[float, float]]:
     return figures
 
 
+def registry_url(folder: str, count: int) -> str:
+    return f"sqlite:///{Path(folder) / f'console-{count}.db'}"
+
+
+def walks(folder: str) -> tuple[dict[str, tuple[float, float]], ...]:
+    """The dependents' figures on each registry ``run_registry`` left in ``folder``."""
+    return tuple(dependents_figures(registry_url(folder, count), count) for count in SIZES)
+
+
+def includes() -> None:
+    """``python -m bench.console includes``: the figures of who includes a prompt only."""
+    print("Who includes a prompt: the console's fragment and the webhooks' walk (SQLite)")
+    print(f"load average at start: {load_average()}")
+    with tempfile.TemporaryDirectory() as folder:
+        small, large = (run_registry(folder, count, only="included-by") for count in SIZES)
+        small_walks, large_walks = walks(folder)
+    small.update(small_walks)
+    large.update(large_walks)
+    for what, (p50, _p95) in large.items():
+        print(
+            f"  {what:<60} {small[what][0]:6.1f} ms -> {p50:6.1f} ms ({p50 / small[what][0]:.2f}x)"
+        )
+
+
 def main() -> Section:
     print("Console pages, server side, in process (SQLite; admin session)")
     print(f"load average at start: {load_average()}")
     with tempfile.TemporaryDirectory() as folder:
         small, large = (run_registry(folder, count) for count in SIZES)
+        small_walks, large_walks = walks(folder)
     rows = []
-    for what, (p50, p95) in large.items():
-        base = small[what][0]
+    for what, (p50, p95) in [*large.items(), *large_walks.items()]:
+        base = {**small, **small_walks}[what][0]
         rows.append(
             [what, f"{base:.1f} ms", f"{p50:.1f} ms", f"{p95:.1f} ms", f"{p50 / base:.2f}x"]
         )
@@ -194,7 +258,9 @@ def main() -> Section:
         f"Each page {REPEATS} times after two warm-up calls, in process through Starlette's "
         "TestClient with an admin's console session (the key and the session are read on "
         "every request). Registries from `bench.dataset`: 5 versions per prompt, 5 "
-        "translated locales, ten components that every other prompt includes. Load average "
+        "translated locales, ten components that every other prompt includes. The "
+        "`dependents()` rows are the webhooks' walk of the answers a label move changes "
+        "(not a page). Load average "
         f"at the end: {load_average()}.",
         "",
         *table(
@@ -212,4 +278,7 @@ def main() -> Section:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["includes"]:
+        includes()
+    else:
+        main()
