@@ -25,7 +25,14 @@ from registry.inputs import MAX_INTEGER
 from registry.prompts.models import Label, Prompt, PromptVersion, VersionInclude
 from registry.templating.engine import IncludeRef, parse_ref
 
-__all__ = ["ServedLink", "included_by_newest", "parse_links", "served_links", "write_links"]
+__all__ = [
+    "ServedLink",
+    "included_by_newest",
+    "link_rows",
+    "parse_links",
+    "served_links",
+    "write_links",
+]
 
 _LINK_TABLE = cast(Table, VersionInclude.__table__)
 _LINKS = _LINK_TABLE.c
@@ -89,7 +96,12 @@ def included_by_newest(
 ) -> list[tuple[str, int]]:
     """The prompts whose newest version includes ``name`` (by label, version or bare
     name), other than ``name`` itself, under ``folders`` (None: every prompt), by name:
-    (prompt, version)."""
+    (prompt, version).
+
+    Every link naming the prompt is read, of old versions too, before the first ``limit``
+    are kept: well under a millisecond for most prompts, about 6 ms for one that a
+    thousand prompts of five versions include (bench/console.py).
+    """
     query = (
         select(_PROMPTS.name, _VERSIONS.number)
         .select_from(_LINK_TABLE)
