@@ -104,15 +104,18 @@ class NavItem:
     path: str
     label: str  # marked with N_, translated when shown
     permission: str
+    last: bool = False
 
 
 # Each area adds its own entry where its router is defined (see ``add_nav``).
 NAV: list[NavItem] = []
 
 
-def add_nav(path: str, label: str, permission: str) -> None:
-    """List an area in the navigation: ``add_nav("/prompts", N_("Prompts"), "read")``."""
-    NAV.append(NavItem(path=PREFIX + path, label=label, permission=permission))
+def add_nav(path: str, label: str, permission: str, *, last: bool = False) -> None:
+    """List an area in the navigation: ``add_nav("/prompts", N_("Prompts"), "read")``;
+    ``last`` keeps it after the others, whichever module is imported first."""
+    NAV.append(NavItem(path=PREFIX + path, label=label, permission=permission, last=last))
+    NAV.sort(key=lambda item: item.last)
 
 
 # ---------------------------------------------------------------- templates

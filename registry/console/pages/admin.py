@@ -36,7 +36,7 @@ from registry.style.schemas import GUIDE_NAME_PATTERN
 from registry.style.service import DEFAULT as DEFAULT_GUIDE
 
 router = APIRouter(route_class=ConsoleRoute)
-add_nav("/admin", N_("Administration"), "admin")
+add_nav("/admin", N_("Administration"), "admin", last=True)
 
 ADMIN = f"{PREFIX}/admin"
 AUDIT_PAGE_SIZE = 50
