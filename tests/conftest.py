@@ -32,6 +32,11 @@ from registry.db import Database
 from registry.dependencies import get_key_toucher, get_session
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
+# Apps and servers made by the tests deliver no webhooks unless a test turns it on
+# (tests/events does, with settings of its own): an app's delivery thread has its own
+# connections, and the `client` fixture's requests share one open test transaction, which
+# on SQLite holds the write lock the thread would wait for at every test's teardown.
+os.environ["REGISTRY_WEBHOOKS_DELIVER"] = "false"
 STORES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
 
