@@ -27,9 +27,13 @@ serve: $(SERVE_INSTALLED)
 	$(BIN)/registry serve --demo
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when
-## REGISTRY_TEST_DATABASE_URL is set), one process per core.
+## REGISTRY_TEST_DATABASE_URL is set), one process per core. The console's browser tests
+## run on their own: Playwright keeps an event loop running in each worker that has
+## driven a browser, which the asyncio tests of the same worker cannot share.
+BROWSER_TESTS := tests/console/browser
 test: $(INSTALLED) tools lint
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --ignore=$(BROWSER_TESTS)
+	$(BIN)/python -m pytest -n auto $(BROWSER_TESTS)
 
 ## GNU gettext's msgfmt checks the PO files in the tests (Debian's package gettext);
 ## the console's browser tests drive headless Chromium (Debian's package chromium).
