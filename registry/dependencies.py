@@ -233,6 +233,23 @@ class Access:
         return principal
 
 
+async def optional_key(
+    request: Request,
+    session: Annotated[Session, Depends(get_session, scope="function")],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    touch: Annotated[KeyToucher, Depends(get_key_toucher)],
+) -> Callable[[Permission], Principal]:
+    """For a route that asks for a key only sometimes (``GET /metrics``): a function
+    giving the principal once it holds a permission, by the same check as
+    :func:`requires`. Blocking: call it in a worker thread."""
+
+    def check(permission: Permission) -> Principal:
+        key = authenticate(session, credentials, touch)
+        return Access(key, permission, request.path_params).check()
+
+    return check
+
+
 # Set on a route whose endpoint runs :meth:`Access.check` in its own worker thread.
 CHECKS_KEY_IN_ROUTE = "checks_key_in_route"
 
