@@ -98,7 +98,11 @@ def test_healthz_answers_at_once_during_heavy_renders_and_lints(tmp_path: Path) 
     assert len(answers) >= RENDERERS + LINTERS, "the load did not run"
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99)]
-    assert p99 < 0.1, (
+    # A render on the event loop would hold it for its whole run (about a second, see
+    # TURNS): /healthz would wait that long. Off the loop it answers in milliseconds (9 to
+    # 45 ms p99 on a quiet two-core machine, up to ~160 ms while other work shares it);
+    # the bound tells the two apart without timing the machine.
+    assert p99 < 0.5, (
         f"/healthz p99 {p99 * 1000:.0f} ms, worst {latencies[-1] * 1000:.0f} ms, "
         f"{len(latencies)} probes, {len(answers)} loads answered"
     )
