@@ -50,9 +50,10 @@ from registry.i18n.router import router as translations_router
 from registry.observability.metrics import count_refusal
 from registry.observability.middleware import RequestMetrics
 from registry.observability.router import router as metrics_router
-from registry.prompts.answers import AnswerCache
+from registry.prompts.kept import KeptResolutions
 from registry.prompts.models import ImmutableVersionError
 from registry.prompts.router import router as prompts_router
+from registry.prompts.router import serving_router
 from registry.style.router import router as style_router
 
 log = logging.getLogger("registry")
@@ -499,9 +500,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.openapi = openapi  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.db = database
+    # Resolutions kept by this process for the serving routes (registry.prompts.kept).
+    app.state.kept_resolutions = KeptResolutions(settings.answer_cache_bytes)
     install_error_handlers(app)
     install_api_docs(app)
     # Before the prompts router: its catch-all `/v1/prompts/{name}` would shadow these.
+    app.include_router(serving_router)
     app.include_router(translations_router)
     app.include_router(experiments_router)
     app.include_router(prompts_router)
@@ -517,16 +521,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outside the body-size limit, so its problems are translated too.
     app.add_middleware(LocaleMiddleware)
-    # Outermost: a repeated resolve or render is answered before any other layer runs.
-    # It answers only as the app answered (a 200 JSON body the locale middleware leaves
-    # as it is); anything else goes through every layer.
-    app.add_middleware(
-        AnswerCache,
-        db=database,
-        max_bytes=settings.answer_cache_bytes,
-        max_body_bytes=settings.max_body_bytes,
-        include_depth_limit=settings.include_depth_limit,
-    )
-    # Outermost: every request is counted, those answered before routing too.
+    # Outermost: every request is counted.
     app.add_middleware(RequestMetrics, routes=app.routes)
     return app

@@ -13,6 +13,7 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, cast
@@ -128,7 +129,7 @@ def make_engine(
     for a file another engine has set up already passes False.
 
     On a server database, ``single_statements`` makes an engine for reads of one
-    statement each (see ``Database.check_reads``): in autocommit, so no BEGIN and no
+    statement each (see ``Database.reads``): in autocommit, so no BEGIN and no
     ROLLBACK cross the network, and without the pool's ping on checkout. ``ping`` makes
     one for readiness checks: a new connection each time, with a short connect timeout.
 
@@ -287,14 +288,12 @@ def is_unreachable(exc: DBAPIError) -> bool:
     )
 
 
-class CompiledRead:
+class _CompiledRead:
     """A Core SELECT compiled once for one dialect, run on a raw DBAPI connection.
 
-    For the few reads on the serving path that run on every request: the statement's
-    SQL and its columns' result processing (dates, JSON) are SQLAlchemy's own, without
-    a Connection, a transaction object or the statement cache lookup around each call.
-    The caller owns the connection: on PostgreSQL the read runs in the connection's
-    implicit transaction, which the pool ends when the connection goes back.
+    The statement's SQL and its columns' result processing (dates, JSON) are
+    SQLAlchemy's own, without a Connection, a transaction object or the statement cache
+    lookup around each call.
     """
 
     def __init__(self, statement: Select[Any], dialect: Any) -> None:
@@ -345,36 +344,45 @@ _CONNECTION = "registry.connection"
 _MAX_COMPILED = 256
 
 
-class PreparedRead:
-    """A Core SELECT of the serving path, run in a session's transaction on its DBAPI
-    connection (see :class:`CompiledRead`).
+@dataclass(frozen=True)
+class Reads:
+    """A pooled connection for reads of one statement each, outside any transaction of
+    the registry's (see :meth:`Database.reads`): what a request reads before it knows it
+    needs a session."""
 
-    ``build`` makes the statement, given the length of each list parameter named in
-    ``lists``; its list parameters are ``name_0``, ``name_1``… (see :func:`in_list`). It
-    is compiled once per dialect and lengths. Parameters reach the driver as they are
-    (strings and integers), and the rows are named tuples of the selected columns.
-    What the session has not written yet is flushed first (unless autoflush is off), and
-    a driver error is raised as SQLAlchemy's: as for a query of the session.
+    dbapi_connection: Any
+    dialect: Any
+
+
+class PreparedRead:
+    """A Core SELECT of the serving path, run on a DBAPI connection: the registry's one
+    way to run the reads every request makes (the key's lookup, a label's pointer, the
+    revisions a kept answer was read from).
+
+    Through SQLAlchemy's own execution (even with its compiled cache and ``lambda_stmt``)
+    such a read cost ten times the statement itself. ``build`` makes the statement,
+    given the length of each list parameter named in ``lists``; its list parameters are
+    ``name_0``, ``name_1``… (see :func:`in_list`). It is compiled once per dialect and
+    lengths. Parameters reach the driver as they are (strings and integers), and the rows
+    are named tuples of the selected columns.
+
+    Run in a session's transaction (what the session has not written yet is flushed
+    first, unless autoflush is off) or on :class:`Reads`; a driver error is raised as
+    SQLAlchemy's, as for a query of the session.
     """
 
     def __init__(self, build: Callable[..., Select[Any]], *lists: str) -> None:
         self._build = build
         self._lists = lists
-        self._compiled: dict[tuple[Any, ...], CompiledRead] = {}
+        self._compiled: dict[tuple[Any, ...], _CompiledRead] = {}
 
-    def rows(self, session: Session, **params: Any) -> list[Any]:
-        if session.autoflush and (session.new or session.deleted or session.dirty):
-            session.flush()
-        # The session's connection for its current transaction, asked of the session
-        # once per transaction: asking costs more than most of these reads.
-        transaction = session.get_transaction()
-        kept = session.info.get(_CONNECTION)
-        if transaction is not None and kept is not None and kept[0] is transaction:
-            connection = kept[1]
+    def rows(self, source: Session | Reads, **params: Any) -> list[Any]:
+        connection: Connection | None = None
+        if isinstance(source, Reads):
+            dbapi_connection, dialect = source.dbapi_connection, source.dialect
         else:
-            connection = session.connection()
-            session.info[_CONNECTION] = (session.get_transaction(), connection)
-        dialect = connection.dialect
+            connection = _session_connection(source)
+            dbapi_connection, dialect = connection.connection.dbapi_connection, connection.dialect
         sizes = []
         for name in self._lists:
             values = params.pop(name)
@@ -385,13 +393,12 @@ class PreparedRead:
         if read is None:
             if len(self._compiled) >= _MAX_COMPILED:
                 self._compiled.clear()  # lengths come from requests: the memory stays bounded
-            read = self._compiled[key] = CompiledRead(self._build(*sizes), dialect)
-        dbapi_connection = connection.connection.dbapi_connection
+            read = self._compiled[key] = _CompiledRead(self._build(*sizes), dialect)
         try:
             return read.all(dbapi_connection, **params)
         except dialect.loaded_dbapi.Error as exc:
             lost = dialect.is_disconnect(exc, dbapi_connection, None)
-            if lost:
+            if lost and connection is not None:
                 connection.invalidate(exc)
             raise DBAPIError.instance(
                 read.sql,
@@ -402,9 +409,25 @@ class PreparedRead:
                 dialect=dialect,
             ) from exc
 
-    def first(self, session: Session, **params: Any) -> Any | None:
-        rows = self.rows(session, **params)
+    def first(self, source: Session | Reads, **params: Any) -> Any | None:
+        rows = self.rows(source, **params)
         return rows[0] if rows else None
+
+
+def _session_connection(session: Session) -> Connection:
+    """The session's connection for its current transaction, asked of the session once
+    per transaction (asking costs more than most reads), after flushing what it has not
+    written yet."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        session.flush()
+    transaction = session.get_transaction()
+    kept = session.info.get(_CONNECTION)
+    if transaction is not None and kept is not None and kept[0] is transaction:
+        connection: Connection = kept[1]
+    else:
+        connection = session.connection()
+        session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
 
 
 def in_list(column: Any, name: str, count: int) -> Any:
@@ -467,12 +490,14 @@ class Database:
         self._write = sessionmaker(
             bind=engine.execution_options(registry_write=True), expire_on_commit=False
         )
-        self._immediate: Engine | None = None
+        self._immediate_engine: Engine | None = None
         self._immediate_checked = False
         self._single: Engine | None = None
         self._ping: Engine | None = None
         self._pinging = threading.local()  # the deadline of this thread's ping
         self._single_lock = threading.Lock()
+        self._thread_reads = threading.local()  # the connection of this thread's reads
+        self._kept_reads: list[Any] = []
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -494,16 +519,55 @@ class Database:
         overflow: int = pool._max_overflow
         return None if overflow < 0 else pool.size() + overflow
 
-    def immediate_reads(self) -> Engine | None:
-        """An engine for short reads that never wait, or None where reads can wait.
+    @property
+    def reads_wait(self) -> bool:
+        """Whether a read of :meth:`reads` may wait: on a server database (it crosses the
+        network) or a SQLite file not in WAL mode. Where it never waits, it costs tens of
+        microseconds of page-cache reads, less than a trip to a worker thread: a request
+        may make it on the event loop."""
+        return self._immediate() is None
 
-        A reader of a SQLite file in WAL mode never waits for a writer: an indexed lookup
-        costs tens of microseconds of page-cache reads, little enough to run on the event
-        loop instead of a trip to a worker thread. The engine's busy timeout is zero, so
-        in the rare case the file is locked anyway (a recovery after a crash, a database
-        in another journal mode) a read fails at once instead of blocking the loop, and
-        the caller takes its usual path. PostgreSQL reads cross a network: None.
+    @contextmanager
+    def reads(self) -> Iterator[Reads]:
+        """A pooled connection for reads of one statement each, outside any transaction
+        (each statement sees what is committed), for :class:`PreparedRead`.
+
+        On a SQLite file in WAL mode, a reader never waits for a writer; its busy
+        timeout is zero, so in the rare case the file is locked anyway (a recovery after
+        a crash) a read fails at once instead of blocking. On a server database, the
+        connections run in autocommit without the pool's ping: a read costs one round
+        trip, not four or five (ping, BEGIN, the statement, ROLLBACK). A connection that
+        failed is not used again: the pool replaces it.
         """
+        immediate = self._immediate()
+        if immediate is not None:
+            # Reads that never wait run on the event loop: its thread keeps a connection
+            # of its own rather than asking the pool for one each time.
+            kept = getattr(self._thread_reads, "connection", None)
+            if kept is None:
+                kept = self._thread_reads.connection = immediate.raw_connection()
+                with self._single_lock:
+                    self._kept_reads.append(kept)
+            try:
+                yield Reads(kept.dbapi_connection, immediate.dialect)
+            except DBAPIError as exc:
+                self._thread_reads.connection = None
+                kept.invalidate(exc)
+                raise
+            return
+        engine = self._single_statements()
+        connection = engine.raw_connection()
+        try:
+            yield Reads(connection.dbapi_connection, engine.dialect)
+        except DBAPIError as exc:
+            if exc.connection_invalidated or failure_of(exc) is Failure.UNREACHABLE:
+                connection.invalidate(exc)
+            raise
+        finally:
+            connection.close()
+
+    def _immediate(self) -> Engine | None:
+        """The engine of reads that never wait (a SQLite file in WAL mode), else None."""
         if not self._immediate_checked:
             url = self.engine.url
             if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
@@ -516,25 +580,20 @@ class Database:
                 with engine.connect() as conn:
                     mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
             except DBAPIError:
-                # Locked or not set up yet: the caller takes its usual path; ask again later.
+                # Locked or not set up yet: reads wait for now; ask again later.
                 engine.dispose()
                 return None
             self._immediate_checked = True
             if str(mode).lower() == "wal":
-                self._immediate = engine
+                self._immediate_engine = engine
             else:
                 engine.dispose()
-        return self._immediate
+        return self._immediate_engine
 
-    def check_reads(self) -> Engine:
-        """An engine for short checks of one statement each, made in a worker thread.
-
-        On a server database, its connections run in autocommit without the pool's ping:
-        a check then costs one round trip per statement, not four or five (ping, BEGIN,
-        the statements, ROLLBACK). Each statement still sees committed data, and a caller
-        that gets an error invalidates the connection and takes its usual path, whose
-        engine pings and recovers. Elsewhere, the registry's engine.
-        """
+    def _single_statements(self) -> Engine:
+        """The engine of :meth:`reads` where reads may wait: on a server database, one in
+        autocommit without the pool's ping (a caller that gets an error takes its usual
+        path, whose engine pings and recovers); elsewhere, the registry's engine."""
         if self.engine.url.get_backend_name() == "sqlite":
             return self.engine
         with self._single_lock:
@@ -578,7 +637,13 @@ class Database:
             deadline.watch(dbapi_connection.fileno())
 
     def dispose(self) -> None:
-        for engine in (self._immediate, self._single, self._ping):
+        with self._single_lock:
+            kept, self._kept_reads = self._kept_reads, []
+        for connection in kept:
+            with suppress(Exception):
+                connection.close()
+        self._thread_reads = threading.local()
+        for engine in (self._immediate_engine, self._single, self._ping):
             if engine is not None:
                 engine.dispose()
         self.engine.dispose()

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from registry.access import audit, keys
 from registry.access.roles import Permission, Principal
 from registry.config import Settings
-from registry.db import Database
+from registry.db import Database, Reads
 from registry.errors import Unauthorized
 from registry.i18n.locales import LocaleError, canonical_locale
 from registry.i18n.messages import _
+from registry.workers import run_cpu_bound
+
+log = logging.getLogger("registry.serving")
+T = TypeVar("T")
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The console's draft lint and preview ("/console/prompts/{name}/-/lint", "-/preview").
@@ -149,8 +155,10 @@ async def get_key_toucher(request: Request) -> KeyToucher:
     """
     if _writes(request):
         return lambda session, key_id, last: keys.touch(lambda: nullcontext(session), key_id, last)
-    db: Database = request.app.state.db
+    return _touch_after_close(request.app.state.db)
 
+
+def _touch_after_close(db: Database) -> KeyToucher:
     def after_close(session: Session, key_id: int, last: datetime | None) -> None:
         session.info.setdefault(AFTER_CLOSE, []).append(
             partial(keys.touch, db.session, key_id, last)
@@ -188,6 +196,17 @@ class RequestKey:
         return self._principal
 
 
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The request's bearer token, well formed; 401 without one, or with a malformed one.
+    Without I/O."""
+    if credentials is None:
+        raise Unauthorized(
+            _("this request needs an API key: send Authorization: Bearer <key>"),
+        )
+    keys.parse_token(credentials.credentials)
+    return credentials.credentials
+
+
 def authenticate(
     session: Session, credentials: HTTPAuthorizationCredentials | None, touch: KeyToucher
 ) -> RequestKey:
@@ -195,12 +214,7 @@ def authenticate(
 
     Without I/O: the lookup is :meth:`RequestKey.principal`.
     """
-    if credentials is None:
-        raise Unauthorized(
-            _("this request needs an API key: send Authorization: Bearer <key>"),
-        )
-    keys.parse_token(credentials.credentials)
-    return RequestKey(session, credentials.credentials, touch)
+    return RequestKey(session, bearer_token(credentials), touch)
 
 
 class Access:
@@ -219,18 +233,25 @@ class Access:
 
     def check(self) -> Principal:
         """The principal, once it holds the permission for this path. Blocking."""
-        principal = self._key.principal()
-        principal.require(self._permission)
-        name = self._path_params.get("name")
-        if name is not None:
-            principal.require_scope(name, change=self._permission is not Permission.READ)
-        locale = self._path_params.get("locale")
-        if self._permission is Permission.TRANSLATE and locale is not None:
-            # A bad tag is reported by the route with its own 422.
-            with suppress(LocaleError):
-                canonical = canonical_locale(locale)
-                principal.require_locale(canonical)
-        return principal
+        return permitted(self._key.principal(), self._permission, self._path_params)
+
+
+def permitted(
+    principal: Principal, permission: Permission, path_params: dict[str, Any]
+) -> Principal:
+    """``principal``, if it holds ``permission`` for the prompt (its folder) and the
+    locale the path names; else 403."""
+    principal.require(permission)
+    name = path_params.get("name")
+    if name is not None:
+        principal.require_scope(name, change=permission is not Permission.READ)
+    locale = path_params.get("locale")
+    if permission is Permission.TRANSLATE and locale is not None:
+        # A bad tag is reported by the route with its own 422.
+        with suppress(LocaleError):
+            canonical = canonical_locale(locale)
+            principal.require_locale(canonical)
+    return principal
 
 
 async def optional_key(
@@ -284,6 +305,96 @@ def requires(permission: Permission) -> Any:
     return Depends(check)
 
 
+class Serving:
+    """A read the route serves itself, from a kept answer when it can.
+
+    The serving routes (resolve, render) answer most requests from what the process kept
+    (see ``registry.prompts.kept``). Such an answer needs two indexed reads, the key's and
+    the revisions it was read from: :meth:`kept` makes them on single-statement reads
+    (``Database.reads``), on the event loop where a read never waits (a SQLite file in
+    WAL mode), else in one worker thread. Anything else, :meth:`run` answers in one
+    worker thread, in the request's read transaction. Either way the key is checked the
+    same way as on every route (``keys.check_token``, then :func:`permitted`), before the
+    route's work; it is never remembered beyond the request.
+    """
+
+    def __init__(self, request: Request, permission: Permission, token: str) -> None:
+        self._request = request
+        self._permission = permission
+        self._token = token
+        self.db: Database = request.app.state.db
+        self.settings: Settings = request.app.state.settings
+        # The principal once :meth:`kept` has checked the key, with no use to record.
+        self._checked: Principal | None = None
+
+    async def kept(self, work: Callable[[Reads, Principal], T | None]) -> T | None:
+        """``work(reads, principal)`` once the key is checked on single-statement reads;
+        a refused key raises its error. None, without ``work``, where the request needs
+        more: the key's use is due to be recorded, or a read failed (:meth:`run` then
+        meets and reports the failure)."""
+        if self.db.reads_wait:
+            return await run_in_threadpool(self._kept, work)
+        return self._kept(work)
+
+    def _kept(self, work: Callable[[Reads, Principal], T | None]) -> T | None:
+        try:
+            with self.db.reads() as reads:
+                checked = keys.check_token(reads, self._token)
+                if keys.use_to_record(checked.last_used_at):
+                    return None
+                principal = permitted(
+                    checked.principal, self._permission, self._request.path_params
+                )
+                self._checked = principal
+                return work(reads, principal)
+        except DBAPIError as exc:
+            log.info("a kept answer could not be checked; answering in a session: %s", exc)
+            return None
+
+    async def run(self, work: Callable[[Session, Principal], T], *, cpu_bound: bool = False) -> T:
+        """``work(session, principal)`` in one worker thread (one of the CPU-bound slots
+        if ``cpu_bound``), in a read transaction, once the key is checked in it (unless
+        :meth:`kept` checked it already). Blocking work off the event loop; the key's use
+        is recorded after the session closes."""
+        async with _session_slots(self._request):
+            call = partial(self._run, work)
+            if cpu_bound:
+                return await run_cpu_bound(call)
+            return await run_in_threadpool(call)
+
+    def _run(self, work: Callable[[Session, Principal], T]) -> T:
+        after: list[Callable[[], None]] = []
+        with self.db.session(write=False) as session:
+            principal = self._checked
+            if principal is None:
+                key = RequestKey(session, self._token, _touch_after_close(self.db))
+                principal = Access(key, self._permission, self._request.path_params).check()
+            result = work(session, principal)
+            after = session.info.pop(AFTER_CLOSE, [])
+        for then in after:
+            then()
+        return result
+
+
+# How a serving route's OpenAPI operation says it takes the bearer key (``openapi_extra``).
+SERVING_SECURITY: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
+
+
+def serves(permission: Permission) -> Any:
+    """A dependency giving a :class:`Serving` for the request's key, to hold
+    ``permission``; 401 at once without a key, or with a malformed one. Declared like
+    :func:`requires` (a test checks that every route declares a permission)."""
+
+    # The key is read by the same ``HTTPBearer`` as on every route, called here rather
+    # than declared: FastAPI's cost is per dependency, and these routes answer most
+    # requests. Their OpenAPI operation names the scheme (``SERVING_SECURITY``).
+    async def serving(request: Request) -> Serving:
+        return Serving(request, permission, bearer_token(await _bearer(request)))
+
+    serving.permission = permission  # type: ignore[attr-defined]
+    return Depends(serving)
+
+
 def declared_permission(route: APIRoute) -> Permission | None:
     """The permission a route declares with :func:`requires`, if any."""
     pending = [route.dependant]
@@ -305,3 +416,4 @@ TranslateAccess = Annotated[Principal, requires(Permission.TRANSLATE)]
 PublishAccess = Annotated[Principal, requires(Permission.PUBLISH)]
 ReviewAccess = Annotated[Principal, requires(Permission.REVIEW)]
 AdminAccess = Annotated[Principal, requires(Permission.ADMIN)]
+ServingRead = Annotated[Serving, serves(Permission.READ)]

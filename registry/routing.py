@@ -15,12 +15,8 @@ A JSON body is parsed by :func:`registry.inputs.parse_json_body` (which refuses 
 too deep) before FastAPI reads it; a large one is parsed and validated in a worker thread,
 so no request's body is worked through on the event loop.
 
-The routes whose work the caller controls and which use the CPU throughout (render, lint)
-run at most ``CPU_BOUND_SLOTS`` at once (:func:`run_cpu_bound`): under the GIL more of
-them finish no sooner, and each one more is one more thread the event loop waits behind
-for the GIL before it can answer anything, even ``/healthz``. Publish and PO import are
-not among them: they hold a write transaction and may wait for a prompt's lock (on SQLite
-the file's), and a slot held while waiting would stop every render of the process.
+A lint, whose work the caller controls and which uses the CPU throughout, runs in one of
+the CPU-bound slots (:func:`registry.workers.run_cpu_bound`).
 
 What does not change: a request without a key, or with a malformed one, is refused
 before anything else; the key is looked up on every request, on the request's session;
@@ -34,41 +30,25 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self
 
 import anyio.to_thread
 from fastapi import Request, Response, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from registry.dependencies import Access, finish_session
 from registry.inputs import json_content_type, parse_json_body
-
-T = TypeVar("T")
+from registry.workers import run_cpu_bound
 
 # A body up to this size is parsed on the event loop: a fraction of a millisecond of
 # work, less than a trip to a worker thread costs.
 PARSE_ON_LOOP_BYTES = 16 * 1024
-# CPU-bound requests run at once, each in a worker thread of the app's pool.
-CPU_BOUND_SLOTS = 2
-CPU_BOUND_ROUTES = ("/-/render", "/v1/lint")
-_cpu_bound = anyio.CapacityLimiter(CPU_BOUND_SLOTS)
-# How long a thread keeps the GIL while another waits for it (Python's default is 5 ms):
-# the event loop takes it back within a few of these behind the CPU-bound threads.
-_SWITCH_INTERVAL_S = 0.001
-
-
-async def run_cpu_bound(func: Callable[..., T], *args: Any) -> T:
-    """``func(*args)`` in a worker thread, once one of the ``CPU_BOUND_SLOTS`` is free
-    (waiting on the event loop, holding no thread)."""
-    if sys.getswitchinterval() > _SWITCH_INTERVAL_S:
-        sys.setswitchinterval(_SWITCH_INTERVAL_S)
-    async with _cpu_bound:
-        return await anyio.to_thread.run_sync(func, *args)
+CPU_BOUND_ROUTES = ("/v1/lint",)
 
 
 def _check_access(values: dict[str, Any]) -> None:
@@ -163,6 +143,65 @@ class KeyCheckingRoute(APIRoute):
             return await handler(request)
 
         return parse_then_handle
+
+
+class Parameters(BaseModel):
+    """A route's query parameters (and the headers named in ``HEADERS``) as one model,
+    validated in one step by :meth:`read`, for a route every application calls on every
+    use of a prompt.
+
+    FastAPI validates each parameter a route declares with its own bookkeeping around
+    Pydantic's: about 25 µs a parameter, the most a resolve cost after its two reads
+    (``bench/RESULTS.md``). The model is the parameters' one declaration: :meth:`read`
+    refuses a request as FastAPI does (422, each error located at ``("query", name)``),
+    and :meth:`openapi` gives the operation's parameters as FastAPI writes them.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    # The fields read from a header of the same name, with "-" for "_".
+    HEADERS: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def read(cls, request: Request) -> Self:
+        """The request's parameters; 422 if any is invalid."""
+        query, headers = request.query_params, request.headers
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            value = headers.get(name.replace("_", "-")) if name in cls.HEADERS else query.get(name)
+            if value is not None:
+                values[name] = value
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            errors = []
+            for error in exc.errors(include_url=False):
+                name = str(error["loc"][0])
+                where = (
+                    ("header", name.replace("_", "-")) if name in cls.HEADERS else ("query", name)
+                )
+                errors.append({**error, "loc": (*where, *error["loc"][1:])})
+            raise RequestValidationError(errors) from None
+
+    @classmethod
+    def openapi(cls) -> list[dict[str, Any]]:
+        """The parameters as an OpenAPI operation lists them (``openapi_extra``)."""
+        properties = cls.model_json_schema()["properties"]
+        parameters = []
+        for name, field in cls.model_fields.items():
+            schema = dict(properties[name])
+            if schema.get("default", ...) is None:
+                del schema["default"]
+            header = name in cls.HEADERS
+            parameter: dict[str, Any] = {
+                "name": name.replace("_", "-") if header else name,
+                "in": "header" if header else "query",
+                "required": field.is_required(),
+                "schema": schema,
+            }
+            if field.description:
+                parameter["description"] = field.description
+            parameters.append(parameter)
+        return parameters
 
 
 def _invalid_json(exc: json.JSONDecodeError) -> RequestValidationError:

@@ -8,6 +8,7 @@ test runs inside a transaction that is rolled back.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from registry import migrate
@@ -28,7 +30,7 @@ from registry.access import keys
 from registry.access.schemas import KeyCreate
 from registry.app import create_app
 from registry.config import Settings
-from registry.db import Database
+from registry.db import Database, Reads
 from registry.dependencies import get_key_toucher, get_session
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
@@ -158,6 +160,52 @@ def make_key(make_token: Callable[..., str]) -> Callable[..., dict[str, str]]:
     return make
 
 
+class TestTransaction(Database):
+    """The registry's database as a test sees it: every session is a savepoint of the
+    test's one transaction (rolled back at its end), and reads outside a session read
+    on its connection.
+
+    One Session is not for concurrent use; the SDK's background refreshes may overlap a
+    foreground request, so requests on the shared test session take turns. A read on
+    the event loop never waits for its turn: while another request holds it, the read
+    fails as a busy database would, and the request reads in its session instead.
+    """
+
+    __test__ = False
+
+    def __init__(self, database: Database, session: Session) -> None:
+        super().__init__(database.engine)
+        self._database = database
+        self.shared = session
+        self.turn = threading.Lock()
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        with self.turn, self.shared.begin_nested():
+            yield self.shared
+
+    @contextmanager
+    def nested(self) -> Iterator[Session]:
+        """A savepoint of the test's transaction, for a request that holds the turn."""
+        with self.shared.begin_nested():
+            yield self.shared
+
+    @property
+    def reads_wait(self) -> bool:
+        return self._database.reads_wait
+
+    @contextmanager
+    def reads(self) -> Iterator[Reads]:
+        if not self.turn.acquire(blocking=False):
+            busy = sqlite3.OperationalError("another request holds the test's session")
+            raise OperationalError("reads", None, busy)
+        try:
+            connection = self.shared.connection()
+            yield Reads(connection.connection.dbapi_connection, connection.dialect)
+        finally:
+            self.turn.release()
+
+
 @pytest.fixture
 def client(session: Session, database: Database, settings: Settings) -> Iterator[TestClient]:
     """The real ASGI app, each request in a savepoint of the test's transaction.
@@ -165,23 +213,17 @@ def client(session: Session, database: Database, settings: Settings) -> Iterator
     Requests carry an admin key (owner ``admin``) unless they send their own
     ``Authorization``; ``make_key`` makes keys of other roles.
     """
-    app = create_app(settings, db=database)
+    shared = TestTransaction(database, session)
+    app = create_app(settings, db=shared)
 
-    # One Session is not for concurrent use; the SDK's background refreshes may overlap
-    # a foreground request, so requests on the shared test session take turns.
-    turn = threading.Lock()
-
+    # A request's session is opened on the event loop, where the turn must not be waited
+    # for: here it is taken in a worker thread.
     def test_session() -> Iterator[Session]:
-        with turn, session.begin_nested():
-            yield session
-
-    @contextmanager
-    def touch_session() -> Iterator[Session]:
-        with session.begin_nested():
-            yield session
+        with shared.session() as request_session:
+            yield request_session
 
     async def test_toucher() -> Callable[[Session, int, Any], None]:
-        return lambda _session, key_id, last: keys.touch(touch_session, key_id, last)
+        return lambda _session, key_id, last: keys.touch(shared.nested, key_id, last)
 
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[get_key_toucher] = test_toucher

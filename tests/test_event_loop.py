@@ -59,7 +59,7 @@ def test_healthz_answers_at_once_during_heavy_renders_and_lints(tmp_path: Path) 
             names = [f"loop/heavy-{i}" for i in range(RENDERERS)]
             for name in names:
                 publish_heavy(http, name)
-                # Kept by the answer cache: the loaded renders are answered by its path.
+                # Kept: the loaded renders render into the kept resolution.
                 first = http.post(f"/v1/prompts/{name}/-/render", json={"variables": {"n": 1}})
                 assert first.status_code == 200, first.text
             lint = json.dumps({"template": LINT_WORDS[:199_000]}).encode()

@@ -1,6 +1,6 @@
 """JSON bodies nested deeper than the limit are refused before they are parsed: a 422 that
-names the limit and where the body goes past it, from every route taking JSON and from
-the answer cache's own reading of render bodies; never a 500."""
+names the limit and where the body goes past it, from every route taking JSON (a render
+of a kept resolution too); never a 500."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def committing_client(migrated_url: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def prompt(committing_client: TestClient) -> str:
-    """A published prompt with a production label, its render kept by the answer cache."""
+    """A published prompt with a production label, its resolution kept by the process."""
     client = committing_client
     name = unique_name("limits/deep")
     assert client.post("/v1/prompts", json={"name": name}).status_code == 201

@@ -204,7 +204,7 @@ class TestStatementTimeout:
         with postgres_database(tmp_path) as url:
             db = Database.from_url(url, statement_timeout_ms=1234)
             try:
-                engines = [db.engine, db.check_reads()]
+                engines = [db.engine, db._single_statements()]
                 db.ping(3)
                 assert db._ping is not None
                 engines.append(db._ping)

@@ -127,10 +127,8 @@ PAYLOADS: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]] = {
 
 # A render that runs until the time budget stops it, for the /healthz check.
 SLOW = PAYLOADS["loops without output"]
-# The answer layer (registry/prompts/answers.py) renders a request it does not keep and,
-# when the render fails, lets the app render it again to report the error: a render
-# stopped by the time budget is answered after twice the budget.
-RENDERS_OF_A_FAILED_REQUEST = 2
+# A render stopped by the time budget is answered after the budget: it is rendered once.
+RENDERS_OF_A_FAILED_REQUEST = 1
 TIME_BOUND = {"loops without output"}
 
 

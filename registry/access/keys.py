@@ -31,7 +31,7 @@ from registry.access import audit
 from registry.access.models import ApiKey
 from registry.access.roles import Principal, Role, within
 from registry.access.schemas import Key, KeyCreate, KeyCreated
-from registry.db import PreparedRead, utcnow
+from registry.db import PreparedRead, Reads, utcnow
 from registry.errors import ErrorItem, InvalidInput, NotFound, Unauthorized
 from registry.i18n.locales import LocaleError, canonical_locale
 from registry.i18n.messages import _
@@ -238,10 +238,12 @@ def parse_token(token: str) -> tuple[str, str]:
 _LOOKUP = PreparedRead(lambda: LOOKUP)
 
 
-def check_token(session: Session, token: str, *, now: datetime | None = None) -> Checked:
-    """The principal a bearer token acts as; 401 if malformed, unknown, revoked or expired."""
+def check_token(reads: Session | Reads, token: str, *, now: datetime | None = None) -> Checked:
+    """The principal a bearer token acts as; 401 if malformed, unknown, revoked or expired.
+
+    Read in a session's transaction, or on single-statement reads (``Database.reads``)."""
     prefix, secret = parse_token(token)
-    key = _LOOKUP.first(session, prefix=prefix)
+    key = _LOOKUP.first(reads, prefix=prefix)
     return verify(key, prefix, secret, now=now)
 
 
@@ -285,13 +287,18 @@ def _usable(key: Any, prefix: str, *, now: datetime | None) -> Checked:
 SessionOpener = Callable[[], AbstractContextManager[Session]]
 
 
+def use_to_record(last_used_at: datetime | None, *, now: datetime | None = None) -> bool:
+    """Whether a key last recorded as used at ``last_used_at`` has a use to record now."""
+    return last_used_at is None or (now or utcnow()) - last_used_at >= LAST_USED_RESOLUTION
+
+
 def touch(open_session: SessionOpener, key_id: int, last_used_at: datetime | None) -> None:
     """Record a key's use, at most once per ``LAST_USED_RESOLUTION``, in its own commit.
 
     Best effort: a busy database must not fail the request the key was used for.
     """
     now = utcnow()
-    if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION:
+    if not use_to_record(last_used_at, now=now):
         return
     try:
         with open_session() as session:

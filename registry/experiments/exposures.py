@@ -10,12 +10,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated
 
 from cachetools import LRUCache
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import BackgroundTasks
 
-from registry.db import Database
 from registry.experiments.plan import ServedExperiment
 from registry.experiments.service import SessionOpener, expose
 
@@ -43,12 +41,6 @@ class _Seen:
 seen = _Seen(size=200_000)
 
 
-async def get_exposure_session(request: Request) -> SessionOpener:
-    """How exposures are written: in a commit of their own (tests share theirs)."""
-    db: Database = request.app.state.db
-    return db.session
-
-
 class Exposures:
     """Queues the recording of an arm served to a subject, after the response."""
 
@@ -63,13 +55,3 @@ class Exposures:
             expose, self._open_session, experiment.id, experiment.subject, experiment.arm
         )
         self._background.add_task(task)
-
-
-async def get_exposures(
-    background: BackgroundTasks,
-    open_session: Annotated[SessionOpener, Depends(get_exposure_session)],
-) -> Exposures:
-    return Exposures(background, open_session)
-
-
-ExposuresDep = Annotated[Exposures, Depends(get_exposures)]

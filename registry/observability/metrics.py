@@ -83,7 +83,7 @@ REQUEST_SECONDS = Histogram(
 ANSWERS = Counter(
     "registry_answers",
     "Resolve and render answers with a 200, by kind (resolve, render) and source: 'cache' "
-    "when the process's answer cache served them from memory, 'computed' otherwise.",
+    "when a resolution kept by the process served them, 'computed' otherwise.",
     ["kind", "source"],
 )
 
@@ -183,8 +183,7 @@ def webhook_backlog(pending: int, oldest_seconds: float) -> None:
 def count_refusal(error: RegistryError) -> None:
     """Count a refused render or a publish the style guide refused; other errors pass.
 
-    Called where every error becomes its problem response (the app's handler), so a
-    render the answer cache tried first and left to the app counts once.
+    Called where every error becomes its problem response (the app's handler).
     """
     if isinstance(error, StyleViolation):
         STYLE_REFUSALS.inc()

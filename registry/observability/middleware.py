@@ -1,11 +1,9 @@
 """Counting and timing every HTTP request by route template, as cheaply as possible.
 
-A pure ASGI middleware, outermost: it sees the requests the answer cache answers before
-routing as well as the app's. The route template comes from the scope after routing
-(``scope["route"]``); a request the answer cache answered never reached the router and
-is named by the template of the route it stands for; any other request that reached no
-route (an unknown path, a body refused before routing) is matched against the app's
-routes afterwards, or named ``unmatched``. The raw path never becomes a label.
+A pure ASGI middleware, outermost, so it sees every request. The route template comes
+from the scope after routing (``scope["route"]``); a request that reached no route (an
+unknown path, a body refused before routing) is matched against the app's routes
+afterwards, or named ``unmatched``. The raw path never becomes a label.
 """
 
 from __future__ import annotations
@@ -22,12 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from registry.observability.metrics import REQUEST_SECONDS, REQUESTS
 
 UNMATCHED = "unmatched"
-# The answer cache's routes (registry.prompts.answers), which it may answer itself.
-_PROMPTS = "/v1/prompts/"
-_CACHED_ROUTES = (
-    ("GET", "/-/resolve", "/v1/prompts/{name}/-/resolve"),
-    ("POST", "/-/render", "/v1/prompts/{name}/-/render"),
-)
 # Any other method is labelled "other": a label's values must stay few whatever is sent.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -81,11 +73,6 @@ class RequestMetrics:
         route = scope.get("route")
         if route is not None:
             return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
-        path: str = scope["path"]
-        if path.startswith(_PROMPTS):
-            for method, suffix, template in _CACHED_ROUTES:
-                if scope["method"] == method and path.endswith(suffix):
-                    return template
         # Not routed: rare (an unknown path, a refusal before routing), so matched here.
         if self._templates is None:
             self._templates = [

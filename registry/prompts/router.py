@@ -7,20 +7,30 @@ the split is unambiguous.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Request, Response, status
+from pydantic import Field
+from sqlalchemy.orm import Session
 
+from registry.access.roles import Principal
 from registry.dependencies import (
+    SERVING_SECURITY,
     PublishAccess,
     ReadAccess,
+    Serving,
+    ServingRead,
     SessionDep,
     SettingsDep,
 )
-from registry.experiments.exposures import ExposuresDep
-from registry.i18n.serving import requested_locales_from
+from registry.experiments.exposures import Exposures
+from registry.experiments.plan import ServedExperiment
+from registry.i18n.locales import to_bcp47
+from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
-from registry.prompts import answers, service
+from registry.prompts import service
+from registry.prompts.kept import KeptResolutions, ResolveQuery
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,
     PROMPT_NAME_PATTERN,
@@ -38,9 +48,13 @@ from registry.prompts.schemas import (
     VersionCreate,
     VersionPage,
 )
-from registry.routing import KeyCheckingRoute
+from registry.routing import KeyCheckingRoute, Parameters
+from registry.workers import run_cpu_bound
 
 router = APIRouter(prefix="/v1/prompts", tags=["prompts"], route_class=KeyCheckingRoute)
+# Resolve and render, the routes applications call on every use of a prompt: included
+# first, so a request finds its route among two instead of after every other.
+serving_router = APIRouter(prefix="/v1/prompts", tags=["prompts"], route_class=KeyCheckingRoute)
 
 PromptName = Annotated[
     str,
@@ -151,7 +165,7 @@ def set_label(
         body,
         actor=principal.owner,
         depth_limit=settings.include_depth_limit,
-        if_match=None if if_match is None else sorted(answers.etags_of(if_match)),
+        if_match=None if if_match is None else sorted(etags_of(if_match)),
         principal=principal,
     )
     response.headers["ETag"] = moved.etag
@@ -164,94 +178,217 @@ def list_labels(name: PromptName, session: SessionDep, _: ReadAccess) -> list[La
     return service.list_labels(session, name)
 
 
-AcceptLanguage = Annotated[
-    str | None,
-    Header(
+def etags_of(header: str | None) -> set[str]:
+    """The entity tags an ``If-None-Match`` or ``If-Match`` header lists, weak or strong alike."""
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+def resolve_headers(resolution: service.Resolution) -> dict[str, str]:
+    """A resolve's headers, for its 200 and its 304 alike."""
+    resolved = resolution.resolved
+    cache_control = "public, max-age=31536000, immutable" if resolution.immutable else "no-cache"
+    if resolved.experiment is not None:
+        cache_control = "private, no-store"  # each serving to a subject is an exposure
+    return {
+        "ETag": resolved.etag,
+        "Cache-Control": cache_control,
+        "Content-Language": to_bcp47(resolved.locale),
+        "Vary": "Accept-Language",
+    }
+
+
+def _accept_language() -> Any:
+    return Field(
+        None,
         max_length=1000,
+        title="Accept-Language",
         description="Locales wanted, with q-values; used when `locale` is not given.",
-    ),
-]
+    )
 
 
-@router.get(
+class ResolveParameters(Parameters):
+    """What a resolve asks for besides the prompt's name."""
+
+    HEADERS = frozenset({"accept_language"})
+
+    label: str | None = Field(None, pattern=LABEL_NAME_PATTERN, max_length=64)
+    version: int | None = Field(None, gt=0, le=MAX_INTEGER)
+    locale: str | None = Field(
+        None, max_length=64, description="BCP 47 or POSIX; else Accept-Language."
+    )
+    allow_stale: bool = Field(False, description="Serve stale translations too.")
+    preview: bool = Field(False, description="Serve draft and in-review text too.")
+    subject: NulFreeStr | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description="A user or session id: an experiment on the label serves it one arm.",
+    )
+    accept_language: str | None = _accept_language()
+
+
+@serving_router.get(
     "/{name:path}/-/resolve",
     response_model=Resolved,
     responses={304: {"description": "The caller's copy (If-None-Match) is current."}},
+    openapi_extra={**SERVING_SECURITY, "parameters": ResolveParameters.openapi()},
 )
-def resolve(
-    name: PromptName,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: ReadAccess,
-    exposures: ExposuresDep,
-    label: Annotated[str | None, Query(pattern=LABEL_NAME_PATTERN, max_length=64)] = None,
-    version: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
-    locale: Annotated[
-        str | None, Query(max_length=64, description="BCP 47 or POSIX; else Accept-Language.")
-    ] = None,
-    allow_stale: Annotated[bool, Query(description="Serve stale translations too.")] = False,
-    preview: Annotated[bool, Query(description="Serve draft and in-review text too.")] = False,
-    accept_language: AcceptLanguage = None,
-    subject: Annotated[
-        NulFreeStr | None,
-        Query(
-            min_length=1,
-            max_length=255,
-            description="A user or session id: an experiment on the label serves it one arm.",
-        ),
-    ] = None,
-) -> Any:
+async def resolve(name: PromptName, request: Request, serving: ServingRead) -> Any:
     """Template or messages, variables, config and components of a label or version."""
-    resolution = service.resolve(
-        session,
+    asked = ResolveParameters.read(request)
+    subject = asked.subject
+    query = service.resolve_query(
         name,
-        label=label,
-        version=version,
-        locales=requested_locales_from(locale, accept_language),
-        allow_stale=allow_stale,
-        preview=preview,
-        depth_limit=settings.include_depth_limit,
-        subject=subject,
-        principal=principal,
+        label=asked.label,
+        version=asked.version,
+        locales=requested_locales_from(asked.locale, asked.accept_language),
+        allow_stale=asked.allow_stale,
+        preview=asked.preview,
     )
+    kept: KeptResolutions = request.app.state.kept_resolutions
+    resolution = await serving.kept(
+        partial(service.kept_resolution, query=query, kept=kept, subject=subject)
+    )
+    if resolution is None:
+        resolution = await serving.run(
+            partial(
+                _resolve,
+                query=query,
+                subject=subject,
+                depth_limit=serving.settings.include_depth_limit,
+                kept=kept,
+            )
+        )
     resolved = resolution.resolved
+    headers = resolve_headers(resolution)
     if resolved.experiment is not None:
         # Each serving to a subject is an exposure with its own resolve id.
-        exposures.served(resolved.experiment)
-    headers = answers.resolve_headers(resolution)
-    answers.offer(request, resolution, headers)
-    if resolved.experiment is None and resolved.etag in answers.etags_of(
-        request.headers.get("if-none-match")
-    ):
+        exposures = _exposures(serving, resolved.experiment)
+        return Response(
+            resolution.body, media_type="application/json", headers=headers, background=exposures
+        )
+    if resolved.etag in etags_of(request.headers.get("if-none-match")):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return answers.resolved_response(resolution, headers)
+    # Serialized once by Pydantic (and kept with the resolution), not validated again.
+    return Response(resolution.body, media_type="application/json", headers=headers)
 
 
-@router.post("/{name:path}/-/render", response_model=Rendered)
-def render(
+def _exposures(serving: Serving, experiment: ServedExperiment | None) -> BackgroundTasks | None:
+    """The recording of an arm served to a subject, to run after the response."""
+    if experiment is None:
+        return None
+    tasks = BackgroundTasks()
+    Exposures(tasks, serving.db.session).served(experiment)
+    return tasks
+
+
+def _resolve(
+    session: Session,
+    principal: Principal,
+    *,
+    query: ResolveQuery,
+    subject: str | None,
+    depth_limit: int,
+    kept: KeptResolutions,
+) -> service.Resolution:
+    return service.resolve(
+        session,
+        query.name,
+        label=query.label,
+        version=query.version,
+        locales=query.locales,
+        allow_stale=query.allow_stale,
+        preview=query.preview,
+        depth_limit=depth_limit,
+        subject=subject,
+        principal=principal,
+        kept=kept,
+    )
+
+
+class RenderParameters(Parameters):
+    """What a render asks for besides its body."""
+
+    HEADERS = frozenset({"accept_language"})
+
+    accept_language: str | None = _accept_language()
+
+
+@serving_router.post(
+    "/{name:path}/-/render",
+    response_model=Rendered,
+    openapi_extra={**SERVING_SECURITY, "parameters": RenderParameters.openapi()},
+)
+async def render(
     name: PromptName,
     body: RenderRequest,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: ReadAccess,
-    exposures: ExposuresDep,
-    accept_language: AcceptLanguage = None,
+    serving: ServingRead,
 ) -> Any:
     """Resolve and render with variable values: final text, or chat messages."""
+    accept_language = RenderParameters.read(request).accept_language
+    if body.locale:
+        locales = [parse_locale(body.locale, ("body", "locale"))]
+    else:
+        locales = requested_locales_from(None, accept_language)
+    query = service.resolve_query(
+        name,
+        label=body.label,
+        version=body.version,
+        locales=locales,
+        allow_stale=body.allow_stale,
+        preview=body.preview,
+    )
+    kept: KeptResolutions = request.app.state.kept_resolutions
+    resolution = await serving.kept(
+        partial(
+            service.kept_resolution, query=query, kept=kept, subject=body.subject, kind="render"
+        )
+    )
+    if resolution is not None:
+        rendered = await run_cpu_bound(service.render_resolution, resolution, body.variables)
+    else:
+        rendered = await serving.run(
+            partial(
+                _render,
+                name=name,
+                body=body,
+                locales=locales,
+                depth_limit=serving.settings.include_depth_limit,
+                kept=kept,
+            ),
+            cpu_bound=True,
+        )
+    return Response(
+        rendered.model_dump_json(),
+        media_type="application/json",
+        headers={"Content-Language": to_bcp47(rendered.locale), "Vary": "Accept-Language"},
+        background=_exposures(serving, rendered.experiment),
+    )
+
+
+def _render(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    body: RenderRequest,
+    locales: list[str],
+    depth_limit: int,
+    kept: KeptResolutions,
+) -> Rendered:
     resolution = service.resolve_to_render(
         session,
         name,
         body,
-        locales=answers.render_locales(body, accept_language),
-        depth_limit=settings.include_depth_limit,
+        locales=locales,
+        depth_limit=depth_limit,
         principal=principal,
+        kept=kept,
     )
-    rendered = service.render_resolution(resolution, body.variables)
-    exposures.served(rendered.experiment)
-    answers.offer_resolution(request, resolution)
-    return answers.rendered_response(rendered)
+    return service.render_resolution(resolution, body.variables)
 
 
 @router.post("/{name:path}/-/archive")

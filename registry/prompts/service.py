@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from registry.access import audit, policies
 from registry.access.roles import Principal
 from registry.access.scopes import readable_names
-from registry.db import PreparedRead, utcnow
+from registry.db import PreparedRead, Reads, utcnow
 from registry.errors import (
     Conflict,
     ErrorItem,
@@ -46,9 +47,11 @@ from registry.i18n.serving import (
     servable_statuses,
 )
 from registry.inputs import MAX_INTEGER, has_nul
+from registry.observability.metrics import ANSWERS
 from registry.prompts import models
 from registry.prompts.diff import diff_versions
 from registry.prompts.includes import write_links
+from registry.prompts.kept import KeptResolutions, ResolveQuery
 from registry.prompts.rendering import render_resolved
 from registry.prompts.schemas import (
     Component,
@@ -954,7 +957,7 @@ def _not_found(session: Session, name: str, label: str | None, number: int | Non
 
 
 # What an answer was computed from: each prompt's id and the revision read with its
-# pointer (see ``registry.prompts.answers``).
+# pointer (see ``registry.prompts.kept``).
 Revisions = dict[int, int]
 
 
@@ -1088,6 +1091,62 @@ class Resolution:
     # The revision of every prompt the answer was read from, root and components.
     revisions: Revisions
 
+    @cached_property
+    def body(self) -> bytes:
+        """The resolve's JSON response body, made once however often it is served."""
+        return self.resolved.model_dump_json().encode()
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """Every prompt the answer shows: its own and each component's."""
+        return (self.resolved.prompt, *(c.name for c in self.resolved.components))
+
+
+def resolve_query(
+    name: str,
+    *,
+    label: str | None = None,
+    version: int | None = None,
+    locales: Sequence[str] = (),
+    allow_stale: bool = False,
+    preview: bool = False,
+) -> ResolveQuery:
+    """What a resolve asks for, canonical: ``production`` when it names neither a label
+    nor a version; 422 when it names both."""
+    if label is not None and version is not None:
+        raise InvalidInput(
+            _("give a label or a version, not both"),
+            [ErrorItem(loc=("query", "label"), message=_("remove label or version"))],
+        )
+    if version is None and label is None:
+        label = PRODUCTION
+    return ResolveQuery(name, label, version, tuple(locales), allow_stale, preview)
+
+
+def kept_resolution(
+    reads: Session | Reads,
+    principal: Principal,
+    *,
+    query: ResolveQuery,
+    kept: KeptResolutions,
+    subject: str | None = None,
+    kind: str = "resolve",
+) -> Resolution | None:
+    """The resolution kept for ``query``, if nothing it was read from has changed (one
+    read), ``principal`` may read every prompt it shows, and it serves ``subject`` no
+    experiment's arm; else None, and :func:`resolve` answers (with its refusal, if any)."""
+    found = kept.get(query)
+    if found is None:
+        return None
+    if subject is not None and found.resolved.experiment_plan is not None:
+        return None  # the subject is served an arm: an exposure
+    if not all(principal.may_read(name) for name in found.names):
+        return None
+    if not kept.current(reads, query, found):
+        return None
+    kept.served(kind)
+    return found
+
 
 def resolve(
     session: Session,
@@ -1101,6 +1160,8 @@ def resolve(
     depth_limit: int = 10,
     subject: str | None = None,
     principal: Principal | None = None,
+    kept: KeptResolutions | None = None,
+    kind: str = "resolve",
 ) -> Resolution:
     """The template, variables, config and components a label or version serves in a locale.
 
@@ -1109,14 +1170,44 @@ def resolve(
     in the folders ``principal`` may read (None: no limit). Version content comes
     from the process's cache (it never changes); label pointers and translations are
     read from the store every time, so every replica serves the same answer.
+
+    With ``kept`` (the API's process cache), a resolution kept there is served while
+    nothing it was read from has changed, and one computed is kept (see
+    ``registry.prompts.kept``); ``kind`` names the answer in the metrics.
     """
-    if label is not None and version is not None:
-        raise InvalidInput(
-            _("give a label or a version, not both"),
-            [ErrorItem(loc=("query", "label"), message=_("remove label or version"))],
+    query = resolve_query(
+        name,
+        label=label,
+        version=version,
+        locales=locales,
+        allow_stale=allow_stale,
+        preview=preview,
+    )
+    if kept is not None and principal is not None:
+        found = kept_resolution(
+            session, principal, query=query, kept=kept, subject=subject, kind=kind
         )
-    if version is None and label is None:
-        label = PRODUCTION
+        if found is not None:
+            return found
+    resolution = _resolve(
+        session, query, depth_limit=depth_limit, subject=subject, principal=principal
+    )
+    if kept is not None:
+        ANSWERS.labels(kind, "computed").inc()
+        kept.keep(query, resolution)
+    return resolution
+
+
+def _resolve(
+    session: Session,
+    query: ResolveQuery,
+    *,
+    depth_limit: int,
+    subject: str | None,
+    principal: Principal | None,
+) -> Resolution:
+    name, label, version, locales = query.name, query.label, query.version, query.locales
+    allow_stale, preview = query.allow_stale, query.preview
     seen: Revisions = {}
     root = find_served(session, name, label=label, number=version, seen=seen)
     plan, served = None, None
@@ -1220,6 +1311,7 @@ def resolve_to_render(
     locales: Sequence[str] = (),
     depth_limit: int = 10,
     principal: Principal | None = None,
+    kept: KeptResolutions | None = None,
 ) -> Resolution:
     """What a render request renders: its resolve."""
     return resolve(
@@ -1233,6 +1325,8 @@ def resolve_to_render(
         depth_limit=depth_limit,
         subject=data.subject,
         principal=principal,
+        kept=kept,
+        kind="render",
     )
 
 
@@ -1242,7 +1336,7 @@ def render_resolution(resolution: Resolution, variables: Mapping[str, Any]) -> R
     Numbers and dates are written for the locale asked for when the text served is in
     its language (``de_CH`` served ``de``), else for the served one (see format_locale).
 
-    No I/O: an answer kept by ``registry.prompts.answers`` is rendered with it too.
+    No I/O: a kept resolution (``registry.prompts.kept``) is rendered with it too.
     """
     resolved = resolution.resolved
     output = render_resolved(

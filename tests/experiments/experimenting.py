@@ -4,34 +4,24 @@ written into the test's own transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from registry.experiments import exposures
-from registry.experiments.exposures import get_exposure_session
 
 from factories import make_prompt, publish, unique_name
 
 
 def exposures_in_test(client: TestClient, session: Session) -> Iterator[TestClient]:
-    """The ``client`` whose after-response exposure writes land in the test's transaction.
+    """The ``client`` (whose after-response exposure writes land in the test's
+    transaction, as every session of its app), with the process's record of exposures
+    written cleared before and after.
 
     A fixture body: ``yield from exposures_in_test(client, session)``.
     """
-
-    @contextmanager
-    def exposure_session() -> Iterator[Session]:
-        with session.begin_nested():
-            yield session
-
-    async def opener() -> Any:
-        return exposure_session
-
     exposures.seen.clear()
-    client.app.dependency_overrides[get_exposure_session] = opener  # type: ignore[attr-defined]
     yield client
     exposures.seen.clear()
 

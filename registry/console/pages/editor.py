@@ -54,10 +54,10 @@ from registry.prompts.schemas import (
     Version,
     VersionCreate,
 )
-from registry.routing import run_cpu_bound
 from registry.style import service as style
 from registry.style.schemas import FindingOut, LintRequest
 from registry.templating import analyze, render_template
+from registry.workers import run_cpu_bound
 
 router = APIRouter(route_class=ConsoleRoute)
 
