@@ -1,0 +1,50 @@
+"""The statements of the prompts domain, built once at import.
+
+The pointer and served-version reads of resolve live with it in
+``registry.prompts.service``.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table, bindparam, exists, insert, select, update
+
+from registry.i18n.models import Translation
+from registry.prompts import models
+
+# Every write to a prompt starts with its row.
+PROMPT_NAMED = select(models.Prompt).where(models.Prompt.name == bindparam("name"))
+PROMPT_NAMED_LOCKED = PROMPT_NAMED.with_for_update().execution_options(populate_existing=True)
+
+PROMPTS_NAMED_LOCKED = (
+    select(models.Prompt.id)
+    .where(models.Prompt.name.in_(bindparam("names", expanding=True)))
+    .order_by(models.Prompt.name)
+    .with_for_update()
+)
+
+# Publishing reads the newest version and whether the prompt has translations (one
+# statement), writes the version and moves the prompt's newest number on every call:
+# Core statements on the tables' columns, without the ORM's loading steps and unit of work.
+_VERSION_TABLE = cast(Table, models.PromptVersion.__table__)
+_PROMPT_TABLE = cast(Table, models.Prompt.__table__)
+_PUBLISHED = _VERSION_TABLE.c
+_TRANSLATED = Translation.__table__.c
+NEWEST = select(
+    _PUBLISHED.id,
+    _PUBLISHED.prompt_id,
+    _PUBLISHED.number,
+    _PUBLISHED.content_hash,
+    _PUBLISHED.template,
+    _PUBLISHED.messages,
+    exists().where(_TRANSLATED.prompt_id == bindparam("prompt_id")).label("localized"),
+).where(_PUBLISHED.prompt_id == bindparam("prompt_id"), _PUBLISHED.number == bindparam("number"))
+INSERT_VERSION = insert(_VERSION_TABLE).returning(
+    _PUBLISHED.id, _PUBLISHED.prompt_id, _PUBLISHED.number, _PUBLISHED.template, _PUBLISHED.messages
+)
+SET_LATEST = (
+    update(_PROMPT_TABLE)
+    .where(_PROMPT_TABLE.c.id == bindparam("prompt"))
+    .values(latest_version=bindparam("latest"), updated_at=bindparam("at"))
+)
