@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -176,8 +175,6 @@ def publish_version(
     number = prompt.latest_version + 1
     now = utcnow()
     messages = [m.model_dump(mode="json") for m in data.messages] if data.messages else None
-    variables = [v.model_dump(mode="json") for v in data.variables]
-    config = data.config.model_dump(mode="json", exclude_none=True)
     version = session.execute(
         repository.INSERT_VERSION,
         {
@@ -185,8 +182,8 @@ def publish_version(
             "number": number,
             "template": data.template,
             "messages": messages,
-            "variables": variables,
-            "model_config": config,
+            "variables": [v.model_dump(mode="json") for v in data.variables],
+            "model_config": data.config.model_dump(mode="json", exclude_none=True),
             "includes": includes,
             "message": data.message,
             "author": author,
@@ -210,20 +207,7 @@ def publish_version(
     if newest is not None and localized:
         carry_forward(session, newest, version, author=author)
     _apply_labels(session, name, number, data, author, depth_limit, principal)
-    # What version_schema and load_report would read back from the rows just written.
-    written = SimpleNamespace(
-        number=number,
-        template=data.template,
-        messages=messages,
-        variables=variables,
-        config=config,
-        includes=includes,
-        message=data.message,
-        author=author,
-        content_hash=digest,
-        created_at=now,
-    )
-    return version_schema_of(prompt.name, kind, written, style=report), True
+    return version_schema_of(prompt.name, kind, version, style=report), True
 
 
 def _apply_labels(

@@ -40,8 +40,11 @@ NEWEST = select(
     _PUBLISHED.messages,
     exists().where(_TRANSLATED.prompt_id == bindparam("prompt_id")).label("localized"),
 ).where(_PUBLISHED.prompt_id == bindparam("prompt_id"), _PUBLISHED.number == bindparam("number"))
+# Returns the row as written: the answer to a publish is built from it, as any read of
+# the version would be.
 INSERT_VERSION = insert(_VERSION_TABLE).returning(
-    _PUBLISHED.id, _PUBLISHED.prompt_id, _PUBLISHED.number, _PUBLISHED.template, _PUBLISHED.messages
+    *(column for column in _PUBLISHED if column.key != "model_config"),
+    _PUBLISHED.model_config.label("config"),
 )
 SET_LATEST = (
     update(_PROMPT_TABLE)

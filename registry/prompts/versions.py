@@ -34,7 +34,7 @@ def version_schema_of(
     prompt: str, kind: str, version: Any, style: StyleReport | None = None
 ) -> Version:
     """A version's schema from its prompt's name and kind and anything with a version's
-    attributes: a mapped version, a row of its columns, or the values just written."""
+    attributes: a mapped version or a row of its columns."""
     return Version(
         prompt=prompt,
         number=version.number,
