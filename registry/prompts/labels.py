@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.access import audit, policies
@@ -13,7 +12,7 @@ from registry.access.roles import Principal
 from registry.db import utcnow
 from registry.errors import ErrorItem, InvalidInput, NotFound, PreconditionFailed
 from registry.i18n.messages import _
-from registry.prompts import models
+from registry.prompts import models, repository
 from registry.prompts.prompts import get_prompt
 from registry.prompts.schemas import LATEST, Label, LabelEvent, LabelSet
 from registry.prompts.service import resolve_components
@@ -21,10 +20,11 @@ from registry.prompts.versions import version_by_number
 
 
 def _label_events(session: Session, prompt_id: int, label: str | None) -> list[models.LabelEvent]:
-    query = select(models.LabelEvent).where(models.LabelEvent.prompt_id == prompt_id)
-    if label is not None:
-        query = query.where(models.LabelEvent.label == label)
-    return list(session.scalars(query.order_by(models.LabelEvent.id.desc())))
+    if label is None:
+        return list(session.scalars(repository.LABEL_EVENTS, {"prompt_id": prompt_id}))
+    return list(
+        session.scalars(repository.LABEL_EVENTS_OF, {"prompt_id": prompt_id, "label": label})
+    )
 
 
 def _label_schema(label: models.Label, events: Iterable[models.LabelEvent]) -> Label:
@@ -51,9 +51,7 @@ def _label_schema(label: models.Label, events: Iterable[models.LabelEvent]) -> L
 
 def list_labels(session: Session, name: str) -> list[Label]:
     prompt = get_prompt(session, name)
-    labels = session.scalars(
-        select(models.Label).where(models.Label.prompt_id == prompt.id).order_by(models.Label.name)
-    )
+    labels = session.scalars(repository.LABELS_OF_PROMPT, {"prompt_id": prompt.id})
     events = _label_events(session, prompt.id, None)
     return [_label_schema(label, [e for e in events if e.label == label.name]) for label in labels]
 
@@ -61,9 +59,7 @@ def list_labels(session: Session, name: str) -> list[Label]:
 def get_label(session: Session, name: str, label_name: str) -> Label:
     prompt = get_prompt(session, name)
     label = session.scalars(
-        select(models.Label).where(
-            models.Label.prompt_id == prompt.id, models.Label.name == label_name
-        )
+        repository.LABEL_NAMED, {"prompt_id": prompt.id, "label": label_name}
     ).one_or_none()
     if label is None:
         raise NotFound(
@@ -106,9 +102,7 @@ def set_label(
             exc.detail, [ErrorItem(loc=("body", "version"), message=exc.detail)]
         ) from None
     label = session.scalars(
-        select(models.Label).where(
-            models.Label.prompt_id == prompt.id, models.Label.name == label_name
-        )
+        repository.LABEL_NAMED, {"prompt_id": prompt.id, "label": label_name}
     ).one_or_none()
     if if_match is not None:
         _check_label_precondition(session, prompt, label_name, label, if_match)
@@ -163,9 +157,7 @@ def _check_label_precondition(
     current = None
     if label is not None:
         last_move = session.scalar(
-            select(func.max(models.LabelEvent.id)).where(
-                models.LabelEvent.prompt_id == prompt.id, models.LabelEvent.label == label_name
-            )
+            repository.LAST_MOVE, {"prompt_id": prompt.id, "label": label_name}
         )
         current = label_etag(last_move or 0)
     if "*" in if_match and current is not None:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from registry.access import audit
@@ -38,10 +38,6 @@ def prompt_schema(prompt: models.Prompt) -> Prompt:
     )
 
 
-def _prompt_query(name: str) -> Select[models.Prompt]:
-    return select(models.Prompt).where(models.Prompt.name == name)
-
-
 def get_prompt(session: Session, name: str, *, lock: bool = False) -> models.Prompt:
     """The prompt called ``name``; with ``lock``, its row is locked until commit."""
     query = repository.PROMPT_NAMED_LOCKED if lock else repository.PROMPT_NAMED
@@ -65,17 +61,14 @@ def lock_prompts(session: Session, names: Iterable[str]) -> None:
 
 
 def read_prompt(session: Session, name: str) -> Prompt:
-    query = _prompt_query(name).options(
-        selectinload(models.Prompt.tags), selectinload(models.Prompt.labels)
-    )
-    prompt = session.scalars(query).one_or_none()
+    prompt = session.scalars(repository.PROMPT_READ, {"name": name}).one_or_none()
     if prompt is None:
         raise NotFound(_("no prompt is named {name}").format(name=repr(name)))
     return prompt_schema(prompt)
 
 
 def create_prompt(session: Session, data: PromptCreate) -> Prompt:
-    if session.scalar(select(models.Prompt.id).where(models.Prompt.name == data.name)):
+    if session.scalar(repository.PROMPT_ID_NAMED, {"name": data.name}):
         raise Conflict(
             _("a prompt named {name} already exists").format(name=repr(data.name)),
             [ErrorItem(loc=("body", "name"), message=_("choose another name"))],

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, insert, select, update
+from sqlalchemy import Table, bindparam, exists, func, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from registry.i18n.models import Translation
 from registry.prompts import models
@@ -16,6 +17,12 @@ from registry.prompts import models
 # Every write to a prompt starts with its row.
 PROMPT_NAMED = select(models.Prompt).where(models.Prompt.name == bindparam("name"))
 PROMPT_NAMED_LOCKED = PROMPT_NAMED.with_for_update().execution_options(populate_existing=True)
+
+# What a prompt's read model shows: its tags and labels too.
+PROMPT_READ = PROMPT_NAMED.options(
+    selectinload(models.Prompt.tags), selectinload(models.Prompt.labels)
+)
+PROMPT_ID_NAMED = select(models.Prompt.id).where(models.Prompt.name == bindparam("name"))
 
 PROMPTS_NAMED_LOCKED = (
     select(models.Prompt.id)
@@ -50,4 +57,30 @@ SET_LATEST = (
     update(_PROMPT_TABLE)
     .where(_PROMPT_TABLE.c.id == bindparam("prompt"))
     .values(latest_version=bindparam("latest"), updated_at=bindparam("at"))
+)
+
+VERSION_NUMBERED = select(models.PromptVersion).where(
+    models.PromptVersion.prompt_id == bindparam("prompt_id"),
+    models.PromptVersion.number == bindparam("number"),
+)
+
+LABELS_OF_PROMPT = (
+    select(models.Label)
+    .where(models.Label.prompt_id == bindparam("prompt_id"))
+    .order_by(models.Label.name)
+)
+LABEL_NAMED = select(models.Label).where(
+    models.Label.prompt_id == bindparam("prompt_id"), models.Label.name == bindparam("label")
+)
+# A prompt's label moves, newest first: of every label, or of one.
+LABEL_EVENTS = (
+    select(models.LabelEvent)
+    .where(models.LabelEvent.prompt_id == bindparam("prompt_id"))
+    .order_by(models.LabelEvent.id.desc())
+)
+LABEL_EVENTS_OF = LABEL_EVENTS.where(models.LabelEvent.label == bindparam("label"))
+# The last move of a label, which its ETag names.
+LAST_MOVE = select(func.max(models.LabelEvent.id)).where(
+    models.LabelEvent.prompt_id == bindparam("prompt_id"),
+    models.LabelEvent.label == bindparam("label"),
 )

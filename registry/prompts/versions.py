@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from registry.errors import NotFound
 from registry.i18n.messages import _
-from registry.prompts import models
+from registry.prompts import models, repository
 from registry.prompts.diff import diff_versions
 from registry.prompts.prompts import bad_cursor, decode_cursor, encode_cursor, get_prompt
 from registry.prompts.schemas import (
@@ -54,9 +54,7 @@ def version_schema_of(
 
 def version_by_number(session: Session, prompt: models.Prompt, number: int) -> models.PromptVersion:
     version = session.scalars(
-        select(models.PromptVersion).where(
-            models.PromptVersion.prompt_id == prompt.id, models.PromptVersion.number == number
-        )
+        repository.VERSION_NUMBERED, {"prompt_id": prompt.id, "number": number}
     ).one_or_none()
     if version is None:
         if prompt.latest_version:
