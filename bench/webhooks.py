@@ -31,7 +31,9 @@ from registry.events.models import WebhookDelivery, WebhookEvent, WebhookSubscri
 from registry.events.outbox import Event, write
 from registry.events.schemas import EventType
 from registry.events.signing import new_secret
-from registry.prompts import service
+from registry.prompts.labels import set_label
+from registry.prompts.prompts import create_prompt
+from registry.prompts.publish import publish_version
 from registry.prompts.schemas import LabelSet, PromptCreate, VersionCreate
 
 DEPENDENTS = 200
@@ -51,18 +53,18 @@ class _Quiet(BaseHTTPRequestHandler):
 
 def _library(db: Database) -> None:
     with db.session() as s:
-        service.create_prompt(s, PromptCreate(name="shared/tone"))
+        create_prompt(s, PromptCreate(name="shared/tone"))
         for text in ("Be kind.", "Be brief."):
-            service.publish_version(s, "shared/tone", VersionCreate(template=text), author="b")
-        service.set_label(s, "shared/tone", "production", LabelSet(version=1), actor="b")
+            publish_version(s, "shared/tone", VersionCreate(template=text), author="b")
+        set_label(s, "shared/tone", "production", LabelSet(version=1), actor="b")
     for i in range(DEPENDENTS):
         with db.session() as s:
             name = f"support/p{i}"
-            service.create_prompt(s, PromptCreate(name=name))
+            create_prompt(s, PromptCreate(name=name))
             body = VersionCreate(
                 template='{% include "shared/tone@production" %} Hello.', labels=["production"]
             )
-            service.publish_version(s, name, body, author="b")
+            publish_version(s, name, body, author="b")
 
 
 def _subscribe(db: Database, url: str, types: list[str] | None) -> None:
@@ -88,7 +90,7 @@ def _time_moves(db: Database) -> list[float]:
         started = time.perf_counter()
         with db.session() as s:
             version = 2 if n % 2 == 0 else 1
-            service.set_label(s, "shared/tone", "production", LabelSet(version=version), actor="b")
+            set_label(s, "shared/tone", "production", LabelSet(version=version), actor="b")
         times.append(time.perf_counter() - started)
     return times
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from registry.prompts import service
+from registry.prompts.labels import set_label
+from registry.prompts.prompts import create_prompt
+from registry.prompts.publish import publish_version
 from registry.prompts.schemas import LabelSet, PromptCreate, Version, VersionCreate
 
 _counter = itertools.count(1)
@@ -31,7 +33,7 @@ def make_prompt(
 ) -> str:
     """A prompt with one published version carrying ``labels``; returns its name."""
     name = name or unique_name()
-    service.create_prompt(
+    create_prompt(
         session,
         PromptCreate(name=name, kind=kind, description=description, tags=list(tags)),  # type: ignore[arg-type]
     )
@@ -40,7 +42,7 @@ def make_prompt(
         messages = messages or [{"role": "user", "content": "Hello {{ who }}"}]
     publish(session, name=name, template=template, messages=messages, variables=variables)
     for label in labels:
-        service.set_label(session, name, label, LabelSet(version=1), actor="tests")
+        set_label(session, name, label, LabelSet(version=1), actor="tests")
     return name
 
 
@@ -63,5 +65,5 @@ def publish(
             "config": config or {},
         }
     )
-    version, _ = service.publish_version(session, name, data, author="tests")
+    version, _ = publish_version(session, name, data, author="tests")
     return version

@@ -10,7 +10,9 @@ from registry.demo.experiment import seed_experiment
 from registry.demo.library import LIBRARY
 from registry.i18n import service as i18n_service
 from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
-from registry.prompts import service
+from registry.prompts.labels import set_label
+from registry.prompts.prompts import create_prompt, prompt_count
+from registry.prompts.publish import publish_version
 from registry.prompts.schemas import LabelSet, PromptCreate, VersionCreate
 
 DEMO_AUTHOR = "demo"
@@ -42,10 +44,10 @@ def _translate(
 
 def seed_demo(session: Session) -> int:
     """Publish the demo library into an empty registry; returns the prompts created."""
-    if service.prompt_count(session):
+    if prompt_count(session):
         return 0
     for entry in LIBRARY:
-        service.create_prompt(
+        create_prompt(
             session,
             PromptCreate(
                 name=entry["name"],
@@ -57,13 +59,13 @@ def seed_demo(session: Session) -> int:
         for version in entry["versions"]:
             translations = version.get("translations", {})
             content = {k: v for k, v in version.items() if k != "translations"}
-            published, _ = service.publish_version(
+            published, _ = publish_version(
                 session, entry["name"], VersionCreate(**content), author=DEMO_AUTHOR
             )
             for locale, translation in translations.items():
                 _translate(session, entry["name"], published.number, locale, translation)
         for label, number, reason in entry["labels"]:
-            service.set_label(
+            set_label(
                 session,
                 entry["name"],
                 label,

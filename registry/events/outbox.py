@@ -240,7 +240,7 @@ def _gone_stale(session: Session, name: str, number: int) -> list[Event]:
 
 
 def _label_moved(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:
-    # The target is "<prompt>:<label>" (registry.prompts.service.set_label).
+    # The target is "<prompt>:<label>" (registry.prompts.labels.set_label).
     name, label = change.target.rsplit(":", 1)
     from_version = (change.before or {}).get("version")
     after = change.after or {}

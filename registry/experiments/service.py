@@ -43,8 +43,9 @@ from registry.experiments.schemas import (
 from registry.i18n.messages import _
 from registry.i18n.serving import parse_locale
 from registry.prompts import models as prompt_models
-from registry.prompts import service as prompts
-from registry.prompts.schemas import LabelSet
+from registry.prompts import prompts
+from registry.prompts.labels import set_label
+from registry.prompts.schemas import LATEST, LabelSet
 
 log = logging.getLogger("registry.experiments")
 
@@ -159,12 +160,12 @@ def create_experiment(
 ) -> Experiment:
     """Start an experiment on a label of prompt ``name``; ``salt`` is for fixed demos."""
     prompt = prompts.get_prompt(session, name, lock=True)
-    if data.label == prompts.LATEST:
+    if data.label == LATEST:
         raise InvalidInput(
             _(
                 "the label {latest} always means the newest version; experiments need a label "
                 "that stays put"
-            ).format(latest=repr(prompts.LATEST)),
+            ).format(latest=repr(LATEST)),
             [ErrorItem(loc=("body", "label"), message=_("choose another label"))],
         )
     if prompt.archived_at is not None:
@@ -400,7 +401,7 @@ def promote_arm(
     # Moving the label checks its policy (protected labels, four eyes) in set_label.
     before = _audited(experiment_schema(row, name))
     reason = data.reason or f"experiment {row.name} (#{row.id}): promote arm {arm.name}"
-    prompts.set_label(
+    set_label(
         session,
         name,
         row.label,

@@ -34,7 +34,7 @@ from registry.i18n.service import (
 from registry.i18n.serving import add_revision, parse_locale, source_roles, source_texts
 from registry.inputs import has_nul
 from registry.prompts import models
-from registry.prompts.service import get_prompt, lock_prompts
+from registry.prompts.prompts import get_prompt, lock_prompts
 from registry.templating.engine import NAME_PATTERN
 
 __all__ = ["import_po"]

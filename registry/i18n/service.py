@@ -51,8 +51,8 @@ from registry.i18n.schemas import (
 from registry.i18n.schemas import Translation as TranslationView
 from registry.i18n.serving import add_revision, parse_locale, source_roles, source_texts
 from registry.prompts import models
+from registry.prompts.prompts import get_prompt, lock_prompts
 from registry.prompts.schemas import Kind, Message
-from registry.prompts.service import get_prompt, lock_prompts
 from registry.style import service as style
 
 # What a review action may start from, and where it leads.

@@ -29,7 +29,7 @@ from registry.experiments.plan import ServedExperiment
 from registry.i18n.locales import to_bcp47
 from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
-from registry.prompts import service
+from registry.prompts import labels, prompts, publish, service, versions
 from registry.prompts.kept import KeptResolutions, ResolveQuery
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,
@@ -83,7 +83,7 @@ def publish_version(
     Protected labels in `labels` need a reviewer's key, and under four eyes cannot be
     moved by the version's own author.
     """
-    version, created = service.publish_version(
+    version, created = publish.publish_version(
         session,
         name,
         body,
@@ -102,7 +102,7 @@ def get_version(
     name: PromptName, number: VersionNumber, session: SessionDep, _: ReadAccess
 ) -> Version:
     """One published version."""
-    return service.get_version(session, name, number)
+    return versions.get_version(session, name, number)
 
 
 @router.get("/{name:path}/-/versions")
@@ -114,7 +114,7 @@ def list_versions(
     limit: Limit = 50,
 ) -> VersionPage:
     """Versions of a prompt, newest first."""
-    return service.list_versions(session, name, cursor=cursor, limit=limit)
+    return versions.list_versions(session, name, cursor=cursor, limit=limit)
 
 
 @router.get("/{name:path}/-/diff")
@@ -126,7 +126,7 @@ def diff_versions(
     to_version: Annotated[int, Query(alias="to", gt=0, le=MAX_INTEGER)],
 ) -> Diff:
     """Unified diff of content, and structured changes of variables and config."""
-    return service.diff(session, name, from_version, to_version)
+    return versions.diff(session, name, from_version, to_version)
 
 
 @router.get("/{name:path}/-/labels/{label}")
@@ -134,7 +134,7 @@ def get_label(
     name: PromptName, label: LabelName, session: SessionDep, response: Response, _: ReadAccess
 ) -> Label:
     """One label, with the history of its moves; its ETag serves `If-Match` on a move."""
-    found = service.get_label(session, name, label)
+    found = labels.get_label(session, name, label)
     response.headers["ETag"] = found.etag
     return found
 
@@ -158,7 +158,7 @@ def set_label(
     Protected labels (`production` unless a label policy says otherwise) move only with a
     reviewer's or admin's key.
     """
-    moved = service.set_label(
+    moved = labels.set_label(
         session,
         name,
         label,
@@ -175,7 +175,7 @@ def set_label(
 @router.get("/{name:path}/-/labels")
 def list_labels(name: PromptName, session: SessionDep, _: ReadAccess) -> list[Label]:
     """Every label of a prompt, with the history of its moves."""
-    return service.list_labels(session, name)
+    return labels.list_labels(session, name)
 
 
 def etags_of(header: str | None) -> set[str]:
@@ -394,13 +394,13 @@ def _render(
 @router.post("/{name:path}/-/archive")
 def archive(name: PromptName, session: SessionDep, _: PublishAccess) -> Prompt:
     """Archive a prompt: kept forever, resolvable only by pinned version."""
-    return service.set_archived(session, name, archived=True)
+    return prompts.set_archived(session, name, archived=True)
 
 
 @router.post("/{name:path}/-/restore")
 def restore(name: PromptName, session: SessionDep, _: PublishAccess) -> Prompt:
     """Undo an archive."""
-    return service.set_archived(session, name, archived=False)
+    return prompts.set_archived(session, name, archived=False)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -409,7 +409,7 @@ def create_prompt(
 ) -> Prompt:
     """Create a prompt; publish versions to it next."""
     principal.require_scope(body.name, change=True)
-    prompt = service.create_prompt(session, body)
+    prompt = prompts.create_prompt(session, body)
     response.headers["Location"] = f"/v1/prompts/{prompt.name}"
     return prompt
 
@@ -430,7 +430,7 @@ def list_prompts(
     limit: Limit = 50,
 ) -> PromptPage:
     """Prompts by name, filtered by folder, tag or text."""
-    return service.list_prompts(
+    return prompts.list_prompts(
         session,
         prefix=prefix,
         tag=tag,
@@ -445,7 +445,7 @@ def list_prompts(
 @router.get("/{name:path}")
 def get_prompt(name: PromptName, session: SessionDep, _: ReadAccess) -> Prompt:
     """One prompt and where its labels point."""
-    return service.read_prompt(session, name)
+    return prompts.read_prompt(session, name)
 
 
 @router.patch("/{name:path}")
@@ -453,4 +453,4 @@ def update_prompt(
     name: PromptName, body: PromptUpdate, session: SessionDep, _: PublishAccess
 ) -> Prompt:
     """Change the description or tags."""
-    return service.update_prompt(session, name, body)
+    return prompts.update_prompt(session, name, body)

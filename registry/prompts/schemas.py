@@ -17,6 +17,10 @@ PROMPT_NAME_PATTERN = rf"^{NAME_PATTERN}$"
 LABEL_NAME_PATTERN = rf"^{LABEL_PATTERN}$"
 VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 TAG_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
+# The label every prompt has: its newest version. It cannot be set.
+LATEST = "latest"
+# The label a resolve serves when the caller names none.
+PRODUCTION = "production"
 
 PromptNameStr = Annotated[
     str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, cast
@@ -36,6 +37,12 @@ _SAMPLES: dict[str, object] = {
     "format_list": ["a", "b", "c"],
     "plural": 2,
 }
+# A filter is called after "|" or by a filter block ({% filter number %}): a template
+# that names no locale filter so has no call to check, and is not parsed a second time
+# (publishing has just parsed it to compile it).
+_LOCALE_FILTER_CALL = re.compile(
+    r"(?:\||\bfilter)\s*(?:" + "|".join(map(re.escape, LOCALE_FILTERS)) + r")\b"
+)
 # Literal arguments mean the same in every locale; one with full CLDR data tries them.
 _SAMPLE_LOCALE = "en"
 
@@ -70,6 +77,8 @@ def argument_errors(source: str, *, loc: tuple[str | int, ...]) -> list[ErrorIte
 @lru_cache(maxsize=4096)
 def _faults(source: str, _language: str) -> tuple[_Fault, ...]:
     # Keyed by the messages' language too: a filter's reason is translated when raised.
+    if _LOCALE_FILTER_CALL.search(source) is None:
+        return ()
     try:
         tree = ENVIRONMENT.parse(source)
     except TemplateSyntaxError:

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from registry.access.policies import set_policy
 from registry.access.schemas import LabelPolicySet
 from registry.console.pages.editor import side_by_side
-from registry.prompts import service
+from registry.prompts.labels import get_label, set_label
+from registry.prompts.prompts import read_prompt
 from registry.prompts.schemas import LabelSet
+from registry.prompts.versions import get_version
 
 from factories import make_prompt, publish
 
@@ -97,7 +99,7 @@ class TestPromptPage:
         htmx = {"HX-Request": "true"}
         users = client.get(fragment, headers=htmx).text
         assert 'href="/console/prompts/pg/greet"' not in users  # its newest no longer does
-        service.set_label(session, "pg/greet", "production", LabelSet(version=1), actor="t")
+        set_label(session, "pg/greet", "production", LabelSet(version=1), actor="t")
         publish(session, name="pg/greet", template='{% include "pg/tone" %} Hi {{ who }}')
         users = client.get(fragment, headers=htmx).text
         assert 'href="/console/prompts/pg/greet"' in users and "<html" not in users
@@ -162,7 +164,7 @@ class TestEditor:
         assert re.search(r'class="finding error" data-line="2" data-column="1"', answer.text)
         # The draft is still there to fix, and nothing was published.
         assert "TODO: finish this." in answer.text
-        assert service.read_prompt(session, "ed/refused").latest_version == 1
+        assert read_prompt(session, "ed/refused").latest_version == 1
 
     def test_publish_creates_a_version_and_moves_unprotected_labels(
         self, session: Session, signed_in: SignedIn
@@ -183,9 +185,9 @@ class TestEditor:
         )
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"] == "/console/prompts/ed/ok?published=2#version-2"
-        version = service.get_version(session, "ed/ok", 2)
+        version = get_version(session, "ed/ok", 2)
         assert version.author == "eddie" and version.config.temperature == 0.5
-        assert service.get_label(session, "ed/ok", "staging").version == 2
+        assert get_label(session, "ed/ok", "staging").version == 2
 
     def test_an_editor_cannot_move_production_with_a_publish(
         self, session: Session, signed_in: SignedIn
@@ -203,7 +205,7 @@ class TestEditor:
         )
         assert answer.status_code == 403
         assert "only reviewers and admins move it" in answer.text
-        assert service.read_prompt(session, "ed/prod").latest_version == 1
+        assert read_prompt(session, "ed/prod").latest_version == 1
 
     def test_preview_renders_the_draft_in_a_locale(
         self, session: Session, signed_in: SignedIn
@@ -282,7 +284,7 @@ class TestLabels:
             follow_redirects=False,
         )
         assert moved.status_code == 303
-        assert service.get_label(session, "lb/p", "staging").version == 2
+        assert get_label(session, "lb/p", "staging").version == 2
 
     def test_an_editor_is_not_offered_protected_labels(
         self, session: Session, signed_in: SignedIn
@@ -314,7 +316,7 @@ class TestLabels:
             follow_redirects=False,
         )
         assert moved.status_code == 303
-        label = service.get_label(session, "lb/rev", "production")
+        label = get_label(session, "lb/rev", "production")
         assert label.version == 2 and label.history[0].reason == "QA ok"
 
     def test_four_eyes_is_enforced_and_explained(
@@ -337,7 +339,7 @@ class TestLabels:
         )
         assert refused.status_code == 403
         assert "needs four eyes" in refused.text and "rhea" in refused.text
-        assert service.get_label(session, "fe4/p", "production").version == 1
+        assert get_label(session, "fe4/p", "production").version == 1
 
 
 class TestExperiment:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from registry.i18n import service as i18n
 from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
-from registry.prompts import service
+from registry.prompts.prompts import create_prompt
+from registry.prompts.publish import publish_version
 from registry.prompts.schemas import PromptCreate, VersionCreate
 
 from factories import make_prompt, publish
@@ -189,8 +190,8 @@ class TestEditor:
     def test_a_chat_prompt_has_a_field_per_message(
         self, session: Session, signed_in: SignedIn
     ) -> None:
-        service.create_prompt(session, PromptCreate(name="tch/p", kind="chat"))
-        service.publish_version(
+        create_prompt(session, PromptCreate(name="tch/p", kind="chat"))
+        publish_version(
             session,
             "tch/p",
             VersionCreate.model_validate(

@@ -352,6 +352,8 @@ class TestFilterArguments:
             "{{ who }}\n{{ [who] | format_list('bogus') }}": "style must be one of",
             "On {{ who | date('longest') }}": "cannot use the format 'longest'",
             "{{ who | date('short', 3) }}": "does not take these arguments",
+            "{% filter currency('XYZ') %}{{ who }}{% endfilter %}": "ISO 4217",
+            "{{ who |\n  currency('XYZ') }}": "ISO 4217",
         }
         for template, words in cases.items():
             response = publish(client, name, template)

@@ -14,9 +14,10 @@ from registry import migrate
 from registry.backup import export_registry, import_registry
 from registry.db import Database
 from registry.events.outbox import dependents
-from registry.prompts import service
 from registry.prompts.includes import included_by_newest, served_links
+from registry.prompts.labels import set_label
 from registry.prompts.models import Prompt, PromptVersion, VersionInclude
+from registry.prompts.prompts import create_prompt, set_archived
 from registry.prompts.schemas import LabelSet, PromptCreate
 
 from conftest import fresh_database
@@ -49,7 +50,7 @@ def components(session: Session, folder: str) -> tuple[str, str, str]:
         make_prompt(session, name=name, template="Be kind.", variables=[], labels=())
         publish(session, name=name, template="Be brief.", variables=[])
         for label in ("production", "staging"):
-            service.set_label(session, name, label, LabelSet(version=2), actor="tests")
+            set_label(session, name, label, LabelSet(version=2), actor="tests")
     return names
 
 
@@ -135,7 +136,7 @@ class TestReads:
             name=unique_name("sv/archived"),
             template=f'{{% include "{part}" %}} {{{{ who }}}}',
         )
-        service.set_archived(session, archived, archived=True)
+        set_archived(session, archived, archived=True)
         found = {
             (s.prompt, s.number, s.label, s.target_label) for s in served_links(session, {part})
         }
@@ -253,12 +254,10 @@ class TestRestore:
             db = Database.from_url(source)
             try:
                 with db.session() as session:
-                    service.create_prompt(session, PromptCreate(name="bk/tone"))
+                    create_prompt(session, PromptCreate(name="bk/tone"))
                     publish(session, name="bk/tone", template="Kind.", variables=[])
                     publish(session, name="bk/tone", template="Brief.", variables=[])
-                    service.set_label(
-                        session, "bk/tone", "production", LabelSet(version=2), actor="t"
-                    )
+                    set_label(session, "bk/tone", "production", LabelSet(version=2), actor="t")
                     make_prompt(
                         session,
                         name="bk/user",

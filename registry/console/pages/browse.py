@@ -1,6 +1,6 @@
 """Browsing prompts: by folder and tag, searching names and descriptions, page by page.
 
-The list is the API's (``registry.prompts.service.list_prompts``, keyset pages by name,
+The list is the API's (``registry.prompts.prompts.list_prompts``, keyset pages by name,
 limited to the folders the viewer's key may read). The folders and tags beside it are
 grouped in SQL, so a page costs the same at ten prompts and at ten thousand.
 """
@@ -19,7 +19,8 @@ from registry.console.views import ConsoleRoute, add_nav, render
 from registry.dependencies import SessionDep
 from registry.i18n.messages import N_
 from registry.inputs import NulFreeStr
-from registry.prompts import models, service
+from registry.prompts import models
+from registry.prompts.prompts import list_prompts
 
 router = APIRouter(route_class=ConsoleRoute)
 add_nav("/prompts", N_("Prompts"), "read")
@@ -105,7 +106,7 @@ def prompt_list(
     """Prompts by name, in a folder, with a tag, or matching a search."""
     principal = viewer.principal
     prefix = _folder(folder)
-    page = service.list_prompts(
+    page = list_prompts(
         session,
         prefix=prefix or None,
         tag=tag or None,

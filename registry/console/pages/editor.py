@@ -43,7 +43,9 @@ from registry.i18n.messages import _
 from registry.i18n.models import Translation
 from registry.i18n.serving import Source, localize_all, parse_locale, servable_statuses
 from registry.inputs import MAX_INTEGER
-from registry.prompts import service
+from registry.prompts import service, versions
+from registry.prompts.prompts import get_prompt, read_prompt
+from registry.prompts.publish import publish_version
 from registry.prompts.rendering import bind_variables
 from registry.prompts.schemas import (
     PROMPT_NAME_PATTERN,
@@ -240,14 +242,14 @@ def _editable(principal: Principal, name: str) -> None:
 
 def _localized(session: Session, name: str) -> bool:
     """Whether the prompt has translations: the guide then checks translatability."""
-    prompt = service.get_prompt(session, name)
+    prompt = get_prompt(session, name)
     return bool(session.scalar(select(exists().where(Translation.prompt_id == prompt.id))))
 
 
 def _newest(session: Session, prompt: Prompt) -> Version | None:
     if not prompt.latest_version:
         return None
-    return service.get_version(session, prompt.name, prompt.latest_version)
+    return versions.get_version(session, prompt.name, prompt.latest_version)
 
 
 def _lint_request(draft: Draft, prompt: Prompt, *, localized: bool) -> LintRequest | None:
@@ -341,8 +343,8 @@ def editor(
     """The editor, holding the newest version (or the one named) as a draft."""
     principal = viewer.principal
     _editable(principal, name)
-    prompt = service.read_prompt(session, name)
-    base = service.get_version(session, name, start) if start else _newest(session, prompt)
+    prompt = read_prompt(session, name)
+    base = versions.get_version(session, name, start) if start else _newest(session, prompt)
     draft = Draft.of_version(base, prompt.kind)
     context = _editor_context(prompt, draft, base.number if base else None, principal)
     return render(request, "editor/edit.html", context)
@@ -362,7 +364,7 @@ def _lint(
 ) -> Response:
     principal = viewer.principal
     principal.require_scope(name)
-    prompt = service.read_prompt(session, name)
+    prompt = read_prompt(session, name)
     draft = Draft.of_form(form, prompt.kind)
     lint_request = _lint_request(draft, prompt, localized=_localized(session, name))
     result = None if lint_request is None else style.lint_request(session, lint_request)
@@ -412,7 +414,7 @@ def _preview(
 ) -> Response:
     principal = viewer.principal
     principal.require_scope(name)
-    prompt = service.read_prompt(session, name)
+    prompt = read_prompt(session, name)
     draft = Draft.of_form(form, prompt.kind)
     context: dict[str, Any] = {"output": None, "error": None, "served_in": None}
     try:
@@ -515,7 +517,7 @@ def publish(
     """Publish the draft as a new version; refused drafts come back with the reasons."""
     principal = viewer.principal
     _editable(principal, name)
-    prompt = service.read_prompt(session, name)
+    prompt = read_prompt(session, name)
     draft = Draft.of_form(form, prompt.kind)
     base_raw = form.get("base")
     base = int(base_raw) if isinstance(base_raw, str) and base_raw.isdigit() else None
@@ -523,7 +525,7 @@ def publish(
         body = draft.version_create()
         # A savepoint: a publish refused after it wrote anything leaves nothing behind.
         with session.begin_nested():
-            version, created = service.publish_version(
+            version, created = publish_version(
                 session,
                 name,
                 body,
@@ -625,11 +627,11 @@ def diff(
     """Two versions side by side: text, variables and configuration, as
     ``registry.prompts.diff`` finds them."""
     viewer.principal.require_scope(name)
-    prompt = service.read_prompt(session, name)
+    prompt = read_prompt(session, name)
     newest = prompt.latest_version or 1
     new = new or newest
     old = old or max(1, new - 1)
-    changes = service.diff(session, name, old, new)
+    changes = versions.diff(session, name, old, new)
     context = {
         "prompt": prompt,
         "old": old,
@@ -649,7 +651,7 @@ def experiment_form(
 ) -> Response:
     """The form that starts an experiment on one of the prompt's labels."""
     _editable(viewer.principal, name)
-    prompt = service.read_prompt(session, name)
+    prompt = read_prompt(session, name)
     context = {"prompt": prompt, "error": None, "values": _experiment_defaults(prompt)}
     return render(request, "editor/experiment.html", context)
 
@@ -678,7 +680,7 @@ def start_experiment(
     """Start the experiment: ``experiments.service.create_experiment``, as the API does."""
     principal = viewer.principal
     _editable(principal, name)
-    prompt = service.read_prompt(session, name)
+    prompt = read_prompt(session, name)
     values = {key: value for key, value in form.items() if isinstance(value, str)}
     arms = []
     for i in range(10):

@@ -1,7 +1,7 @@
 """A prompt's page: labels, versions newest first, style reports, includes both ways;
 and moving its labels.
 
-Everything shown comes from ``registry.prompts.service``; a move goes through the same
+Everything shown comes from the prompts domain (``registry.prompts``); a move goes through the same
 checks as ``PUT /v1/prompts/{name}/-/labels/{label}`` (the role, the key's folders, the
 service's label policy check for protected labels and four eyes, the label's ETag so a
 move made meanwhile is not overwritten).
@@ -22,9 +22,11 @@ from registry.dependencies import SessionDep, SettingsDep
 from registry.errors import ErrorItem, InvalidInput
 from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER
-from registry.prompts import service
 from registry.prompts.includes import included_by_newest
+from registry.prompts.labels import get_label, list_labels, set_label
+from registry.prompts.prompts import get_prompt, read_prompt
 from registry.prompts.schemas import LABEL_NAME_PATTERN, PROMPT_NAME_PATTERN, LabelSet, Version
+from registry.prompts.versions import list_versions
 from registry.templating import parse_ref
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -80,8 +82,8 @@ def label_page(
 ) -> Response:
     """One label's history, with a form to move it for keys that may."""
     readable_prompt(viewer.principal, name)
-    prompt = service.read_prompt(session, name)
-    found = service.get_label(session, name, label)
+    prompt = read_prompt(session, name)
+    found = get_label(session, name, label)
     policy = policies.policy_for(session, name)
     context = {
         "prompt": prompt,
@@ -114,7 +116,7 @@ def move_label(
             _("say why the protected label {label} moves").format(label=repr(label)),
             [ErrorItem(loc=("form", "reason"), message=_("a reason is required"))],
         )
-    service.set_label(
+    set_label(
         session,
         name,
         label,
@@ -134,7 +136,7 @@ def included_by_fragment(
     """Which prompts include this one (from the include links, see
     ``registry.prompts.includes``): loaded after the page, so the page never waits for it."""
     readable_prompt(viewer.principal, name)
-    service.get_prompt(session, name)  # the usual 404 for a prompt that is not there
+    get_prompt(session, name)  # the usual 404 for a prompt that is not there
     found = included_by(session, name, viewer.principal)
     template = "prompts/_included_by.html" if is_htmx(request) else "prompts/included_by.html"
     return render(request, template, {"included_by": found, "name": name})
@@ -169,9 +171,9 @@ def prompt_page(
     """
     principal = viewer.principal
     readable_prompt(principal, name)
-    prompt = service.read_prompt(session, name)
-    labels = service.list_labels(session, name)
-    versions = service.list_versions(session, name, cursor=cursor or None, limit=VERSIONS_PER_PAGE)
+    prompt = read_prompt(session, name)
+    labels = list_labels(session, name)
+    versions = list_versions(session, name, cursor=cursor or None, limit=VERSIONS_PER_PAGE)
     newest = versions.items[0] if versions.items and not cursor else None
     policy = policies.policy_for(session, name)
     by_version: dict[int, list[str]] = {}

@@ -39,7 +39,7 @@ from registry.i18n.messages import N_, _, _n
 from registry.i18n.schemas import ReviewAction, TranslationBulkReview, TranslationReview
 from registry.i18n.serving import parse_locale, source_texts
 from registry.inputs import MAX_INTEGER
-from registry.prompts.service import get_prompt
+from registry.prompts.prompts import get_prompt
 
 router = APIRouter(route_class=ConsoleRoute)
 add_nav("/review", N_("Review"), "review")

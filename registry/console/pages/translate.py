@@ -49,8 +49,8 @@ from registry.i18n.schemas import TranslationSubmit
 from registry.i18n.serving import parse_locale, source_roles, source_texts
 from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts import models
+from registry.prompts.prompts import get_prompt
 from registry.prompts.schemas import PROMPT_NAME_PATTERN
-from registry.prompts.service import get_prompt
 from registry.style import service as style
 from registry.style.schemas import LintRequest
 
