@@ -21,8 +21,8 @@ from registry.access.roles import Permission, Principal
 from registry.config import Settings
 from registry.db import Database
 from registry.errors import Unauthorized
-from registry.i18n.locales import LocaleError, canonical_locale
-from registry.i18n.messages import _
+from registry.locales.messages import _
+from registry.locales.tags import LocaleError, canonical_locale
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The console's draft lint and preview ("/console/prompts/{name}/-/lint", "-/preview").

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 
 from registry.demo.experiment import seed_experiment
 from registry.demo.library import LIBRARY
-from registry.i18n import service as i18n_service
-from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
 from registry.prompts import service
 from registry.prompts.schemas import LabelSet, PromptCreate, VersionCreate
+from registry.translations import service as translation_service
+from registry.translations.schemas import ReviewAction, TranslationReview, TranslationSubmit
 
 DEMO_AUTHOR = "demo"
 DEMO_TRANSLATOR = "demo-translator"
@@ -23,7 +23,7 @@ def _translate(
 ) -> None:
     status = translation["status"]
     body = {k: v for k, v in translation.items() if k != "status"}
-    i18n_service.submit_translation(
+    translation_service.submit_translation(
         session,
         name,
         locale,
@@ -31,7 +31,7 @@ def _translate(
         author=DEMO_TRANSLATOR,
     )
     if status == "approved":
-        i18n_service.review_translation(
+        translation_service.review_translation(
             session,
             name,
             locale,

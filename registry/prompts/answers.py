@@ -58,9 +58,9 @@ from registry.access import keys
 from registry.access.roles import Permission, Principal
 from registry.db import CompiledRead, Database, utcnow
 from registry.errors import RegistryError
-from registry.i18n.locales import to_bcp47
-from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.inputs import MAX_INTEGER, json_content_type, parse_json_body
+from registry.locales.requests import parse_locale, requested_locales_from
+from registry.locales.tags import to_bcp47
 from registry.prompts import models
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,

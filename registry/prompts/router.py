@@ -18,8 +18,8 @@ from registry.dependencies import (
     SettingsDep,
 )
 from registry.experiments.exposures import ExposuresDep
-from registry.i18n.serving import requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
+from registry.locales.requests import requested_locales_from
 from registry.prompts import answers, service
 from registry.prompts.schemas import (
     LABEL_NAME_PATTERN,

@@ -34,18 +34,10 @@ from registry.errors import (
 )
 from registry.experiments.plan import ServedExperiment
 from registry.experiments.serving import running_plan
-from registry.i18n.locales import format_locale
-from registry.i18n.messages import _, _n
-from registry.i18n.models import Translation
-from registry.i18n.serving import (
-    Localized,
-    Source,
-    carry_forward,
-    localize_all,
-    parse_locale,
-    servable_statuses,
-)
 from registry.inputs import MAX_INTEGER, has_nul
+from registry.locales.messages import _, _n
+from registry.locales.requests import parse_locale
+from registry.locales.tags import format_locale
 from registry.prompts import models
 from registry.prompts.diff import diff_versions
 from registry.prompts.includes import write_links
@@ -75,6 +67,9 @@ from registry.prompts.schemas import (
 from registry.style import service as style
 from registry.templating import analyze, parse_ref
 from registry.templating.arguments import argument_errors
+from registry.translations.lookup import Localized, Source, localize_all, servable_statuses
+from registry.translations.models import Translation
+from registry.translations.revisions import carry_forward
 
 LATEST = "latest"
 PRODUCTION = "production"

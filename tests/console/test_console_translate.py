@@ -10,10 +10,10 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from registry.i18n import service as i18n
-from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
 from registry.prompts import service
 from registry.prompts.schemas import PromptCreate, VersionCreate
+from registry.translations import service as translations
+from registry.translations.schemas import ReviewAction, TranslationReview, TranslationSubmit
 
 from factories import make_prompt, publish
 
@@ -22,7 +22,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def translate(session: Session, name: str, locale: str, text: str, status: str = "draft") -> None:
-    i18n.submit_translation(
+    translations.submit_translation(
         session,
         name,
         locale,
@@ -32,7 +32,7 @@ def translate(session: Session, name: str, locale: str, text: str, status: str =
 
 
 def approve(session: Session, name: str, locale: str) -> None:
-    i18n.review_translation(
+    translations.review_translation(
         session, name, locale, TranslationReview(action=ReviewAction.approve), actor="tests"
     )
 
@@ -125,7 +125,7 @@ class TestEditor:
         )
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"] == "/console/translate/fr/ts/greet?saved=in_review"
-        stored = i18n.get_translation(session, "ts/greet", "fr", None)
+        stored = translations.get_translation(session, "ts/greet", "fr", None)
         assert stored.status.value == "in_review" and stored.template == fixed
         after = console.get(answer.headers["location"]).text
         assert "Submitted for review." in after and "state-in_review" in after
@@ -145,7 +145,7 @@ class TestEditor:
         assert 'aria-invalid="true"' in answer.text
         assert ">Bonjour</textarea>" in answer.text  # the text typed is kept
         try:
-            i18n.get_translation(session, "tv/p", "fr", None)
+            translations.get_translation(session, "tv/p", "fr", None)
         except Exception as exc:  # nothing was written
             assert "no fr translation" in str(exc)
         else:
@@ -220,7 +220,7 @@ class TestEditor:
             follow_redirects=False,
         )
         assert answer.status_code == 303, answer.text
-        stored = i18n.get_translation(session, "tch/p", "de", None)
+        stored = translations.get_translation(session, "tch/p", "de", None)
         assert [m.content for m in stored.messages or []] == [
             "Du hilfst {{ who }}.",
             "{{ question }}",
@@ -236,7 +236,7 @@ class TestEditor:
             data={"version": "1", "template": "Bonjour {{ who }}", "action": "draft"},
         )
         assert answer.status_code == 403 and "security token" in answer.text
-        assert i18n.list_translations(session, "tcs/p", None) == []
+        assert translations.list_translations(session, "tcs/p", None) == []
 
     def test_the_source_locale_is_refused(self, session: Session, signed_in: SignedIn) -> None:
         make_prompt(session, name="tsl/p")
@@ -270,7 +270,7 @@ class TestPoFiles:
         )
         assert answer.status_code == 200, answer.text
         assert "1 updated" in page_text(answer.text)
-        stored = i18n.get_translation(session, "tpo/b", "fr", None)
+        stored = translations.get_translation(session, "tpo/b", "fr", None)
         assert stored.template == "Merci, {{ who }}."
 
     def test_a_file_that_does_not_fit_changes_nothing(
@@ -290,4 +290,4 @@ class TestPoFiles:
         )
         assert answer.status_code == 422
         assert "Nothing was changed." in answer.text and "who" in answer.text
-        assert i18n.list_translations(session, "tpb/a", None) == []
+        assert translations.list_translations(session, "tpb/a", None) == []

@@ -1,6 +1,6 @@
 """Reviewers at work: approving or rejecting translations, and experiments' results.
 
-A review goes through ``registry.i18n.service``: one translation with
+A review goes through ``registry.translations.service``: one translation with
 ``review_translation`` (its ETag as read, so text changed meanwhile is not approved
 unseen), many with ``review_translations``, all or nothing, the service behind
 ``POST /v1/translations/review``. Results come from ``registry.experiments.service``
@@ -34,12 +34,13 @@ from registry.dependencies import SessionDep
 from registry.errors import ErrorItem, InvalidInput, RegistryError
 from registry.experiments import service as experiments
 from registry.experiments.schemas import Metric, Results, Status
-from registry.i18n import service as i18n
-from registry.i18n.messages import N_, _, _n
-from registry.i18n.schemas import ReviewAction, TranslationBulkReview, TranslationReview
-from registry.i18n.serving import parse_locale, source_texts
 from registry.inputs import MAX_INTEGER
+from registry.locales.messages import N_, _, _n
+from registry.locales.requests import parse_locale
 from registry.prompts.service import get_prompt
+from registry.translations import service as translations
+from registry.translations.lookup import source_texts
+from registry.translations.schemas import ReviewAction, TranslationBulkReview, TranslationReview
 
 router = APIRouter(route_class=ConsoleRoute)
 add_nav("/review", N_("Review"), "review")
@@ -112,7 +113,7 @@ def _list_context(
     if chosen:
         canonical = parse_locale(chosen, ("query", "locale"))
         # Reviewing changes the prompts: the key's own folders, not those it only reads.
-        found = i18n.queue_page(
+        found = translations.queue_page(
             session,
             canonical,
             states=[context["state"]],
@@ -182,7 +183,7 @@ def review_many(request: Request, viewer: ViewerDep, session: SessionDep, form: 
                 [ErrorItem(loc=("form", "prompts"), message=_("the selection is not valid"))],
             ) from None
         with session.begin_nested():
-            result = i18n.review_translations(session, body, principal=principal)
+            result = translations.review_translations(session, body, principal=principal)
     except RegistryError as exc:
         context = _list_context(session, principal, locale, folder, state, 1)
         context["error"] = exc
@@ -199,9 +200,9 @@ def _detail_context(
     session: Session, principal: Principal, name: str, locale: str
 ) -> dict[str, Any]:
     prompt = get_prompt(session, name)
-    view = i18n.get_translation(session, name, locale, None)
-    version = i18n.target_version(session, prompt, view.version)
-    row = i18n.stored_translation(session, version, view.locale)
+    view = translations.get_translation(session, name, locale, None)
+    version = translations.target_version(session, prompt, view.version)
+    row = translations.stored_translation(session, version, view.locale)
     old = None
     if row is not None and list(row.source_texts) != source_texts(version):
         old = list(row.source_texts)
@@ -258,7 +259,7 @@ def review_single(
             version=int(raw_version) if raw_version.isdigit() else None,
         )
         with session.begin_nested():
-            reviewed = i18n.review_translation(
+            reviewed = translations.review_translation(
                 session,
                 name,
                 locale,
