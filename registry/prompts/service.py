@@ -33,7 +33,7 @@ from registry.errors import (
     summarize,
 )
 from registry.experiments.plan import ServedExperiment
-from registry.experiments.serving import running_plan
+from registry.experiments.running import running_plan
 from registry.inputs import MAX_INTEGER, has_nul
 from registry.locales.messages import _, _n
 from registry.locales.requests import parse_locale
