@@ -21,7 +21,6 @@ from sqlalchemy.engine import make_url
 
 from registry import migrate
 from registry.db import Database, utcnow
-from registry.i18n.models import Translation, TranslationRevision
 from registry.prompts.includes import link_rows
 from registry.prompts.models import (
     Label,
@@ -32,6 +31,7 @@ from registry.prompts.models import (
     VersionInclude,
 )
 from registry.style.models import VersionStyleReport
+from registry.translations.models import Translation, TranslationRevision
 
 TRANSLATED = ("fr", "de", "es", "ja", "it")
 COMPONENTS = 10

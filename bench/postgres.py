@@ -217,7 +217,7 @@ def main() -> Section:
         "Nagle's algorithm on for its connections "
         "(https://github.com/Kludex/uvicorn/issues/3149): every response on a keep-alive "
         "connection waits ~40 ms for the client's delayed ACK, as the first row shows. "
-        "`registry serve --workers N` binds its socket through `registry.serving`, which "
+        "`registry serve --workers N` binds its socket through `registry.server`, which "
         "turns it off; the other multi-worker rows run through `bench.uvicorn_nodelay`, "
         "which binds the same way.",
         "",

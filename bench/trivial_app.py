@@ -70,7 +70,7 @@ async def raw(scope: Scope, receive: Receive, send: Send) -> None:
 def with_middleware() -> FastAPI:
     """``app``'s endpoint behind the middlewares the registry's app adds."""
     from registry.app import BodySizeLimit
-    from registry.i18n.middleware import LocaleMiddleware
+    from registry.locales.middleware import LocaleMiddleware
 
     wrapped = FastAPI()
     wrapped.add_api_route("/ping", ping)

@@ -5,7 +5,7 @@ inherit it, and asyncio sets TCP_NODELAY only on sockets whose ``proto`` is IPPR
 Nagle's algorithm then holds each response's body until the client's delayed ACK of its
 headers, about 40 ms on Linux, on every keep-alive request
 (https://github.com/Kludex/uvicorn/issues/3149). ``registry serve --workers N`` binds
-through ``registry.serving.tcp_socket``; this module does the same for any app run from
+through ``registry.server.tcp_socket``; this module does the same for any app run from
 uvicorn's command line (the trivial baseline, and the registry with the benchmarks'
 options), so the benchmarks can run the workers both ways.
 """
@@ -17,7 +17,7 @@ import socket
 import uvicorn
 from uvicorn.config import Config
 
-from registry.serving import tcp_socket
+from registry.server import tcp_socket
 
 _bind_socket = Config.bind_socket
 

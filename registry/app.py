@@ -44,9 +44,8 @@ from registry.events.router import router as webhooks_router
 from registry.experiments.router import router as experiments_router
 from registry.health import database_unavailable
 from registry.health import router as health_router
-from registry.i18n.messages import N_, _, _n, current_locale, request_locale, use_locale
-from registry.i18n.middleware import LocaleMiddleware, language_headers
-from registry.i18n.router import router as translations_router
+from registry.locales.messages import N_, _, _n, current_locale, request_locale, use_locale
+from registry.locales.middleware import LocaleMiddleware, language_headers
 from registry.observability.metrics import count_refusal
 from registry.observability.middleware import RequestMetrics
 from registry.observability.router import router as metrics_router
@@ -55,6 +54,7 @@ from registry.prompts.models import ImmutableVersionError
 from registry.prompts.router import router as prompts_router
 from registry.prompts.router import serving_router
 from registry.style.router import router as style_router
+from registry.translations.router import router as translations_router
 
 log = logging.getLogger("registry")
 

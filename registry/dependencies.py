@@ -23,11 +23,11 @@ from registry.access.roles import Permission, Principal
 from registry.config import Settings
 from registry.db import Database, Reads
 from registry.errors import Unauthorized
-from registry.i18n.locales import LocaleError, canonical_locale
-from registry.i18n.messages import _
+from registry.locales.messages import _
+from registry.locales.tags import LocaleError, canonical_locale
 from registry.workers import run_cpu_bound
 
-log = logging.getLogger("registry.serving")
+log = logging.getLogger("registry.server")
 T = TypeVar("T")
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

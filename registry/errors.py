@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from registry.i18n.messages import N_, _, _n
+from registry.locales.messages import N_, _, _n
 
 # Items a problem lists in ``errors``, findings in ``findings``.
 MAX_LISTED = 100

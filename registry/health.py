@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from registry import __version__
 from registry.db import Database, Failure, failure_of
 from registry.errors import Unavailable
-from registry.i18n.messages import _
+from registry.locales.messages import _
 
 log = logging.getLogger("registry")
 

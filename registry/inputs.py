@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 from registry.errors import ErrorItem, InvalidInput
-from registry.i18n.messages import _
+from registry.locales.messages import _
 
 # The largest value of an `integer` column on every supported store.
 MAX_INTEGER = 2**31 - 1

@@ -7,6 +7,6 @@ def load_all() -> None:
     import registry.console.models
     import registry.events.models
     import registry.experiments.models
-    import registry.i18n.models
     import registry.prompts.models
-    import registry.style.models  # noqa: F401
+    import registry.style.models
+    import registry.translations.models  # noqa: F401

@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from registry.i18n.locales import LocaleError, canonical_locale
+from registry.locales.tags import LocaleError, canonical_locale
 from registry.prompts.schemas import (
     PROMPT_NAME_PATTERN,
     Kind,

@@ -29,8 +29,8 @@ from registry import migrate
 from registry.app import create_app
 from registry.config import Settings
 from registry.db import Base
-from registry.i18n import po
 from registry.models import load_all
+from registry.translations import po
 
 from conftest import admin_token, bearer, fresh_database
 

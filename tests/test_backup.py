@@ -27,8 +27,8 @@ from registry.config import Settings, get_settings
 from registry.db import Database
 from registry.demo import seed_demo
 from registry.errors import Conflict, InvalidInput
-from registry.i18n.models import RegistryInfo
 from registry.prompts.models import Prompt
+from registry.translations.models import RegistryInfo
 
 from conftest import POSTGRES_URL, admin_token, bearer, fresh_database
 

@@ -21,7 +21,7 @@ from registry.access.schemas import AuditPage
 from registry.db import utcnow
 from registry.errors import ErrorItem, InvalidInput
 from registry.events.outbox import record_events
-from registry.i18n.messages import _
+from registry.locales.messages import _
 
 PRINCIPAL = "registry.principal"
 

@@ -33,9 +33,9 @@ from registry.access.roles import Principal, Role, within
 from registry.access.schemas import Key, KeyCreate, KeyCreated
 from registry.db import PreparedRead, Reads, utcnow
 from registry.errors import ErrorItem, InvalidInput, NotFound, Unauthorized
-from registry.i18n.locales import LocaleError, canonical_locale
-from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER
+from registry.locales.messages import _
+from registry.locales.tags import LocaleError, canonical_locale
 
 log = logging.getLogger("registry.access")
 

@@ -20,7 +20,7 @@ from registry.access.schemas import LabelPolicy as LabelPolicySchema
 from registry.access.schemas import LabelPolicySet
 from registry.db import utcnow
 from registry.errors import Forbidden, NotFound
-from registry.i18n.messages import _
+from registry.locales.messages import _
 from registry.prompts.models import Prompt, PromptVersion
 
 DEFAULT_PROTECTED = ("production",)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from registry.errors import Forbidden
-from registry.i18n.locales import fallback_chain
-from registry.i18n.messages import _
+from registry.locales.messages import _
+from registry.locales.tags import fallback_chain
 
 
 class Role(StrEnum):

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from registry.access.roles import Role
-from registry.i18n.messages import _
 from registry.inputs import RequestModel
+from registry.locales.messages import _
 from registry.prompts.schemas import LabelNameStr
 from registry.templating.engine import NAME_PATTERN
 

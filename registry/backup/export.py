@@ -35,7 +35,6 @@ from registry.backup.schemas import (
 )
 from registry.db import utcnow
 from registry.experiments.models import Experiment, Exposure, Feedback
-from registry.i18n.models import RegistryInfo, Translation
 from registry.prompts.models import Label, LabelEvent, Prompt, PromptVersion
 from registry.style.models import (
     StyleBinding,
@@ -43,6 +42,7 @@ from registry.style.models import (
     StyleGuideVersion,
     VersionStyleReport,
 )
+from registry.translations.models import RegistryInfo, Translation
 
 __all__ = ["dumps", "export_registry", "snapshot"]
 

@@ -19,8 +19,7 @@ from registry.backup.schemas import ExperimentRecord, ImportSummary
 from registry.backup.validate import parse_backup
 from registry.errors import Conflict, ErrorItem
 from registry.experiments.models import Experiment, ExperimentArm, Exposure, Feedback
-from registry.i18n.messages import _, _n
-from registry.i18n.models import RegistryInfo, Translation, TranslationRevision
+from registry.locales.messages import _, _n
 from registry.prompts.includes import write_links
 from registry.prompts.models import Label, LabelEvent, Prompt, PromptTag, PromptVersion
 from registry.style.models import (
@@ -29,6 +28,7 @@ from registry.style.models import (
     StyleGuideVersion,
     VersionStyleReport,
 )
+from registry.translations.models import RegistryInfo, Translation, TranslationRevision
 
 __all__ = ["Progress", "import_registry"]
 

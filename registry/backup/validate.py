@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from registry.backup.schemas import FORMAT, FORMAT_VERSION, Backup
 from registry.errors import ErrorItem, InvalidInput
-from registry.i18n.messages import _
+from registry.locales.messages import _
 from registry.prompts.schemas import Kind
 
 __all__ = ["parse_backup"]

@@ -205,7 +205,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the REST API."""
-    from registry import migrate, serving
+    from registry import migrate, server
     from registry.config import get_settings
     from registry.observability.metrics import multiprocess_directory
 
@@ -223,5 +223,5 @@ def serve(
     console.print("Every request needs an API key: `registry keys create --role admin`.")
     # Several workers write their metrics to files that a scrape of any of them adds up.
     with multiprocess_directory(workers):
-        # Not uvicorn.run: with several workers it leaves Nagle's algorithm on (see serving).
-        serving.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)
+        # Not uvicorn.run: with several workers it leaves Nagle's algorithm on (registry.server).
+        server.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers)

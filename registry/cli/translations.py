@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from registry.cli.app import JsonOption, app, client, console, fail, print_json, user_errors
-from registry.i18n.schemas import ReviewAction, TranslationStatus
+from registry.translations.schemas import ReviewAction, TranslationStatus
 
 translations_app = typer.Typer(
     help="Translator workflow: queue, review, PO export and import.", no_args_is_help=True

@@ -63,7 +63,8 @@ if TYPE_CHECKING:
     from registry.client.async_client import AsyncClient
     from registry.client.sync import Client
     from registry.experiments.schemas import Experiment, ExperimentPage, Results
-    from registry.i18n.schemas import (
+    from registry.style.schemas import LintResult
+    from registry.translations.schemas import (
         BulkReviewResult,
         ImportResult,
         Queue,
@@ -72,7 +73,6 @@ if TYPE_CHECKING:
         Translation,
         TranslationSummary,
     )
-    from registry.style.schemas import LintResult
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -82,7 +82,7 @@ _LABELS = TypeAdapter(list[Label])
 
 @functools.cache
 def _summaries() -> TypeAdapter[list[TranslationSummary]]:
-    from registry.i18n.schemas import TranslationSummary
+    from registry.translations.schemas import TranslationSummary
 
     return TypeAdapter(list[TranslationSummary])
 
@@ -326,7 +326,7 @@ class Endpoints:
         self, name: str, locale: str, *, version: int | None = None
     ) -> Call[Translation]:
         """One locale's translation with its source, source diff and revisions."""
-        from registry.i18n.schemas import Translation
+        from registry.translations.schemas import Translation
 
         params: dict[str, str | int] = {} if version is None else {"version": version}
         path = _translation_path(name, locale)
@@ -345,7 +345,7 @@ class Endpoints:
         note: str = "",
     ) -> Call[Translation]:
         """Submit a locale's text, as a draft or for review."""
-        from registry.i18n.schemas import Translation
+        from registry.translations.schemas import Translation
 
         body = {
             "version": version,
@@ -369,7 +369,7 @@ class Endpoints:
         note: str = "",
     ) -> Call[Translation]:
         """Submit for review, approve, or reject a translation."""
-        from registry.i18n.schemas import Translation
+        from registry.translations.schemas import Translation
 
         body = {"version": version, "action": str(action), "note": note}
         path = _translation_path(name, locale) + "/review"
@@ -389,7 +389,7 @@ class Endpoints:
         self, locale: str, *, prefix: str | None = None, label: str | None = None
     ) -> Call[Queue]:
         """What is missing, stale or in review for a locale."""
-        from registry.i18n.schemas import Queue
+        from registry.translations.schemas import Queue
 
         params: dict[str, str | int] = {"locale": locale}
         if prefix is not None:
@@ -404,7 +404,7 @@ class Endpoints:
     ) -> Call[QueueOverview]:
         """Every prompt against every locale translated: each pair's state, and each
         locale's completeness."""
-        from registry.i18n.schemas import QueueOverview
+        from registry.translations.schemas import QueueOverview
 
         params: dict[str, str | int] = {}
         if prefix is not None:
@@ -426,7 +426,7 @@ class Endpoints:
     ) -> Call[BulkReviewResult]:
         """Review many translations of a locale at once (``prompts``, or every one under
         ``prefix`` in ``status``): all or nothing."""
-        from registry.i18n.schemas import BulkReviewResult
+        from registry.translations.schemas import BulkReviewResult
 
         body = {
             "action": str(action),
@@ -472,7 +472,7 @@ class Endpoints:
     @endpoint
     def import_translations(self, data: bytes, *, locale: str | None = None) -> Call[ImportResult]:
         """Upload a translated PO file; it applies all or nothing."""
-        from registry.i18n.schemas import ImportResult
+        from registry.translations.schemas import ImportResult
 
         params: dict[str, str | int] = {} if locale is None else {"locale": locale}
         headers = {"Content-Type": PO_MEDIA_TYPE}

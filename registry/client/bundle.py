@@ -36,8 +36,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from registry.client import errors
 from registry.errors import ErrorItem
-from registry.i18n.locales import LocaleError, canonical_locale
-from registry.i18n.negotiation import candidate_locales, locale_match
+from registry.locales.negotiation import candidate_locales, locale_match
+from registry.locales.tags import LocaleError, canonical_locale
 from registry.prompts.schemas import Prompt as PromptInfo
 from registry.prompts.schemas import Resolved
 

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from registry import errors as engine_errors
 from registry.client import adapters, errors
 from registry.experiments.plan import ServedExperiment
-from registry.i18n.locales import format_locale
+from registry.locales.negotiation import LocaleMatch
+from registry.locales.tags import format_locale
 from registry.prompts.rendering import resolved_renderer
 from registry.prompts.schemas import (
     Component,
     Kind,
-    LocaleMatch,
     Message,
     ModelConfig,
     Resolved,

@@ -42,7 +42,7 @@ from registry.console.views import (
 from registry.db import utcnow
 from registry.dependencies import KeyToucher, SessionDep, SettingsDep, get_key_toucher
 from registry.errors import Forbidden, Unauthorized
-from registry.i18n.messages import _, available_locales
+from registry.locales.messages import _, available_locales
 
 SESSION_COOKIE = "registry_console"
 # The CSRF token of a browser that has not signed in yet.

@@ -18,7 +18,7 @@ from registry.console.auth import ViewerDep
 from registry.console.pages import admin, browse, editor, prompts, review, translate
 from registry.console.views import PREFIX, ConsoleRoute, redirect, render
 from registry.errors import NotFound
-from registry.i18n.messages import _
+from registry.locales.messages import _
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

@@ -29,8 +29,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from registry import __version__
 from registry.errors import Conflict, ErrorItem, InvalidInput, RegistryError
 from registry.health import database_unavailable
-from registry.i18n.locales import to_bcp47
-from registry.i18n.messages import (
+from registry.locales.messages import (
     N_,
     _,
     _n,
@@ -39,6 +38,7 @@ from registry.i18n.messages import (
     request_locale,
     use_locale,
 )
+from registry.locales.tags import to_bcp47
 from registry.prompts.models import ImmutableVersionError
 
 log = logging.getLogger("registry.console")

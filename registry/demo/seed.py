@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 
 from registry.demo.experiment import seed_experiment
 from registry.demo.library import LIBRARY
-from registry.i18n import service as i18n_service
-from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
 from registry.prompts.labels import set_label
 from registry.prompts.prompts import create_prompt, prompt_count
 from registry.prompts.publish import publish_version
 from registry.prompts.schemas import LabelSet, PromptCreate, VersionCreate
+from registry.translations import service as i18n_service
+from registry.translations.schemas import ReviewAction, TranslationReview, TranslationSubmit
 
 DEMO_AUTHOR = "demo"
 DEMO_TRANSLATOR = "demo-translator"

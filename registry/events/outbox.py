@@ -27,10 +27,10 @@ from registry.access.roles import within
 from registry.db import utcnow
 from registry.events.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from registry.events.schemas import DeliveryStatus, EventType
-from registry.i18n.models import Translation
-from registry.i18n.serving import source_roles, source_texts
 from registry.prompts.includes import served_links
 from registry.prompts.models import Prompt, PromptVersion
+from registry.translations.lookup import source_roles, source_texts
+from registry.translations.models import Translation
 
 LATEST = "latest"
 
@@ -200,8 +200,9 @@ def _gone_stale(session: Session, name: str, number: int) -> list[Event]:
     """The translations the version ``number`` makes stale.
 
     Called as the version is published, before its translations are carried forward
-    (:func:`registry.i18n.serving.carry_forward`): each translation of the version before
-    it is carried as stale when the translatable source changed, as that function decides.
+    (:func:`registry.translations.revisions.carry_forward`): each translation of the
+    version before it is carried as stale when the translatable source changed, as that
+    function decides.
     """
     if number < 2:
         return []
@@ -339,7 +340,7 @@ def dependents(session: Session, name: str, label: str) -> list[Dependent]:
 
 
 def _translation_approved(session: Session, change: Change, wanted: Collection[str]) -> list[Event]:
-    # The target is "<prompt>@<version>:<locale>" (registry.i18n.service._review).
+    # The target is "<prompt>@<version>:<locale>" (registry.translations.service._review).
     name, rest = change.target.rsplit("@", 1)
     number, locale = rest.split(":", 1)
     after = change.after or {}

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, field_validator
 
 from registry.access.schemas import FOLDER_PATTERN
-from registry.i18n.messages import _
 from registry.inputs import RequestModel
+from registry.locales.messages import _
 
 MAX_URL_LENGTH = 2048
 

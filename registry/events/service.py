@@ -31,8 +31,8 @@ from registry.events.schemas import (
     SubscriptionUpdate,
 )
 from registry.events.signing import new_secret
-from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER
+from registry.locales.messages import _
 
 
 def subscription_schema(row: WebhookSubscription) -> Subscription:

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
-from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER, RequestModel
+from registry.locales.messages import _
 from registry.prompts.schemas import LabelNameStr
 
 ARM_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"

@@ -40,8 +40,8 @@ from registry.experiments.schemas import (
     Status,
     Verdict,
 )
-from registry.i18n.messages import _
-from registry.i18n.serving import parse_locale
+from registry.locales.messages import _
+from registry.locales.requests import parse_locale
 from registry.prompts import models as prompt_models
 from registry.prompts import prompts
 from registry.prompts.labels import set_label

@@ -11,7 +11,7 @@ from registry.access import audit, policies
 from registry.access.roles import Principal
 from registry.db import utcnow
 from registry.errors import ErrorItem, InvalidInput, NotFound, PreconditionFailed
-from registry.i18n.messages import _
+from registry.locales.messages import _
 from registry.prompts import models, repository
 from registry.prompts.prompts import get_prompt
 from registry.prompts.schemas import LATEST, Label, LabelEvent, LabelSet

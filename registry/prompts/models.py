@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from registry.db import Base, JSONType, UTCDateTime, utcnow
-from registry.i18n.messages import _
+from registry.locales.messages import _
 
 
 class Prompt(Base):

@@ -16,9 +16,9 @@ from registry.access import audit
 from registry.access.scopes import readable_names
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound
-from registry.i18n.messages import _
-from registry.i18n.serving import parse_locale
 from registry.inputs import MAX_INTEGER, has_nul
+from registry.locales.messages import _
+from registry.locales.requests import parse_locale
 from registry.prompts import models, repository
 from registry.prompts.schemas import Kind, Prompt, PromptCreate, PromptPage, PromptUpdate
 

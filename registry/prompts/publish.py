@@ -21,8 +21,7 @@ from registry.errors import (
     NotFound,
     summarize,
 )
-from registry.i18n.messages import _
-from registry.i18n.serving import carry_forward
+from registry.locales.messages import _
 from registry.prompts import models, repository
 from registry.prompts.includes import write_links
 from registry.prompts.labels import set_label
@@ -38,6 +37,7 @@ from registry.prompts.versions import (
 from registry.style import service as style
 from registry.templating import analyze
 from registry.templating.arguments import argument_errors
+from registry.translations.revisions import carry_forward
 
 
 def canonical_hash(kind: Kind, data: VersionCreate) -> str:

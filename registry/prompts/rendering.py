@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from registry.errors import ErrorItem, RenderError, summarize
-from registry.i18n.messages import _
+from registry.locales.messages import _
 from registry.prompts.schemas import (
     Kind,
     Message,

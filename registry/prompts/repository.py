@@ -11,8 +11,8 @@ from typing import cast
 from sqlalchemy import Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from registry.i18n.models import Translation
 from registry.prompts import models
+from registry.translations.models import Translation
 
 # Every write to a prompt starts with its row.
 PROMPT_NAMED = select(models.Prompt).where(models.Prompt.name == bindparam("name"))

@@ -26,9 +26,9 @@ from registry.dependencies import (
 )
 from registry.experiments.exposures import Exposures
 from registry.experiments.plan import ServedExperiment
-from registry.i18n.locales import to_bcp47
-from registry.i18n.serving import parse_locale, requested_locales_from
 from registry.inputs import MAX_INTEGER, NulFreeStr
+from registry.locales.requests import parse_locale, requested_locales_from
+from registry.locales.tags import to_bcp47
 from registry.prompts import labels, prompts, publish, service, versions
 from registry.prompts.kept import KeptResolutions, ResolveQuery
 from registry.prompts.schemas import (

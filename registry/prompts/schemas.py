@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from registry.experiments.plan import ExperimentPlan, ServedExperiment
-from registry.i18n.messages import _, _n
 from registry.inputs import MAX_INTEGER, RequestModel
+from registry.locales.messages import _, _n
+from registry.locales.negotiation import LocaleMatch
 from registry.templating.engine import LABEL_PATTERN, NAME_PATTERN
 
 PROMPT_NAME_PATTERN = rf"^{NAME_PATTERN}$"
@@ -47,14 +48,6 @@ Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=TAG_PATTERN)]
 class Kind(StrEnum):
     text = "text"
     chat = "chat"
-
-
-class LocaleMatch(StrEnum):
-    """How the served locale relates to the one asked for."""
-
-    exact = "exact"
-    fallback = "fallback"
-    source = "source"
 
 
 class VariableType(StrEnum):

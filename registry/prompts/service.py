@@ -25,15 +25,9 @@ from registry.errors import (
     NotFound,
 )
 from registry.experiments.plan import ServedExperiment
-from registry.experiments.serving import running_plan
-from registry.i18n.locales import format_locale
-from registry.i18n.messages import _, _n
-from registry.i18n.serving import (
-    Localized,
-    Source,
-    localize_all,
-    servable_statuses,
-)
+from registry.experiments.running import running_plan
+from registry.locales.messages import _, _n
+from registry.locales.tags import format_locale
 from registry.observability.metrics import ANSWERS
 from registry.prompts import models
 from registry.prompts.kept import KeptResolutions, ResolveQuery
@@ -53,6 +47,7 @@ from registry.prompts.schemas import (
 from registry.prompts.versions import version_by_number as _version_by_number
 from registry.prompts.versions import version_schema_of as _version_schema
 from registry.templating import parse_ref
+from registry.translations.lookup import Localized, Source, localize_all, servable_statuses
 
 # ---------------------------------------------------------------- serving
 

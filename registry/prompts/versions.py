@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import NotFound
-from registry.i18n.messages import _
+from registry.locales.messages import _
 from registry.prompts import models, repository
 from registry.prompts.diff import diff_versions
 from registry.prompts.prompts import bad_cursor, decode_cursor, encode_cursor, get_prompt

@@ -295,7 +295,7 @@ Messages in the caller's language
 
 Findings' messages use the gettext domain ``style`` (``locales/style.pot`` and
 ``locales/<lang>/LC_MESSAGES/style.po``), translated into the current request locale
-(:func:`registry.i18n.messages.use_locale`; ``Accept-Language`` in the API). The
+(:func:`registry.locales.messages.use_locale`; ``Accept-Language`` in the API). The
 messages of the engine and of the shipped guide are translated; a message written in
 a user's guide is shown as written. ``make style-messages`` extracts them (code marked
 with :func:`registry.style.i18n.mark`, and the guide's YAML) and updates the catalogs;

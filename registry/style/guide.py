@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from registry.i18n.locales import LocaleError, canonical_locale, fallback_chain
+from registry.locales.tags import LocaleError, canonical_locale, fallback_chain
 from registry.style.builtin import BUILTINS, Builtin
 from registry.style.findings import LEVELS, GuideError, Level
 from registry.style.i18n import mark, translate

@@ -11,7 +11,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from registry.i18n.messages import style_gettext, style_ngettext
+from registry.locales.messages import style_gettext, style_ngettext
 
 __all__ = ["Message", "fields", "format_message", "mark", "mark_plural", "translate"]
 

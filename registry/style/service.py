@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from registry.access import audit
 from registry.db import utcnow
 from registry.errors import Conflict, ErrorItem, InvalidInput, NotFound, StyleViolation
-from registry.i18n.messages import _, _n
+from registry.locales.messages import _, _n
 from registry.style import Finding, GuideError, LintInput, StyleGuide, default_guide, lint
 from registry.style.guide import load_guide
 from registry.style.models import (
@@ -397,8 +397,8 @@ def refuse_errors(report: StyleReport, *, loc_prefix: tuple[str | int, ...] = ("
 
 def lint_request(session: Session, data: LintRequest) -> LintResult:
     """Check text against a guide without storing anything."""
-    from registry.i18n.checks import lint_plurals
-    from registry.i18n.serving import parse_locale
+    from registry.locales.requests import parse_locale
+    from registry.translations.checks import lint_plurals
 
     locale = parse_locale(data.locale, ("body", "locale"))
     chosen = choose_guide(session, prompt=data.prompt, name=data.guide)

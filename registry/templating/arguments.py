@@ -20,7 +20,7 @@ from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
 from registry.errors import ErrorItem
-from registry.i18n.messages import _, current_locale
+from registry.locales.messages import _, current_locale
 from registry.templating.engine import ENVIRONMENT
 from registry.templating.filters import LOCALE_FILTERS, FilterError, render_locale
 

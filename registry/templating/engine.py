@@ -31,7 +31,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter, sa
 from markupsafe import Markup
 
 from registry.errors import ErrorItem, InvalidTemplate, RenderError
-from registry.i18n.messages import N_, _
+from registry.locales.messages import N_, _
 from registry.templating.filters import LOCALE_FILTERS, FilterError, render_locale
 from registry.templating.limits import (
     _CLOCK_EVERY,

@@ -2,12 +2,12 @@
 
 Every filter formats for the render's formatting locale, which the render engine sets in
 :data:`render_locale` around each render: the locale asked for when the text served is in
-its language, else the served one (``registry.i18n.locales.format_locale``). A filter
+its language, else the served one (``registry.locales.tags.format_locale``). A filter
 never takes the locale as an argument, so one template renders correctly in every locale
 it is translated to.
 
 A filter's errors are the registry's own messages, in the language of the request that
-renders (``registry.i18n.messages``); the values they quote are shown as written.
+renders (``registry.locales.messages``); the values they quote are shown as written.
 
 Template variables come from JSON, so dates and times may be ISO 8601 strings and
 numbers may be numeric strings. Naive datetimes are taken as UTC and aware ones are shown
@@ -32,7 +32,7 @@ from babel import lists as babel_lists
 from babel import numbers as babel_numbers
 from jinja2.exceptions import TemplateRuntimeError
 
-from registry.i18n.messages import _, _n
+from registry.locales.messages import _, _n
 
 __all__ = [
     "LOCALE_FILTERS",

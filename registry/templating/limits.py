@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2.utils import Namespace, _PassArg
 
-from registry.i18n.messages import N_, _
+from registry.locales.messages import N_, _
 
 # Characters of one text a template builds (a filter's result, a concatenation, …).
 MAX_TEXT_CHARS = 1_000_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from jinja2.lexer import Lexer
 
-from registry.i18n.messages import N_
+from registry.locales.messages import N_
 
 # Blocks inside blocks ({% for %} in {% if %} in {% macro %} …). Python compiles at
 # most 20 nested loops, and Jinja writes one for every {% for %}.

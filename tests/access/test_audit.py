@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from registry.access.models import AuditEvent
-from registry.i18n import po
+from registry.translations import po
 
 from conftest import bearer
 

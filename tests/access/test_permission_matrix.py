@@ -24,7 +24,7 @@ from registry.access.roles import GRANTS, Permission, Role
 from registry.app import create_app
 from registry.config import Settings
 from registry.dependencies import PublishAccess, requires
-from registry.i18n import po
+from registry.translations import po
 
 try:  # Newer FastAPI keeps included routers as branches of ``app.routes``.
     from fastapi.routing import iter_route_contexts

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from registry.cli import app
 from registry.client import Client
-from registry.i18n import po
+from registry.translations import po
 
 Invoke = Callable[..., Result]
 

@@ -2,7 +2,7 @@
 
 uvicorn's own multi-worker mode leaves it on (https://github.com/Kludex/uvicorn/issues/3149),
 which costs every keep-alive request ~40 ms; `registry serve` binds its socket through
-``registry.serving``. The served test reads the option off a connection a worker
+``registry.server``. The served test reads the option off a connection a worker
 accepted, through a duplicate of the worker's descriptor (pidfd_getfd), not a timing.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.serving import NoDelayConfig, tcp_socket
+from registry.server import NoDelayConfig, tcp_socket
 
 SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
 

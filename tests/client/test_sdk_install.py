@@ -138,7 +138,11 @@ def test_importing_the_sdk_loads_neither_the_server_nor_the_style_checks(tmp_pat
     # Imported on first use only: AsyncClient (and with it asyncio), the style package
     # (client.lint) and the management answers' models.
     assert "asyncio" not in loaded
-    assert not modules & {"registry.style", "registry.i18n.schemas", "registry.experiments.schemas"}
+    assert not modules & {
+        "registry.style",
+        "registry.translations.schemas",
+        "registry.experiments.schemas",
+    }
 
 
 LINT_CHILD = (

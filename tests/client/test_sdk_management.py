@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from registry import Client, NotFoundError
 from registry.demo import seed_demo
-from registry.i18n.schemas import ImportResult, Queue, Translation, TranslationStatus
 from registry.prompts.schemas import Diff, Label, Prompt, Variable, Version
+from registry.translations.schemas import ImportResult, Queue, Translation, TranslationStatus
 
 
 class TestPromptsAndVersions:

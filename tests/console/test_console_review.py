@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from registry.access.roles import SYSTEM
 from registry.experiments import service as experiments
 from registry.experiments.schemas import ExperimentCreate, FeedbackCreate
-from registry.i18n import service as i18n
+from registry.translations import service as translations
 
 from .test_console_translate import stale_prompt, translate
 from factories import make_prompt, publish
@@ -22,7 +22,7 @@ MakeKey = Callable[..., dict[str, str]]
 
 
 def status_of(session: Session, name: str, locale: str) -> str:
-    return i18n.get_translation(session, name, locale, None).status.value
+    return translations.get_translation(session, name, locale, None).status.value
 
 
 def listed(page: str) -> list[str]:

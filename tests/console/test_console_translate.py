@@ -10,11 +10,11 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from registry.i18n import service as i18n
-from registry.i18n.schemas import ReviewAction, TranslationReview, TranslationSubmit
 from registry.prompts.prompts import create_prompt
 from registry.prompts.publish import publish_version
 from registry.prompts.schemas import PromptCreate, VersionCreate
+from registry.translations import service as i18n
+from registry.translations.schemas import ReviewAction, TranslationReview, TranslationSubmit
 
 from factories import make_prompt, publish
 

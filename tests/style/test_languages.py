@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.i18n.messages import use_locale
+from registry.locales.messages import use_locale
 from registry.style import Finding, LintInput, default_guide, lint
 
 GUIDE = default_guide()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from registry.i18n.messages import use_locale
+from registry.locales.messages import use_locale
 from registry.style import LintInput, default_guide, lint, load_guide
 from registry.style.catalog import code_messages, guide_messages
 

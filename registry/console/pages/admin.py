@@ -30,7 +30,7 @@ from registry.console.auth import Viewer, ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, add_nav, redirect, render
 from registry.dependencies import SessionDep
 from registry.errors import ErrorItem, InvalidInput, RegistryError
-from registry.i18n.messages import N_, _
+from registry.locales.messages import N_, _
 from registry.style import service as style
 from registry.style.schemas import GUIDE_NAME_PATTERN
 from registry.style.service import DEFAULT as DEFAULT_GUIDE

@@ -17,8 +17,8 @@ from registry.access.scopes import readable_names
 from registry.console.auth import ViewerDep
 from registry.console.views import ConsoleRoute, add_nav, render
 from registry.dependencies import SessionDep
-from registry.i18n.messages import N_
 from registry.inputs import NulFreeStr
+from registry.locales.messages import N_
 from registry.prompts import models
 from registry.prompts.prompts import list_prompts
 

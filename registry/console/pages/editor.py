@@ -38,11 +38,10 @@ from registry.errors import (
 )
 from registry.experiments import service as experiments
 from registry.experiments.schemas import ExperimentCreate
-from registry.i18n.locales import format_locale
-from registry.i18n.messages import _
-from registry.i18n.models import Translation
-from registry.i18n.serving import Source, localize_all, parse_locale, servable_statuses
 from registry.inputs import MAX_INTEGER
+from registry.locales.messages import _
+from registry.locales.requests import parse_locale
+from registry.locales.tags import format_locale
 from registry.prompts import service, versions
 from registry.prompts.prompts import get_prompt, read_prompt
 from registry.prompts.publish import publish_version
@@ -59,6 +58,8 @@ from registry.prompts.schemas import (
 from registry.style import service as style
 from registry.style.schemas import FindingOut, LintRequest
 from registry.templating import analyze, render_template
+from registry.translations.lookup import Source, localize_all, servable_statuses
+from registry.translations.models import Translation
 from registry.workers import run_cpu_bound
 
 router = APIRouter(route_class=ConsoleRoute)

@@ -20,8 +20,8 @@ from registry.console.auth import ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, is_htmx, redirect, render
 from registry.dependencies import SessionDep, SettingsDep
 from registry.errors import ErrorItem, InvalidInput
-from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER
+from registry.locales.messages import _
 from registry.prompts.includes import included_by_newest
 from registry.prompts.labels import get_label, list_labels, set_label
 from registry.prompts.prompts import get_prompt, read_prompt

@@ -1,6 +1,6 @@
 """Reviewers at work: approving or rejecting translations, and experiments' results.
 
-A review goes through ``registry.i18n.service``: one translation with
+A review goes through ``registry.translations.service``: one translation with
 ``review_translation`` (its ETag as read, so text changed meanwhile is not approved
 unseen), many with ``review_translations``, all or nothing, the service behind
 ``POST /v1/translations/review``. Results come from ``registry.experiments.service``
@@ -34,12 +34,13 @@ from registry.dependencies import SessionDep
 from registry.errors import ErrorItem, InvalidInput, RegistryError
 from registry.experiments import service as experiments
 from registry.experiments.schemas import Metric, Results, Status
-from registry.i18n import service as i18n
-from registry.i18n.messages import N_, _, _n
-from registry.i18n.schemas import ReviewAction, TranslationBulkReview, TranslationReview
-from registry.i18n.serving import parse_locale, source_texts
 from registry.inputs import MAX_INTEGER
+from registry.locales.messages import N_, _, _n
+from registry.locales.requests import parse_locale
 from registry.prompts.prompts import get_prompt
+from registry.translations import service as i18n
+from registry.translations.lookup import source_texts
+from registry.translations.schemas import ReviewAction, TranslationBulkReview, TranslationReview
 
 router = APIRouter(route_class=ConsoleRoute)
 add_nav("/review", N_("Review"), "review")

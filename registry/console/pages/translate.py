@@ -1,9 +1,9 @@
 """Translators at work: their queue per locale, a side-by-side editor, and PO files.
 
-Everything goes through ``registry.i18n.service`` and ``registry.i18n.po_import``, the
-functions behind ``/v1/translations`` and ``/v1/prompts/{name}/-/translations``, with the
-API's checks: the translate role, the key's folders (its own, not those it only reads)
-and, for translator keys, its locales.
+Everything goes through ``registry.translations.service`` and
+``registry.translations.po_import``, the functions behind ``/v1/translations`` and
+``/v1/prompts/{name}/-/translations``, with the API's checks: the translate role, the
+key's folders (its own, not those it only reads) and, for translator keys, its locales.
 
 The editor shows the source on the left and the translation on the right. Jinja's
 ``{{ … }}`` and ``{% … %}`` spans of the source are tokens: shown as chips that cannot be
@@ -40,19 +40,20 @@ from registry.console.auth import ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, add_nav, redirect, render
 from registry.dependencies import SessionDep
 from registry.errors import ErrorItem, InvalidInput, NotFound, RegistryError
-from registry.i18n import checks, po_import
-from registry.i18n import service as i18n
-from registry.i18n.messages import N_, _
-from registry.i18n.models import Translation
-from registry.i18n.schemas import Translation as TranslationView
-from registry.i18n.schemas import TranslationSubmit
-from registry.i18n.serving import parse_locale, source_roles, source_texts
 from registry.inputs import MAX_INTEGER, NulFreeStr
+from registry.locales.messages import N_, _
+from registry.locales.requests import parse_locale
 from registry.prompts import models
 from registry.prompts.prompts import get_prompt
 from registry.prompts.schemas import PROMPT_NAME_PATTERN
 from registry.style import service as style
 from registry.style.schemas import LintRequest
+from registry.translations import checks, po_import
+from registry.translations import service as translations
+from registry.translations.lookup import source_roles, source_texts
+from registry.translations.models import Translation
+from registry.translations.schemas import Translation as TranslationView
+from registry.translations.schemas import TranslationSubmit
 
 router = APIRouter(route_class=ConsoleRoute)
 add_nav("/translate", N_("Translate"), "translate")
@@ -110,7 +111,7 @@ def offered_locales(session: Session, principal: Principal) -> list[str]:
         return list(principal.locales)
     scope = readable_names(models.Prompt.name, principal.folders)
     if scope is None:
-        return i18n.translated_locales(session, limit=MAX_LOCALES)
+        return translations.translated_locales(session, limit=MAX_LOCALES)
     query = select(Translation.locale).distinct().order_by(Translation.locale).limit(MAX_LOCALES)
     query = query.join(models.Prompt, models.Prompt.id == Translation.prompt_id).where(scope)
     return [str(locale) for locale in session.scalars(query)]
@@ -242,7 +243,7 @@ def units_of(
         )
     units = []
     for i, source in enumerate(sources):
-        fixed = i18n.only_a_variable(source)
+        fixed = translations.only_a_variable(source)
         if typed is not None and i < len(typed):
             text = typed[i]
         elif i < len(stored):
@@ -276,7 +277,7 @@ def typed_texts(form: FormData, version: models.PromptVersion) -> list[str]:
     for i, source in enumerate(sources):
         value = form.get(f"messages.{i}.content")
         texts.append(value if isinstance(value, str) else "")
-        if i18n.only_a_variable(source) and not texts[-1].strip():
+        if translations.only_a_variable(source) and not texts[-1].strip():
             texts[-1] = source
     return texts
 
@@ -360,7 +361,7 @@ def queue_page(
     if chosen:
         canonical = translatable(principal, None, chosen)
         # One page of the queue from the store, and every folder's progress.
-        found = i18n.queue_page(
+        found = translations.queue_page(
             session,
             canonical,
             states=[context["state"]] if context["state"] else QUEUE_STATES,
@@ -388,7 +389,7 @@ def download_po(
     """The locale's queue (or everything) as a PO file: ``GET /v1/translations/export``."""
     principal = viewer.principal
     canonical = translatable(principal, None, locale)
-    locale_id, data = i18n.export_po(
+    locale_id, data = translations.export_po(
         session,
         canonical,
         prefix=folder_of(folder) or None,
@@ -439,10 +440,10 @@ def _translation(
     since it was made, the source it was made from. The prompt's source locale is
     refused (422) as the API refuses it."""
     try:
-        view = i18n.get_translation(session, name, locale, version.number)
+        view = translations.get_translation(session, name, locale, version.number)
     except NotFound:
         return None, None
-    row = i18n.stored_translation(session, version, locale)
+    row = translations.stored_translation(session, version, locale)
     old = None
     if row is not None and list(row.source_texts) != source_texts(version):
         old = list(row.source_texts)
@@ -458,7 +459,7 @@ def _editor_context(
     typed: list[str] | None = None,
 ) -> dict[str, Any]:
     prompt = get_prompt(session, name)
-    version = i18n.target_version(session, prompt, version_number)
+    version = translations.target_version(session, prompt, version_number)
     view, old = _translation(session, name, locale, version)
     units = units_of(version, view, old, typed)
     return {
@@ -503,12 +504,16 @@ def live_check(
     prompt = get_prompt(session, name)
     raw = form.get("version")
     number = int(raw) if isinstance(raw, str) and raw.isdigit() else None
-    version = i18n.target_version(session, prompt, number)
+    version = translations.target_version(session, prompt, number)
     texts = typed_texts(form, version)
     problems: list[checks.TranslationProblem] = []
     result = None
     sources = source_texts(version)
-    if any(t.strip() for t, s in zip(texts, sources, strict=True) if not i18n.only_a_variable(s)):
+    if any(
+        t.strip()
+        for t, s in zip(texts, sources, strict=True)
+        if not translations.only_a_variable(s)
+    ):
         roles = source_roles(version)
         problems = checks.check_translation(
             sources, texts, source_roles=roles, roles=roles, locale=canonical
@@ -573,7 +578,7 @@ def submit(
     prompt = get_prompt(session, name)
     raw = form.get("version")
     number = int(raw) if isinstance(raw, str) and raw.isdigit() else None
-    version = i18n.target_version(session, prompt, number)
+    version = translations.target_version(session, prompt, number)
     texts = typed_texts(form, version)
     status = "in_review" if form.get("action") == "in_review" else "draft"
     raw_note = form.get("note")
@@ -581,7 +586,7 @@ def submit(
     try:
         body = submission(version, texts, status, note)
         with session.begin_nested():
-            i18n.submit_translation(session, name, canonical, body, author=principal.owner)
+            translations.submit_translation(session, name, canonical, body, author=principal.owner)
     except RegistryError as exc:
         context = _editor_context(session, principal, name, canonical, version.number, texts)
         context["error"] = exc

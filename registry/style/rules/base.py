@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from babel.numbers import format_decimal
 
-from registry.i18n.messages import current_locale
+from registry.locales.messages import current_locale
 from registry.style.document import Document
 from registry.style.findings import Level
 from registry.style.i18n import Message, mark, translate

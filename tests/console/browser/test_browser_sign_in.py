@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from console.browser.harness import ROLES, Server, Watch, signed_in
-from registry.i18n.messages import _, use_locale
+from registry.locales.messages import _, use_locale
 
 
 def translated(locale: str, message: str) -> str:

@@ -28,7 +28,7 @@ or older than the ``.po``, so no compiled catalog is committed.
 Adding a message: mark it in the code, run ``make messages`` (extracts every marked
 message into ``locales/messages.pot`` and merges it into each ``.po``), then translate
 the new and fuzzy entries of every ``.po`` and remove their ``fuzzy`` flags.
-``tests/i18n/test_messages.py`` fails until every catalog is complete. A comment
+``tests/locales/test_messages.py`` fails until every catalog is complete. A comment
 starting with ``TRANSLATORS:`` just above a marked message reaches the translators.
 
 The style guides' findings (``registry.style``) use a second domain, ``style``
@@ -55,7 +55,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from registry.i18n.locales import canonical_locale, fallback_chain, negotiate_locale
+from registry.locales.tags import canonical_locale, fallback_chain, negotiate_locale
 
 __all__ = [
     "DOMAIN",

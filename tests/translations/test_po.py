@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.i18n.po import PoEntry, PoError, read_po, write_po
+from registry.translations.po import PoEntry, PoError, read_po, write_po
 
 MSGFMT = shutil.which("msgfmt")
 MSGCAT = shutil.which("msgcat")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from registry.db import PreparedRead
 from registry.experiments.models import Experiment
 from registry.experiments.plan import ExperimentPlan, PlanArm
-from registry.i18n.locales import fallback_chain
+from registry.locales.tags import fallback_chain
 from registry.prompts.models import Prompt
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from registry import migrate
 from registry.app import create_app
 from registry.config import Settings
-from registry.i18n import po
+from registry.translations import po
 
 from conftest import admin_token, bearer
 from factories import unique_name

@@ -68,7 +68,7 @@ _Parts = tuple[str, str | None, str | None, str | None]
 
 
 def N_(message: str) -> str:
-    """Mark a message for the catalogs, as registry.i18n.messages.N_ does.
+    """Mark a message for the catalogs, as registry.locales.messages.N_ does.
 
     That module imports this one, so this one cannot import its N_ when it loads.
     """
@@ -120,8 +120,8 @@ class LocaleError(ValueError):
 
 
 def _translate(message: str) -> str:
-    # Imported here: registry.i18n.messages imports this module.
-    from registry.i18n.messages import _
+    # Imported here: registry.locales.messages imports this module.
+    from registry.locales.messages import _
 
     return _(message)
 

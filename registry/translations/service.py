@@ -26,10 +26,17 @@ from registry.errors import (
     NotFound,
     PreconditionFailed,
 )
-from registry.i18n import checks, po
-from registry.i18n.messages import N_, _, _n
-from registry.i18n.models import RegistryInfo, Translation
-from registry.i18n.schemas import (
+from registry.locales.messages import N_, _, _n
+from registry.locales.requests import parse_locale
+from registry.prompts import models
+from registry.prompts.prompts import get_prompt, lock_prompts
+from registry.prompts.schemas import Kind, Message
+from registry.style import service as style
+from registry.translations import checks, po
+from registry.translations.lookup import source_roles, source_texts
+from registry.translations.models import RegistryInfo, Translation
+from registry.translations.revisions import add_revision
+from registry.translations.schemas import (
     MAX_BULK_REVIEW,
     BulkReviewResult,
     FolderProgress,
@@ -48,12 +55,7 @@ from registry.i18n.schemas import (
     TranslationSubmit,
     TranslationSummary,
 )
-from registry.i18n.schemas import Translation as TranslationView
-from registry.i18n.serving import add_revision, parse_locale, source_roles, source_texts
-from registry.prompts import models
-from registry.prompts.prompts import get_prompt, lock_prompts
-from registry.prompts.schemas import Kind, Message
-from registry.style import service as style
+from registry.translations.schemas import Translation as TranslationView
 
 # What a review action may start from, and where it leads.
 _TRANSITIONS: dict[ReviewAction, tuple[set[str], str]] = {

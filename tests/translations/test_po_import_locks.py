@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from registry.i18n import po
+from registry.translations import po
 
 from factories import unique_name
 

@@ -56,7 +56,7 @@ from babel.lists import format_list
 from babel.messages import pofile
 from babel.messages.catalog import Catalog, Message
 
-from registry.i18n.messages import N_, _, current_locale
+from registry.locales.messages import N_, _, current_locale
 
 __all__ = ["PoEntry", "PoError", "PoFile", "read_po", "write_po"]
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from registry import Client
-from registry.i18n.locales import format_locale
+from registry.locales.tags import format_locale
 
 from factories import make_prompt
 

@@ -8,7 +8,7 @@ import pytest
 from babel import Locale
 from babel.localedata import locale_identifiers
 
-from registry.i18n.locales import (
+from registry.locales.tags import (
     LocaleError,
     canonical_locale,
     fallback_chain,

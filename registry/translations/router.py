@@ -8,8 +8,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 
 from registry.access.roles import Permission
 from registry.dependencies import ReadAccess, SessionDep, TranslateAccess
-from registry.i18n import po_import, service
-from registry.i18n.schemas import (
+from registry.inputs import MAX_INTEGER, NulFreeStr
+from registry.prompts.router import PromptName
+from registry.prompts.schemas import LABEL_NAME_PATTERN
+from registry.routing import KeyCheckingRoute
+from registry.translations import po_import, service
+from registry.translations.schemas import (
     BulkReviewResult,
     ImportResult,
     Queue,
@@ -21,10 +25,6 @@ from registry.i18n.schemas import (
     TranslationSubmit,
     TranslationSummary,
 )
-from registry.inputs import MAX_INTEGER, NulFreeStr
-from registry.prompts.router import PromptName
-from registry.prompts.schemas import LABEL_NAME_PATTERN
-from registry.routing import KeyCheckingRoute
 
 router = APIRouter(tags=["translations"], route_class=KeyCheckingRoute)
 

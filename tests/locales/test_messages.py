@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from registry.app import create_app
 from registry.config import Settings
 from registry.db import Database
-from registry.i18n import messages
-from registry.i18n.messages import N_, _, _n, available_locales, current_locale, use_locale
+from registry.locales import messages
+from registry.locales.messages import N_, _, _n, available_locales, current_locale, use_locale
 
 from factories import make_prompt
 
@@ -155,7 +155,7 @@ class TestTheChecksBite:
 
     def test_a_marked_message_missing_from_the_template_is_found(self, tmp_path: Path) -> None:
         (tmp_path / "module.py").write_text(
-            "from registry.i18n.messages import N_, _, _n\n"
+            "from registry.locales.messages import N_, _, _n\n"
             'A = N_("Not found")\n'
             'B = _("a message nobody extracted: {what}")\n'
             'C = _n("{n} new thing", "{n} new things", 2)\n'

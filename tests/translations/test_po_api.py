@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.i18n import po
+from registry.translations import po
 
 from factories import unique_name
 

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.i18n import service
-from registry.i18n.models import Translation
+from registry.translations import service
+from registry.translations.models import Translation
 
 from factories import unique_name
 

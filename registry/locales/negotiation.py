@@ -11,11 +11,19 @@ reaches it as its parent. The source comes last in every case, so something is s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 
-from registry.i18n.locales import fallback_chain
-from registry.prompts.schemas import LocaleMatch
+from registry.locales.tags import fallback_chain
 
-__all__ = ["candidate_locales", "locale_match"]
+__all__ = ["LocaleMatch", "candidate_locales", "locale_match"]
+
+
+class LocaleMatch(StrEnum):
+    """How the served locale relates to the one asked for."""
+
+    exact = "exact"
+    fallback = "fallback"
+    source = "source"
 
 
 def _ancestry(locale: str) -> list[str]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from translate.storage import po as ttk_po
 
 from registry.demo import seed_demo
-from registry.i18n import po
+from registry.translations import po
 
 from factories import unique_name
 

@@ -8,11 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from registry.i18n.messages import _
 from registry.inputs import MAX_INTEGER, NulFreeStr, RequestModel
-from registry.prompts.schemas import PROMPT_NAME_PATTERN, LocaleMatch, Message
-
-__all__ = ["LocaleMatch"]
+from registry.locales.messages import _
+from registry.prompts.schemas import PROMPT_NAME_PATTERN, Message
 
 
 class TranslationStatus(StrEnum):

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from registry.i18n import checks, po
+from registry.translations import checks, po
 
 from factories import make_prompt
 

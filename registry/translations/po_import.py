@@ -18,11 +18,18 @@ from sqlalchemy.orm import Session
 from registry.access import audit
 from registry.access.roles import SYSTEM, Principal
 from registry.errors import ErrorItem, Forbidden, InvalidInput, NotFound
-from registry.i18n import checks, po
-from registry.i18n.messages import _, _n
-from registry.i18n.models import Translation
-from registry.i18n.schemas import ImportResult, TranslationFinding, TranslationStatus
-from registry.i18n.service import (
+from registry.inputs import has_nul
+from registry.locales.messages import _, _n
+from registry.locales.requests import parse_locale
+from registry.prompts import models
+from registry.prompts.prompts import get_prompt, lock_prompts
+from registry.templating.engine import NAME_PATTERN
+from registry.translations import checks, po
+from registry.translations.lookup import source_roles, source_texts
+from registry.translations.models import Translation
+from registry.translations.revisions import add_revision
+from registry.translations.schemas import ImportResult, TranslationFinding, TranslationStatus
+from registry.translations.service import (
     audited,
     only_a_variable,
     po_contexts,
@@ -31,11 +38,6 @@ from registry.i18n.service import (
     style_findings,
     target_version,
 )
-from registry.i18n.serving import add_revision, parse_locale, source_roles, source_texts
-from registry.inputs import has_nul
-from registry.prompts import models
-from registry.prompts.prompts import get_prompt, lock_prompts
-from registry.templating.engine import NAME_PATTERN
 
 __all__ = ["import_po"]
 

@@ -2,7 +2,7 @@
 
 The findings' messages are translated when they are made, into the current locale: the
 request's in the API, English in the CLI and SDK unless they choose one with
-:func:`registry.i18n.messages.use_locale`.
+:func:`registry.locales.messages.use_locale`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
 from registry.errors import InvalidTemplate
-from registry.i18n.messages import _, _n, current_locale
+from registry.locales.messages import _, _n, current_locale
 from registry.prompts.schemas import StyleFinding
 from registry.style.language import detect_language, same_language
 from registry.templating import analyze

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry.i18n.locales import to_bcp47
-from registry.i18n.messages import load_catalogs, request_locale, use_locale
+from registry.locales.messages import load_catalogs, request_locale, use_locale
+from registry.locales.tags import to_bcp47
 
 __all__ = ["LocaleMiddleware", "language_headers"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from registry.i18n import po
+from registry.translations import po
 
 from factories import unique_name
 

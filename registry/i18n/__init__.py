@@ -1,1 +1,0 @@
-"""Locale identifiers, CLDR fallback chains and Accept-Language negotiation."""
