@@ -151,6 +151,16 @@ def endpoint(build: Callable[Concatenate[Any, P], Call[T]]) -> operation[P, T]:
     return operation(cast(Callable[Concatenate[Any, P], T], send))
 
 
+def _query(**values: str | int | None) -> dict[str, str | int]:
+    """Query parameters: those given, flags that are set as ``true`` (None and False are
+    left out)."""
+    return {
+        key: "true" if value is True else value
+        for key, value in values.items()
+        if value is not None and value is not False
+    }
+
+
 def _translation_path(name: str, locale: str) -> str:
     return f"{prompt_path(name)}/-/translations/{quote(locale)}"
 
@@ -368,12 +378,14 @@ class Endpoints(BaseClient):
         limit: int = 50,
     ) -> Call[PromptPage]:
         """One page of prompts by name, filtered by folder, tag or text."""
-        params: dict[str, str | int] = {"limit": limit}
-        for key, value in (("prefix", prefix), ("tag", tag), ("q", query), ("cursor", cursor)):
-            if value is not None:
-                params[key] = value
-        if include_archived:
-            params["include_archived"] = "true"
+        params = _query(
+            limit=limit,
+            prefix=prefix,
+            tag=tag,
+            q=query,
+            cursor=cursor,
+            include_archived=include_archived,
+        )
         return Call("GET", "/v1/prompts", model_parser(PromptPage), params=params)
 
     @endpoint
@@ -424,10 +436,8 @@ class Endpoints(BaseClient):
         self, name: str, *, cursor: str | None = None, limit: int = 50
     ) -> Call[VersionPage]:
         """One page of a prompt's versions, newest first."""
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
         path = f"{prompt_path(name)}/-/versions"
+        params = _query(limit=limit, cursor=cursor)
         return Call("GET", path, model_parser(VersionPage), params=params)
 
     @endpoint
@@ -488,9 +498,8 @@ class Endpoints(BaseClient):
         """One locale's translation with its source, source diff and revisions."""
         from registry.i18n.schemas import Translation
 
-        params: dict[str, str | int] = {} if version is None else {"version": version}
         path = _translation_path(name, locale)
-        return Call("GET", path, model_parser(Translation), params=params)
+        return Call("GET", path, model_parser(Translation), params=_query(version=version))
 
     @endpoint
     def submit_translation(
@@ -540,9 +549,8 @@ class Endpoints(BaseClient):
         self, name: str, *, version: int | None = None
     ) -> Call[list[TranslationSummary]]:
         """Every locale a version is translated into, with its status."""
-        params: dict[str, str | int] = {} if version is None else {"version": version}
         path = f"{prompt_path(name)}/-/translations"
-        return Call("GET", path, adapter_parser(_summaries()), params=params)
+        return Call("GET", path, adapter_parser(_summaries()), params=_query(version=version))
 
     @endpoint
     def translation_queue(
@@ -551,11 +559,7 @@ class Endpoints(BaseClient):
         """What is missing, stale or in review for a locale."""
         from registry.i18n.schemas import Queue
 
-        params: dict[str, str | int] = {"locale": locale}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
+        params = _query(locale=locale, prefix=prefix, label=label)
         return Call("GET", "/v1/translations/queue", model_parser(Queue), params=params)
 
     @endpoint
@@ -566,11 +570,7 @@ class Endpoints(BaseClient):
         locale's completeness."""
         from registry.i18n.schemas import QueueOverview
 
-        params: dict[str, str | int] = {}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
+        params = _query(prefix=prefix, label=label)
         return Call("GET", "/v1/translations/queue", model_parser(QueueOverview), params=params)
 
     @endpoint
@@ -604,8 +604,8 @@ class Endpoints(BaseClient):
         self, name: str, locale: str, *, version: int | None = None
     ) -> Call[None]:
         """Delete a version's translation into a locale (approved text: reviewers only)."""
-        params: dict[str, str | int] = {} if version is None else {"version": version}
         path = _translation_path(name, locale)
+        params = _query(version=version)
         return Call("DELETE", path, nothing_parser, params=params, invalidates=name)
 
     @endpoint
@@ -618,13 +618,9 @@ class Endpoints(BaseClient):
         include_approved: bool = False,
     ) -> Call[bytes]:
         """A locale's queue (or everything) as PO file bytes."""
-        params: dict[str, str | int] = {"locale": locale}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
-        if include_approved:
-            params["include_approved"] = "true"
+        params = _query(
+            locale=locale, prefix=prefix, label=label, include_approved=include_approved
+        )
         headers = {"Accept": f"{PO_MEDIA_TYPE}, application/problem+json"}
         path = "/v1/translations/export"
         return Call("GET", path, content_parser, params=params, headers=headers)
@@ -634,7 +630,7 @@ class Endpoints(BaseClient):
         """Upload a translated PO file; it applies all or nothing."""
         from registry.i18n.schemas import ImportResult
 
-        params: dict[str, str | int] = {} if locale is None else {"locale": locale}
+        params = _query(locale=locale)
         headers = {"Content-Type": PO_MEDIA_TYPE}
         return Call(
             "POST",
@@ -685,7 +681,7 @@ class Endpoints(BaseClient):
         """Experiments of a prompt, or of every prompt, newest first."""
         from registry.experiments.schemas import ExperimentPage
 
-        params: dict[str, str | int] = {} if status is None else {"status": status}
+        params = _query(status=status)
         path = "/v1/experiments" if name is None else f"{prompt_path(name)}/-/experiments"
         return Call("GET", path, model_parser(ExperimentPage), params=params)
 
