@@ -457,7 +457,7 @@ class BaseClient:
     def _prompt_flow(
         self, key: CacheKey, fallback: Fallback | None, subject: str | None
     ) -> Flow[Prompt]:
-        """A get: for a ``subject``, of a label, the subject's experiment arm."""
+        """A get's flow; for a ``subject`` getting a label, the subject's experiment arm."""
         if subject is not None and key[2] is None:
             return self._subject_flow(key, fallback, subject)
         return self._get_flow(key, fallback)
