@@ -195,3 +195,30 @@ def test_each_call_is_written_once_and_awaited_by_the_async_client() -> None:
     # Neither client writes a public call of its own, but closing.
     own = {name for client in (Client, AsyncClient) for name in vars(client)} - set(calls)
     assert {name for name in own if not name.startswith("_")} == {"awaits", "close", "aclose"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_refresh_task_cancelled_by_aclose_lets_go_of_its_entry(anyio_backend: str) -> None:
+    import asyncio
+
+    asked = asyncio.Event()
+
+    async def registry(request: httpx.Request) -> httpx.Response:
+        if "If-None-Match" not in request.headers:
+            return resolved()
+        asked.set()
+        await asyncio.Event().wait()  # the revalidation never answers
+        raise AssertionError("unreachable")
+
+    clock = FakeClock()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(registry), base_url=URL)
+    sdk = AsyncClient(http_client=http, cache_ttl=TTL, clock=clock)
+    await sdk.get("support/greeting")
+    clock.now += TTL + 1
+    await sdk.get("support/greeting")
+    await asked.wait()
+    entry = sdk._cache.get(GREETING)
+    assert entry is not None and entry.refreshing
+    await sdk.aclose()
+    assert not entry.refreshing
