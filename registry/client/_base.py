@@ -1,15 +1,15 @@
 """What Client and AsyncClient share: configuration, requests, answers, retries and caching.
 
 Every decision lives here once, as a flow: a generator that yields what to do next (a
-:class:`Request` to send, a :class:`Sleep` before a retry, a :class:`Refresh` of a stale
-entry, a :class:`FlushLater` of experiment exposures) and is sent each request's
-response, or has the exception of sending it thrown in. Which request, what an answer
-means, whether to retry and how long to wait (``Retry-After``, backoff), what the cache
-holds (TTL, stale-while-revalidate, ETag revalidation, stale-if-error), what to serve
-when the registry is down (the bundle, the fallback): all decided in the flows. The two
-clients only drive them: ``Client._run`` with blocking httpx calls and threads,
-``AsyncClient._run`` with awaits and tasks. The management calls are described once, in
-:mod:`registry.client._endpoints`.
+:class:`Request` to send, a :class:`Sleep` before a retry, a :class:`Spawn` of work in
+the background, a :class:`Gather` of other flows) and is sent each step's answer, or has
+the exception of taking the step thrown in, as httpx's ``Auth.auth_flow`` is sent each
+response. Which request, what an answer means, whether to retry and how long to wait
+(``Retry-After``, backoff), what the cache holds (TTL, stale-while-revalidate, ETag
+revalidation, stale-if-error), what to serve when the registry is down (the bundle, the
+fallback): all decided in the flows, which do no I/O. The two clients only drive them:
+``Client._run`` with blocking httpx calls and threads, ``AsyncClient._run`` with awaits
+and tasks. Each public call is written once, in :mod:`registry.client._endpoints`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from registry.client import errors
 from registry.client.bundle import Bundle, BundleIndex, canonical, load_bundle
 from registry.client.cache import Entry, PromptCache
 from registry.client.exposures import FLUSH_INTERVAL, ExposureBuffer
-from registry.client.prompt import Prompt, fallback_prompt
+from registry.client.prompt import Prompt, Rendered, fallback_prompt
 from registry.experiments.plan import ExperimentPlan, PlanArm, ServedExperiment
 from registry.prompts.schemas import (
     Message,
@@ -41,8 +41,8 @@ from registry.prompts.schemas import (
 )
 
 if TYPE_CHECKING:
-    # Imported by the calls that read them (see _endpoints).
-    from registry.experiments.schemas import ExposuresRecorded, FeedbackRecorded
+    # Imported by the call that reads it (see _endpoints).
+    from registry.experiments.schemas import ExposuresRecorded
 
 log = logging.getLogger("registry.client")
 
@@ -119,25 +119,31 @@ class Sleep:
 
 
 @dataclass(frozen=True, slots=True)
-class Refresh:
-    """Revalidate a stale cache entry in the background (a thread, or a task)."""
+class Spawn:
+    """Run ``flow`` in the background (a thread, or a task), ``delay`` seconds from now;
+    the flow that yields this goes on at once."""
 
-    key: CacheKey
-    entry: Entry
+    flow: Flow[None]
+    name: str
+    delay: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
-class FlushLater:
-    """Report experiment exposures after ``delay`` seconds, in the background."""
+class Gather:
+    """Run ``flows``, concurrently where the client can; answered with their results in
+    order."""
 
-    delay: float
+    flows: tuple[Flow[Any], ...]
 
 
-Step = Request | Sleep | Refresh | FlushLater
-# A call's decisions as a generator: it yields what to do, receives each Request's
-# response (None after the other steps), and returns the call's result. Client drives
-# it with blocking I/O, AsyncClient with awaits; neither decides anything.
-Flow = Generator[Step, httpx.Response | None, T]
+Step = Request | Sleep | Spawn | Gather
+# What a step is answered with: a Request's response, a Gather's results, or None.
+Answer = httpx.Response | list[Any] | None
+# A call's decisions as a generator: it yields what to do, is sent each step's answer
+# (or thrown what taking the step raised), and returns the call's result. Client drives
+# it with blocking I/O, AsyncClient with awaits; neither decides anything. A driver that
+# abandons a flow (a cancelled task) closes it, so that it can let go of what it holds.
+Flow = Generator[Step, Answer, T]
 
 
 def cache_key(
@@ -429,7 +435,7 @@ class BaseClient:
             except httpx.TransportError as exc:
                 error = transport_error(exc, self._where)
             else:
-                assert response is not None
+                assert isinstance(response, httpx.Response)
                 if response.status_code < 400:
                     result = call.parse(response)
                     self._after(call)
@@ -441,6 +447,21 @@ class BaseClient:
             yield Sleep(delay)
             attempt += 1
 
+    def _fresh(self, key: CacheKey) -> Prompt | None:
+        """The cached prompt for ``key`` while it is fresh: a get with nothing to do."""
+        entry = self._cache.get(key)
+        if entry is not None and entry.expires_at > self._clock():
+            return entry.prompt
+        return None
+
+    def _prompt_flow(
+        self, key: CacheKey, fallback: Fallback | None, subject: str | None
+    ) -> Flow[Prompt]:
+        """A get's flow; for a ``subject`` getting a label, the subject's experiment arm."""
+        if subject is not None and key[2] is None:
+            return self._subject_flow(key, fallback, subject)
+        return self._get_flow(key, fallback)
+
     def _get_flow(self, key: CacheKey, fallback: Fallback | None) -> Flow[Prompt]:
         """A get: the cached prompt (a stale one revalidated in the background), else the
         registry's answer, else the bundle or the fallback while the registry is down."""
@@ -448,7 +469,7 @@ class BaseClient:
         if entry is not None:
             # Served fresh, or stale while one caller starts its refresh.
             if entry.expires_at <= self._clock() and self._claim_refresh(entry):
-                yield Refresh(key, entry)
+                yield Spawn(self._refresh_flow(key, entry), "registry-refresh")
             return entry.prompt
         if not self.networked:
             return self._offline_get(key, fallback)
@@ -466,28 +487,23 @@ class BaseClient:
             resolution = yield from self._send_flow(resolve_call(key, entry.etag))
         except errors.RegistryError as exc:
             self._refresh_failed(key, entry, exc)
+        except GeneratorExit:
+            # Abandoned (the client closed): a later get may start a refresh again.
+            self._cache.release(entry)
+            raise
         except Exception:
             self._refresh_crashed(entry)
         else:
             self._refreshed(key, entry, resolution)
 
-    def _subject_flow(
-        self,
-        name: str,
-        label: str | None,
-        locale: Locales,
-        allow_stale: bool,
-        preview: bool,
-        fallback: Fallback | None,
-        subject: str,
-    ) -> Flow[Prompt]:
-        """A get for a subject: the label's prompt, or its experiment arm for ``subject``."""
-        key = cache_key(name, label, None, locale, allow_stale, preview)
+    def _subject_flow(self, key: CacheKey, fallback: Fallback | None, subject: str) -> Flow[Prompt]:
+        """A get of a label for a subject: the label's prompt, or its experiment arm."""
         base = yield from self._get_flow(key, fallback)
         assignment = self._assignment(base, subject)
         if assignment is None:
             return base
         plan, arm = assignment
+        name, _label, _version, locale, allow_stale, preview = key
         try:
             armed_key = cache_key(name, None, arm.version, locale, allow_stale, preview)
             armed = yield from self._get_flow(armed_key, None)
@@ -497,8 +513,20 @@ class BaseClient:
             return base
         served, schedule = self._served(base, armed, plan, arm, subject)
         if schedule and self.exposure_interval is not None:
-            yield FlushLater(self.exposure_interval)
+            flush = self._background_flush_flow()
+            yield Spawn(flush, "registry-exposures", delay=self.exposure_interval)
         return served
+
+    def _render_flow(self, prompt: Flow[Prompt], values: Mapping[str, Any]) -> Flow[Rendered]:
+        """A get, rendered with ``values``."""
+        got = yield from prompt
+        return got.render(**values)
+
+    def _preload_flow(self, keys: Sequence[CacheKey]) -> Flow[list[Prompt]]:
+        """A get of each key, concurrently where the client can."""
+        prompts = yield Gather(tuple(self._get_flow(key, None) for key in keys))
+        assert isinstance(prompts, list)
+        return prompts
 
     def _flush_flow(self) -> Flow[int]:
         """Report the subjects assigned to arms so far; returns how many were sent."""
@@ -511,6 +539,16 @@ class BaseClient:
                 raise
             sent += len(batch)
         return sent
+
+    def _background_flush_flow(self) -> Flow[None]:
+        """A report of exposures nobody waits for (a timer's, or a closing client's): its
+        failure is logged, and what was not sent is sent with the next report."""
+        try:
+            yield from self._flush_flow()
+        except errors.RegistryError as exc:
+            log.info("experiment exposures not reported yet: %s", exc)
+        except Exception:
+            log.exception("reporting experiment exposures failed unexpectedly")
 
     # Requests and answers.
 
@@ -653,7 +691,7 @@ class BaseClient:
             )
         return prompt
 
-    # Experiments: local assignment, exposure reports, feedback and management.
+    # Experiments: local assignment and exposure reports.
 
     def _assignment(self, base: Prompt, subject: str) -> tuple[ExperimentPlan, PlanArm] | None:
         """The experiment and arm for ``subject``, from the cached label answer."""
@@ -683,31 +721,3 @@ class BaseClient:
             self._exposures.requeue(batch)
             return
         log.warning("dropped %d experiment exposures: %s", len(batch), error)
-
-    def _feedback(
-        self,
-        experiment: int | ServedExperiment | Prompt,
-        subject: str | None,
-        resolve_id: str | None,
-        value: bool | float,
-        source: str,
-    ) -> Call[FeedbackRecorded]:
-        if isinstance(experiment, Prompt):
-            served = experiment.experiment
-            if served is None:
-                raise ValueError(
-                    f"{experiment!r} was not served by an experiment: get it with subject="
-                )
-            experiment = served
-        body: dict[str, Any] = {"value": value, "source": source}
-        if isinstance(experiment, ServedExperiment):
-            body["resolve_id"] = resolve_id or experiment.resolve_id
-        else:
-            body["experiment"] = experiment
-            if subject is not None:
-                body["subject"] = subject
-            if resolve_id is not None:
-                body["resolve_id"] = resolve_id
-        from registry.experiments.schemas import FeedbackRecorded
-
-        return Call("POST", "/v1/experiments/feedback", model_parser(FeedbackRecorded), json=body)

@@ -1,17 +1,21 @@
-"""The registry's management calls, each described once for both clients.
+"""Every call of the SDK, written once for both clients.
 
-An :class:`endpoint` is a method that turns its arguments into a :class:`Call` (the
-request, how to read the answer, what it invalidates in the cache). ``Client`` sends
-that call and returns the answer; ``AsyncClient`` returns a coroutine of it. Adding a
-call to the SDK is adding one such method here.
+A call is a method that returns its answer when it has it at hand (a fresh cached
+prompt), else ``self._run(flow)`` with the flow that gets it (see :mod:`._base`).
+``Client._run`` drives the flow with blocking I/O and answers; ``AsyncClient._run``
+returns a coroutine of the answer, which the coroutine function that :class:`operation`
+makes of the method for ``AsyncClient`` awaits. A management call is an
+:func:`endpoint`: a method that turns its arguments into a :class:`Call` (the request,
+how to read the answer, what it invalidates in the cache). Adding a call to the SDK is
+adding one such method here.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from types import MethodType
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from types import CoroutineType, MethodType
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -21,6 +25,7 @@ from typing import (
     Literal,
     ParamSpec,
     TypeVar,
+    cast,
     overload,
 )
 from urllib.parse import quote
@@ -30,7 +35,11 @@ from pydantic import TypeAdapter
 
 from registry.client._base import (
     PO_MEDIA_TYPE,
+    BaseClient,
+    CacheKey,
     Call,
+    Fallback,
+    Flow,
     Locales,
     adapter_parser,
     cache_key,
@@ -42,6 +51,8 @@ from registry.client._base import (
     prompt_path,
     resolve_call,
 )
+from registry.client.prompt import Prompt, Rendered
+from registry.experiments.plan import ServedExperiment
 from registry.prompts.schemas import (
     Diff,
     Kind,
@@ -62,7 +73,12 @@ from registry.prompts.schemas import Prompt as PromptInfo
 if TYPE_CHECKING:
     from registry.client.async_client import AsyncClient
     from registry.client.sync import Client
-    from registry.experiments.schemas import Experiment, ExperimentPage, Results
+    from registry.experiments.schemas import (
+        Experiment,
+        ExperimentPage,
+        FeedbackRecorded,
+        Results,
+    )
     from registry.style.schemas import LintResult
     from registry.translations.schemas import (
         BulkReviewResult,
@@ -87,30 +103,19 @@ def _summaries() -> TypeAdapter[list[TranslationSummary]]:
     return TypeAdapter(list[TranslationSummary])
 
 
-class endpoint(Generic[P, T]):
-    """A management call: the decorated method builds its :class:`Call` from the public
-    arguments; read on a ``Client`` it sends the call and returns the answer, on an
-    ``AsyncClient`` it is a coroutine function returning the answer."""
+class operation(Generic[P, T]):
+    """A call of both clients: ``Client``'s is the decorated method as it stands,
+    ``AsyncClient``'s a coroutine function that awaits what the method returned."""
 
-    def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
-        def send(client: Any, /, *args: Any, **kwargs: Any) -> Any:
-            return client._run(client._send_flow(build(client, *args, **kwargs)))
+    def __init__(self, method: Callable[Concatenate[Any, P], T]) -> None:
+        async def awaited(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+            answer: Any = method(client, *args, **kwargs)
+            return await answer if type(answer) is CoroutineType else answer
 
-        async def send_async(client: Any, /, *args: Any, **kwargs: Any) -> Any:
-            return await client._run(client._send_flow(build(client, *args, **kwargs)))
-
-        # What help() and inspect show: the builder's parameters, and the answer's type
-        # (the builder is annotated ``-> Call[Answer]``).
-        signature = inspect.signature(build)
-        answer = signature.return_annotation
-        if isinstance(answer, str) and answer.startswith("Call[") and answer.endswith("]"):
-            signature = signature.replace(return_annotation=answer[len("Call[") : -1])
-        for function in (send, send_async):
-            functools.update_wrapper(function, build)
-            function.__signature__ = signature  # type: ignore[union-attr]
-        self._send = send
-        self._send_async = send_async
-        self.__doc__ = build.__doc__
+        functools.update_wrapper(awaited, method)
+        self.method = method
+        self.awaited = awaited
+        self.__doc__ = method.__doc__
 
     @overload
     def __get__(self, client: None, owner: type[Any]) -> Callable[..., Any]: ...
@@ -124,19 +129,184 @@ class endpoint(Generic[P, T]):
     ) -> Callable[P, Coroutine[Any, Any, T]]: ...
 
     def __get__(self, client: Any, owner: type[Any]) -> Callable[..., Any]:
-        function = self._send_async if owner.awaits else self._send
+        function = self.awaited if owner.awaits else self.method
         return function if client is None else MethodType(function, client)
+
+
+def endpoint(build: Callable[Concatenate[Any, P], Call[T]]) -> operation[P, T]:
+    """A management call: the decorated method builds its :class:`Call` from the public
+    arguments, and the client sends it."""
+
+    def send(client: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return client._run(client._send_flow(build(client, *args, **kwargs)))
+
+    # What help() and inspect show: the builder's parameters, and the answer's type
+    # (the builder is annotated ``-> Call[Answer]``).
+    functools.update_wrapper(send, build)
+    signature = inspect.signature(build)
+    answer = signature.return_annotation
+    if isinstance(answer, str) and answer.startswith("Call[") and answer.endswith("]"):
+        signature = signature.replace(return_annotation=answer[len("Call[") : -1])
+    send.__signature__ = signature  # type: ignore[attr-defined]
+    return operation(cast(Callable[Concatenate[Any, P], T], send))
+
+
+def _query(**values: str | int | None) -> dict[str, str | int]:
+    """Query parameters: those given, flags that are set as ``true`` (None and False are
+    left out)."""
+    return {
+        key: "true" if value is True else value
+        for key, value in values.items()
+        if value is not None and value is not False
+    }
 
 
 def _translation_path(name: str, locale: str) -> str:
     return f"{prompt_path(name)}/-/translations/{quote(locale)}"
 
 
-class Endpoints:
-    """Every management call of the registry's API, for ``Client`` and ``AsyncClient``."""
+class Endpoints(BaseClient):
+    """Every call of the registry's SDK, for ``Client`` and ``AsyncClient``."""
 
     # Whether calls return coroutines (AsyncClient) or answers (Client).
     awaits: ClassVar[bool] = False
+
+    if TYPE_CHECKING:
+
+        def _run(self, flow: Flow[T]) -> T:
+            """Drive ``flow`` to its answer; AsyncClient's returns a coroutine of it."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Each client holds its calls as plain functions, so that ``client.get`` is an
+        # ordinary method lookup: a cached get takes about a microsecond, and calling a
+        # descriptor's ``__get__`` on every lookup would add half as much again.
+        for name, call in vars(Endpoints).items():
+            if isinstance(call, operation) and isinstance(
+                inspect.getattr_static(cls, name), operation
+            ):
+                setattr(cls, name, call.awaited if cls.awaits else call.method)
+
+    # Serving.
+
+    @operation
+    def get(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locale: Locales = None,
+        allow_stale: bool = False,
+        preview: bool = False,
+        fallback: Fallback | None = None,
+        subject: str | None = None,
+    ) -> Prompt:
+        """The prompt for a label (default ``production``) or version, in a locale; cached.
+
+        With a ``subject`` (a user or session id), an experiment running on the label
+        serves that subject its arm, assigned here from the cached experiment plan.
+        """
+        # cache_key() and _fresh(), inlined: the hot path.
+        key: CacheKey = (
+            name,
+            label,
+            version,
+            locale if locale is None or isinstance(locale, str) else tuple(locale),
+            allow_stale,
+            preview,
+        )
+        if subject is None or version is not None:
+            entry = self._cache.get(key)
+            if entry is not None and entry.expires_at > self._clock():
+                return entry.prompt
+        return self._run(self._prompt_flow(key, fallback, subject))
+
+    @operation
+    def render(
+        self,
+        name: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locale: Locales = None,
+        allow_stale: bool = False,
+        preview: bool = False,
+        fallback: Fallback | None = None,
+        subject: str | None = None,
+    ) -> Rendered:
+        """``get(...).render(**variables)``: the final text, or chat messages."""
+        key = cache_key(name, label, version, locale, allow_stale, preview)
+        values = variables or {}
+        if subject is None or version is not None:
+            prompt = self._fresh(key)
+            if prompt is not None:
+                return prompt.render(**values)
+        flow = self._render_flow(self._prompt_flow(key, fallback, subject), values)
+        return self._run(flow)
+
+    @operation
+    def preload(
+        self,
+        names: Iterable[str],
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        locales: Iterable[str | None] = (None,),
+        allow_stale: bool = False,
+        preview: bool = False,
+    ) -> list[Prompt]:
+        """Warm the cache at start-up with every name in every locale (None: the source)."""
+        wanted = list(locales)
+        keys = [
+            cache_key(name, label, version, locale, allow_stale, preview)
+            for name in names
+            for locale in wanted
+        ]
+        return self._run(self._preload_flow(keys))
+
+    # Experiments.
+
+    @operation
+    def flush_exposures(self) -> int:
+        """Report the subjects assigned to arms so far; returns how many were sent."""
+        return self._run(self._flush_flow())
+
+    @endpoint
+    def feedback(
+        self,
+        experiment: int | ServedExperiment | Prompt,
+        *,
+        value: bool | float,
+        subject: str | None = None,
+        resolve_id: str | None = None,
+        source: str = "",
+    ) -> Call[FeedbackRecorded]:
+        """Record an outcome: ``client.feedback(prompt, value=True)`` for a prompt served
+        with a subject, or ``client.feedback(experiment_id, subject=..., value=4.5)``
+        (awaited, on ``AsyncClient``)."""
+        if isinstance(experiment, Prompt):
+            served = experiment.experiment
+            if served is None:
+                raise ValueError(
+                    f"{experiment!r} was not served by an experiment: get it with subject="
+                )
+            experiment = served
+        body: dict[str, Any] = {"value": value, "source": source}
+        if isinstance(experiment, ServedExperiment):
+            body["resolve_id"] = resolve_id or experiment.resolve_id
+        else:
+            body["experiment"] = experiment
+            if subject is not None:
+                body["subject"] = subject
+            if resolve_id is not None:
+                body["resolve_id"] = resolve_id
+        from registry.experiments.schemas import FeedbackRecorded
+
+        return Call("POST", "/v1/experiments/feedback", model_parser(FeedbackRecorded), json=body)
+
+    # Management.
 
     @endpoint
     def resolve(
@@ -208,12 +378,14 @@ class Endpoints:
         limit: int = 50,
     ) -> Call[PromptPage]:
         """One page of prompts by name, filtered by folder, tag or text."""
-        params: dict[str, str | int] = {"limit": limit}
-        for key, value in (("prefix", prefix), ("tag", tag), ("q", query), ("cursor", cursor)):
-            if value is not None:
-                params[key] = value
-        if include_archived:
-            params["include_archived"] = "true"
+        params = _query(
+            limit=limit,
+            prefix=prefix,
+            tag=tag,
+            q=query,
+            cursor=cursor,
+            include_archived=include_archived,
+        )
         return Call("GET", "/v1/prompts", model_parser(PromptPage), params=params)
 
     @endpoint
@@ -264,10 +436,8 @@ class Endpoints:
         self, name: str, *, cursor: str | None = None, limit: int = 50
     ) -> Call[VersionPage]:
         """One page of a prompt's versions, newest first."""
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
         path = f"{prompt_path(name)}/-/versions"
+        params = _query(limit=limit, cursor=cursor)
         return Call("GET", path, model_parser(VersionPage), params=params)
 
     @endpoint
@@ -328,9 +498,8 @@ class Endpoints:
         """One locale's translation with its source, source diff and revisions."""
         from registry.translations.schemas import Translation
 
-        params: dict[str, str | int] = {} if version is None else {"version": version}
         path = _translation_path(name, locale)
-        return Call("GET", path, model_parser(Translation), params=params)
+        return Call("GET", path, model_parser(Translation), params=_query(version=version))
 
     @endpoint
     def submit_translation(
@@ -380,9 +549,8 @@ class Endpoints:
         self, name: str, *, version: int | None = None
     ) -> Call[list[TranslationSummary]]:
         """Every locale a version is translated into, with its status."""
-        params: dict[str, str | int] = {} if version is None else {"version": version}
         path = f"{prompt_path(name)}/-/translations"
-        return Call("GET", path, adapter_parser(_summaries()), params=params)
+        return Call("GET", path, adapter_parser(_summaries()), params=_query(version=version))
 
     @endpoint
     def translation_queue(
@@ -391,11 +559,7 @@ class Endpoints:
         """What is missing, stale or in review for a locale."""
         from registry.translations.schemas import Queue
 
-        params: dict[str, str | int] = {"locale": locale}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
+        params = _query(locale=locale, prefix=prefix, label=label)
         return Call("GET", "/v1/translations/queue", model_parser(Queue), params=params)
 
     @endpoint
@@ -406,11 +570,7 @@ class Endpoints:
         locale's completeness."""
         from registry.translations.schemas import QueueOverview
 
-        params: dict[str, str | int] = {}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
+        params = _query(prefix=prefix, label=label)
         return Call("GET", "/v1/translations/queue", model_parser(QueueOverview), params=params)
 
     @endpoint
@@ -444,8 +604,8 @@ class Endpoints:
         self, name: str, locale: str, *, version: int | None = None
     ) -> Call[None]:
         """Delete a version's translation into a locale (approved text: reviewers only)."""
-        params: dict[str, str | int] = {} if version is None else {"version": version}
         path = _translation_path(name, locale)
+        params = _query(version=version)
         return Call("DELETE", path, nothing_parser, params=params, invalidates=name)
 
     @endpoint
@@ -458,13 +618,9 @@ class Endpoints:
         include_approved: bool = False,
     ) -> Call[bytes]:
         """A locale's queue (or everything) as PO file bytes."""
-        params: dict[str, str | int] = {"locale": locale}
-        if prefix is not None:
-            params["prefix"] = prefix
-        if label is not None:
-            params["label"] = label
-        if include_approved:
-            params["include_approved"] = "true"
+        params = _query(
+            locale=locale, prefix=prefix, label=label, include_approved=include_approved
+        )
         headers = {"Accept": f"{PO_MEDIA_TYPE}, application/problem+json"}
         path = "/v1/translations/export"
         return Call("GET", path, content_parser, params=params, headers=headers)
@@ -474,7 +630,7 @@ class Endpoints:
         """Upload a translated PO file; it applies all or nothing."""
         from registry.translations.schemas import ImportResult
 
-        params: dict[str, str | int] = {} if locale is None else {"locale": locale}
+        params = _query(locale=locale)
         headers = {"Content-Type": PO_MEDIA_TYPE}
         return Call(
             "POST",
@@ -525,7 +681,7 @@ class Endpoints:
         """Experiments of a prompt, or of every prompt, newest first."""
         from registry.experiments.schemas import ExperimentPage
 
-        params: dict[str, str | int] = {} if status is None else {"status": status}
+        params = _query(status=status)
         path = "/v1/experiments" if name is None else f"{prompt_path(name)}/-/experiments"
         return Call("GET", path, model_parser(ExperimentPage), params=params)
 

@@ -2,47 +2,36 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import httpx
 
-from registry.client import errors
 from registry.client._base import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_CACHE_TTL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    BaseClient,
-    CacheKey,
-    Fallback,
+    Answer,
     Flow,
-    Locales,
-    Refresh,
+    Gather,
     Request,
     Sleep,
+    Spawn,
 )
 from registry.client._endpoints import Endpoints
 from registry.client.bundle import Bundle
-from registry.client.cache import Entry
-from registry.client.prompt import Prompt, Rendered
-from registry.experiments.plan import ServedExperiment
-
-if TYPE_CHECKING:
-    from registry.experiments.schemas import FeedbackRecorded
 
 __all__ = ["Client"]
 
 T = TypeVar("T")
-log = logging.getLogger("registry.client")
 
 
-class Client(Endpoints, BaseClient):
+class Client(Endpoints):
     """The registry's Python client: cached prompts rendered locally, and management calls.
 
     ``base_url`` defaults to ``$REGISTRY_URL`` and ``api_key`` to ``$REGISTRY_API_KEY``.
@@ -84,143 +73,30 @@ class Client(Endpoints, BaseClient):
         if self._owns_http:
             self._http = httpx.Client(timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
 
-    # Serving.
-
-    def get(
-        self,
-        name: str,
-        *,
-        label: str | None = None,
-        version: int | None = None,
-        locale: Locales = None,
-        allow_stale: bool = False,
-        preview: bool = False,
-        fallback: Fallback | None = None,
-        subject: str | None = None,
-    ) -> Prompt:
-        """The prompt for a label (default ``production``) or version, in a locale; cached.
-
-        With a ``subject`` (a user or session id), an experiment running on the label
-        serves that subject its arm, assigned here from the cached experiment plan.
-        """
-        if subject is not None and version is None:
-            flow = self._subject_flow(name, label, locale, allow_stale, preview, fallback, subject)
-            return self._run(flow)
-        # cache_key(), inlined, and a fresh entry served without a flow: the hot path.
-        key: CacheKey = (
-            name,
-            label,
-            version,
-            locale if locale is None or isinstance(locale, str) else tuple(locale),
-            allow_stale,
-            preview,
-        )
-        entry = self._cache.get(key)
-        if entry is not None and entry.expires_at > self._clock():
-            return entry.prompt
-        return self._run(self._get_flow(key, fallback))
-
-    def render(
-        self,
-        name: str,
-        variables: Mapping[str, Any] | None = None,
-        *,
-        label: str | None = None,
-        version: int | None = None,
-        locale: Locales = None,
-        allow_stale: bool = False,
-        preview: bool = False,
-        fallback: Fallback | None = None,
-        subject: str | None = None,
-    ) -> Rendered:
-        """``get(...).render(**variables)``: the final text, or chat messages."""
-        prompt = self.get(
-            name,
-            label=label,
-            version=version,
-            locale=locale,
-            allow_stale=allow_stale,
-            preview=preview,
-            fallback=fallback,
-            subject=subject,
-        )
-        return prompt.render(**(variables or {}))
-
-    def preload(
-        self,
-        names: Iterable[str],
-        *,
-        label: str | None = None,
-        version: int | None = None,
-        locales: Iterable[str | None] = (None,),
-        allow_stale: bool = False,
-        preview: bool = False,
-    ) -> list[Prompt]:
-        """Warm the cache at start-up with every name in every locale (None: the source)."""
-        wanted = list(locales)
-        return [
-            self.get(
-                name,
-                label=label,
-                version=version,
-                locale=locale,
-                allow_stale=allow_stale,
-                preview=preview,
-            )
-            for name in names
-            for locale in wanted
-        ]
-
-    def flush_exposures(self) -> int:
-        """Report the subjects assigned to arms so far; returns how many were sent."""
-        return self._run(self._flush_flow())
-
-    def _flush_quietly(self) -> None:
-        try:
-            self.flush_exposures()
-        except errors.RegistryError as exc:
-            log.info("experiment exposures not reported yet: %s", exc)
-        except Exception:
-            log.exception("reporting experiment exposures failed unexpectedly")
-
-    def feedback(
-        self,
-        experiment: int | ServedExperiment | Prompt,
-        *,
-        value: bool | float,
-        subject: str | None = None,
-        resolve_id: str | None = None,
-        source: str = "",
-    ) -> FeedbackRecorded:
-        """Record an outcome: ``client.feedback(prompt, value=True)`` for a prompt served
-        with a subject, or ``client.feedback(experiment_id, subject=..., value=4.5)``."""
-        return self._run(
-            self._send_flow(self._feedback(experiment, subject, resolve_id, value, source))
-        )
-
-    # I/O.
-
     def _run(self, flow: Flow[T]) -> T:
-        """Drive ``flow``: send its requests, sleep its pauses, start its background work
-        in threads."""
+        """Drive ``flow``: send its requests, sleep its pauses, run its background work in
+        threads and its gathered flows one after the other."""
         try:
             step = next(flow)
             while True:
-                answer: httpx.Response | Exception | None = None
+                answer: Answer | Exception = None
                 if isinstance(step, Request):
                     answer = self._request(step)
                 elif isinstance(step, Sleep):
                     self._sleep(step.seconds)
-                elif isinstance(step, Refresh):
-                    self._start_refresh(step.key, step.entry)
+                elif isinstance(step, Gather):
+                    try:
+                        answer = [self._run(each) for each in step.flows]
+                    except Exception as exc:
+                        answer = exc
                 else:
-                    timer = threading.Timer(step.delay, self._flush_quietly)
-                    timer.daemon = True
-                    timer.start()
+                    self._spawn(step)
                 step = flow.throw(answer) if isinstance(answer, Exception) else flow.send(answer)
         except StopIteration as stop:
             result: T = stop.value
             return result
+        finally:
+            flow.close()
 
     def _request(self, request: Request) -> httpx.Response | Exception:
         """The response to ``request``, or what sending it raised (for the flow to judge)."""
@@ -238,19 +114,16 @@ class Client(Endpoints, BaseClient):
         except Exception as exc:
             return exc
 
-    def _start_refresh(self, key: CacheKey, entry: Entry) -> None:
-        thread = threading.Thread(
-            target=self._run,
-            args=(self._refresh_flow(key, entry),),
-            name="registry-refresh",
-            daemon=True,
-        )
+    def _spawn(self, step: Spawn) -> None:
+        thread = threading.Timer(step.delay, self._run, args=(step.flow,))
+        thread.name = step.name
+        thread.daemon = True
         thread.start()
 
     def close(self) -> None:
         """Close the HTTP connections this client opened (not an injected client's)."""
         if self.networked and not self._closed:
-            self._flush_quietly()
+            self._run(self._background_flush_flow())
         self._closed = True
         if self._owns_http and self._http is not None:
             self._http.close()

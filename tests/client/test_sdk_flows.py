@@ -12,20 +12,54 @@ from typing import Any
 import httpx
 import pytest
 
-from registry import Client, ConnectionError, NotFoundError
+from registry import AsyncClient, Client, ConnectionError, NotFoundError
 from registry.client._base import (
     BACKOFF_BASE,
     JITTER,
     Call,
     Flow,
+    Gather,
     Request,
     Sleep,
+    Spawn,
     cache_key,
     content_parser,
 )
+from registry.client._endpoints import Endpoints, operation
 
 URL = "http://registry.test"
 PROBLEM = {"Content-Type": "application/problem+json"}
+TTL = 60.0
+GREETING = cache_key("support/greeting", None, None, None, False, False)
+
+
+def resolved(name: str = "support/greeting", etag: str = '"v1"') -> httpx.Response:
+    """The registry's 200 answer to a resolve of ``name``."""
+    body = {
+        "prompt": name,
+        "kind": "text",
+        "version": 1,
+        "label": "production",
+        "template": "Hello {{ name }}",
+        "messages": None,
+        "variables": [{"name": "name", "type": "string"}],
+        "config": {},
+        "components": [],
+        "locale": "en",
+        "requested_locale": "en",
+        "locale_match": "exact",
+        "translation_status": None,
+        "etag": etag,
+    }
+    return httpx.Response(200, json=body, headers={"ETag": etag})
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def finish(flow: Flow[Any], answer: httpx.Response | Exception | None) -> Any:
@@ -93,3 +127,98 @@ def test_a_miss_while_the_registry_is_down_serves_the_fallback_and_then_tries_on
     flow = sdk._get_flow(other, "Au revoir")
     assert isinstance(next(flow), Request)
     assert finish(flow, httpx.ConnectError("refused")).is_fallback
+
+
+class TestCache:
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    def sdk(self, clock: FakeClock) -> Client:
+        return Client(URL, cache_ttl=TTL, clock=clock)
+
+    def fetch(self, sdk: Client) -> None:
+        flow = sdk._get_flow(GREETING, None)
+        assert isinstance(next(flow), Request)
+        finish(flow, resolved())
+
+    def test_a_stale_prompt_is_served_at_once_and_revalidated_in_the_background(
+        self, sdk: Client, clock: FakeClock
+    ) -> None:
+        self.fetch(sdk)
+        clock.now += TTL + 1
+        flow = sdk._get_flow(GREETING, None)
+        spawn = next(flow)
+        assert isinstance(spawn, Spawn)
+        assert (spawn.name, spawn.delay) == ("registry-refresh", 0.0)
+        assert finish(flow, None).render(name="Ana") == "Hello Ana"
+
+        # Only one caller refreshes; the others are served the stale prompt.
+        assert finish(sdk._get_flow(GREETING, None), None).version == 1
+
+        revalidation = next(spawn.flow)
+        assert isinstance(revalidation, Request)
+        assert revalidation.headers["If-None-Match"] == '"v1"'
+        finish(spawn.flow, httpx.Response(304, headers={"ETag": '"v1"'}))
+        assert sdk._fresh(GREETING) is not None
+
+    def test_an_abandoned_refresh_lets_a_later_get_refresh_again(
+        self, sdk: Client, clock: FakeClock
+    ) -> None:
+        self.fetch(sdk)
+        clock.now += TTL + 1
+        spawn = next(sdk._get_flow(GREETING, None))
+        assert isinstance(spawn, Spawn)
+        next(spawn.flow)
+        spawn.flow.close()  # as a cancelled task's driver does
+        assert isinstance(next(sdk._get_flow(GREETING, None)), Spawn)
+
+    def test_preload_gathers_a_get_per_name_and_locale(self, sdk: Client) -> None:
+        keys = [
+            cache_key("support/greeting", None, None, tag, False, False) for tag in ("fr", "de")
+        ]
+        flow = sdk._preload_flow(keys)
+        gather = next(flow)
+        assert isinstance(gather, Gather)
+        assert len(gather.flows) == 2
+        prompts = finish(flow, ["fr prompt", "de prompt"])
+        assert prompts == ["fr prompt", "de prompt"]
+
+
+def test_each_call_is_written_once_and_awaited_by_the_async_client() -> None:
+    calls = {name: value for name, value in vars(Endpoints).items() if isinstance(value, operation)}
+    assert {"get", "render", "preload", "flush_exposures", "feedback", "publish"} <= set(calls)
+    for name, call in calls.items():
+        assert getattr(Client, name) is call.method
+        assert getattr(AsyncClient, name).__wrapped__ is call.method
+    # Neither client writes a public call of its own, but closing.
+    own = {name for client in (Client, AsyncClient) for name in vars(client)} - set(calls)
+    assert {name for name in own if not name.startswith("_")} == {"awaits", "close", "aclose"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_refresh_task_cancelled_by_aclose_lets_go_of_its_entry(anyio_backend: str) -> None:
+    import asyncio
+
+    asked = asyncio.Event()
+
+    async def registry(request: httpx.Request) -> httpx.Response:
+        if "If-None-Match" not in request.headers:
+            return resolved()
+        asked.set()
+        await asyncio.Event().wait()  # the revalidation never answers
+        raise AssertionError("unreachable")
+
+    clock = FakeClock()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(registry), base_url=URL)
+    sdk = AsyncClient(http_client=http, cache_ttl=TTL, clock=clock)
+    await sdk.get("support/greeting")
+    clock.now += TTL + 1
+    await sdk.get("support/greeting")
+    await asked.wait()
+    entry = sdk._cache.get(GREETING)
+    assert entry is not None and entry.refreshing
+    await sdk.aclose()
+    assert not entry.refreshing
