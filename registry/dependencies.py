@@ -6,8 +6,9 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import datetime
+from enum import Enum
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
 import anyio
 import anyio.to_thread
@@ -27,16 +28,51 @@ from registry.locales.messages import _
 from registry.locales.tags import LocaleError, canonical_locale
 from registry.workers import run_cpu_bound
 
-log = logging.getLogger("registry.server")
+log = logging.getLogger("registry.dependencies")
 T = TypeVar("T")
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# The console's draft lint and preview ("/console/prompts/{name}/-/lint", "-/preview").
-READ_ONLY_POSTS = ("/-/render", "/v1/lint", "/-/lint", "/-/preview")
+
+
+class SessionKind(Enum):
+    """Whether a route's session reads only or writes, as its endpoint declares it with
+    :data:`ReadSession` or :data:`WriteSession`."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+_KIND = "registry_session_kind"
 
 
 def _writes(request: Request) -> bool:
-    return request.method not in _READ_METHODS and not request.url.path.endswith(READ_ONLY_POSTS)
+    """Whether the request's session writes: as the route's endpoint declares; a route
+    whose endpoint declares no session (a dependency's, such as the key check) writes
+    unless its method only reads."""
+    route = request.scope.get("route")
+    kind = getattr(route, _KIND, None)
+    if kind is None and route is not None:
+        kind = declared_session(getattr(route, "endpoint", None))
+        setattr(route, _KIND, kind or False)
+    if not kind:
+        return request.method not in _READ_METHODS
+    return bool(kind is SessionKind.WRITE)
+
+
+def declared_session(endpoint: Any) -> SessionKind | None:
+    """The session kind an endpoint's parameters declare, if any."""
+    if endpoint is None:
+        return None
+    kinds = {
+        argument
+        for hint in get_type_hints(endpoint, include_extras=True).values()
+        if get_origin(hint) is Annotated
+        for argument in get_args(hint)[1:]
+        if isinstance(argument, SessionKind)
+    }
+    if len(kinds) > 1:
+        raise TypeError(f"{endpoint.__qualname__} declares a read and a write session")
+    return next(iter(kinds), None)
 
 
 # What a request runs once its session has given its connection back: a read's record
@@ -111,9 +147,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Async so that opening the session (no I/O until the first query) costs no trip to
     the thread pool. The commit, which does I/O, runs in the route's own worker thread
     when its route ends the session there (:func:`finish_session`), else in a trip of its
-    own. POST routes that only read (render, lint) are listed in ``READ_ONLY_POSTS``: on
-    SQLite a writing transaction takes the one write lock, which would queue every
-    render behind every other.
+    own. Its route declares whether it writes (:data:`WriteSession`) or only reads
+    (:data:`ReadSession`): on SQLite a writing transaction takes the one write lock,
+    which would queue every lint behind every other.
     """
     async with _session_slots(request):
         db: Database = request.app.state.db
@@ -408,7 +444,10 @@ def declared_permission(route: APIRoute) -> Permission | None:
 
 
 # "function" scope: the commit happens before the response goes out, so a client never
-# sees success for a write that failed to commit.
+# sees success for a write that failed to commit. An endpoint declares which it takes:
+ReadSession = Annotated[Session, Depends(get_session, scope="function"), SessionKind.READ]
+WriteSession = Annotated[Session, Depends(get_session, scope="function"), SessionKind.WRITE]
+# The request's session, for a dependency: read or write as its route declares.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ReadAccess = Annotated[Principal, requires(Permission.READ)]

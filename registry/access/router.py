@@ -17,7 +17,7 @@ from registry.access.schemas import (
     LabelPolicy,
     LabelPolicySet,
 )
-from registry.dependencies import AdminAccess, ReadAccess, SessionDep
+from registry.dependencies import AdminAccess, ReadAccess, ReadSession, WriteSession
 from registry.inputs import NulFreeStr
 from registry.routing import KeyCheckingRoute
 
@@ -37,14 +37,14 @@ PolicyPath = Annotated[
 
 
 @router.post("/v1/keys", status_code=status.HTTP_201_CREATED)
-def create_key(body: KeyCreate, session: SessionDep, principal: AdminAccess) -> KeyCreated:
+def create_key(body: KeyCreate, session: WriteSession, principal: AdminAccess) -> KeyCreated:
     """Create a key; its token is in this answer only, never again."""
     return keys.create_key(session, body, created_by=principal.owner)
 
 
 @router.get("/v1/keys")
 def list_keys(
-    session: SessionDep,
+    session: ReadSession,
     _: AdminAccess,
     include_revoked: Annotated[bool, Query(description="List revoked keys too.")] = False,
 ) -> list[Key]:
@@ -53,19 +53,19 @@ def list_keys(
 
 
 @router.get("/v1/keys/{key}")
-def get_key(key: KeyIdent, session: SessionDep, _: AdminAccess) -> Key:
+def get_key(key: KeyIdent, session: ReadSession, _: AdminAccess) -> Key:
     """One key, by id or prefix."""
     return keys.get_key(session, key)
 
 
 @router.delete("/v1/keys/{key}")
-def revoke_key(key: KeyIdent, session: SessionDep, _: AdminAccess) -> Key:
+def revoke_key(key: KeyIdent, session: WriteSession, _: AdminAccess) -> Key:
     """Revoke a key: every server refuses it from the next request on."""
     return keys.revoke_key(session, key)
 
 
 @router.get("/v1/label-policies")
-def list_label_policies(session: SessionDep, principal: ReadAccess) -> list[LabelPolicy]:
+def list_label_policies(session: ReadSession, principal: ReadAccess) -> list[LabelPolicy]:
     """Which labels are protected where; the longest matching path wins.
 
     A folder-limited key sees the policies that apply to its prompts.
@@ -74,21 +74,21 @@ def list_label_policies(session: SessionDep, principal: ReadAccess) -> list[Labe
 
 
 @router.get("/v1/label-policies/{path:path}")
-def get_label_policy(path: PolicyPath, session: SessionDep, principal: ReadAccess) -> LabelPolicy:
+def get_label_policy(path: PolicyPath, session: ReadSession, principal: ReadAccess) -> LabelPolicy:
     """The policy stored for a path (`-` for every prompt)."""
     return policies.get_policy(session, "" if path == "-" else path, principal)
 
 
 @router.put("/v1/label-policies/{path:path}")
 def set_label_policy(
-    path: PolicyPath, body: LabelPolicySet, session: SessionDep, _: AdminAccess
+    path: PolicyPath, body: LabelPolicySet, session: WriteSession, _: AdminAccess
 ) -> LabelPolicy:
     """Protect labels of every prompt (`-`), a folder (`support/`) or one prompt."""
     return policies.set_policy(session, "" if path == "-" else path, body)
 
 
 @router.delete("/v1/label-policies/{path:path}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_label_policy(path: PolicyPath, session: SessionDep, _: AdminAccess) -> Response:
+def delete_label_policy(path: PolicyPath, session: WriteSession, _: AdminAccess) -> Response:
     """Remove a path's policy; the next shorter path's applies again."""
     policies.delete_policy(session, "" if path == "-" else path)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -96,7 +96,7 @@ def delete_label_policy(path: PolicyPath, session: SessionDep, _: AdminAccess) -
 
 @router.get("/v1/audit")
 def list_audit_events(
-    session: SessionDep,
+    session: ReadSession,
     _: AdminAccess,
     prompt: Annotated[NulFreeStr | None, Query(max_length=255)] = None,
     actor: Annotated[NulFreeStr | None, Query(max_length=255, description="Key owner.")] = None,

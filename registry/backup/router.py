@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Request, Response
 from registry.backup import export, restore
 from registry.backup.schemas import Backup, ImportSummary
 from registry.db import Database
-from registry.dependencies import AdminAccess, SessionDep
+from registry.dependencies import AdminAccess, WriteSession
 from registry.routing import KeyCheckingRoute
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=KeyCheckingRoute)
@@ -42,7 +42,7 @@ def import_registry(
         dict[str, Any],
         Body(description="A backup from `GET /v1/admin/export` or `registry export`."),
     ],
-    session: SessionDep,
+    session: WriteSession,
     _: AdminAccess,
 ) -> ImportSummary:
     """Restore a backup into an empty registry, all or nothing (admin)."""

@@ -40,7 +40,14 @@ from registry.console.views import (
     render,
 )
 from registry.db import utcnow
-from registry.dependencies import KeyToucher, SessionDep, SettingsDep, get_key_toucher
+from registry.dependencies import (
+    KeyToucher,
+    ReadSession,
+    SessionDep,
+    SettingsDep,
+    WriteSession,
+    get_key_toucher,
+)
 from registry.errors import Forbidden, Unauthorized
 from registry.locales.messages import _, available_locales
 
@@ -220,7 +227,7 @@ NextPage = Annotated[str, Form(alias="next", max_length=2000)]
 @router.get("/sign-in")
 def sign_in_page(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     next_page: Annotated[str | None, Query(alias="next", max_length=2000)] = None,
 ) -> Response:
     """The sign-in form; a viewer already signed in goes on."""
@@ -232,7 +239,7 @@ def sign_in_page(
 @router.post("/sign-in")
 def sign_in(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     settings: SettingsDep,
     sent: SentToken,
     touch: Annotated[KeyToucher, Depends(get_key_toucher)],
@@ -276,7 +283,7 @@ def sign_in(
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, session: SessionDep, viewer: ViewerDep) -> Response:
+def sign_out(request: Request, session: WriteSession, viewer: ViewerDep) -> Response:
     """End the session: its row is deleted, so the cookie opens nothing any more."""
     cookie = request.cookies.get(SESSION_COOKIE, "")
     session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == _hash(cookie)))
@@ -288,7 +295,7 @@ def sign_out(request: Request, session: SessionDep, viewer: ViewerDep) -> Respon
 @router.post("/language")
 def choose_language(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     sent: SentToken,
     language: Annotated[str, Form(max_length=35)],
     next_page: NextPage = PREFIX,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from registry.dependencies import AdminAccess, SessionDep
+from registry.dependencies import AdminAccess, ReadSession, WriteSession
 from registry.events import service
 from registry.events.schemas import (
     Delivery,
@@ -29,21 +29,21 @@ DeliveryId = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="The delivery
 
 @router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED)
 def create_webhook(
-    body: SubscriptionCreate, session: SessionDep, principal: AdminAccess
+    body: SubscriptionCreate, session: WriteSession, principal: AdminAccess
 ) -> SubscriptionCreated:
     """Subscribe a URL to events; the signing secret is in this answer only, never again."""
     return service.create_subscription(session, body, created_by=principal.owner)
 
 
 @router.get("/v1/webhooks")
-def list_webhooks(session: SessionDep, _: AdminAccess) -> list[Subscription]:
+def list_webhooks(session: ReadSession, _: AdminAccess) -> list[Subscription]:
     """Subscriptions by id, without their secrets."""
     return service.list_subscriptions(session)
 
 
 @router.get("/v1/webhooks/{subscription_id}")
 def get_webhook(
-    subscription_id: SubscriptionId, session: SessionDep, _: AdminAccess
+    subscription_id: SubscriptionId, session: ReadSession, _: AdminAccess
 ) -> Subscription:
     """One subscription."""
     return service.get_subscription(session, subscription_id)
@@ -53,7 +53,7 @@ def get_webhook(
 def update_webhook(
     subscription_id: SubscriptionId,
     body: SubscriptionUpdate,
-    session: SessionDep,
+    session: WriteSession,
     _: AdminAccess,
 ) -> Subscription:
     """Change a subscription's URL, event types, folder, description or activity."""
@@ -62,7 +62,7 @@ def update_webhook(
 
 @router.delete("/v1/webhooks/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_webhook(
-    subscription_id: SubscriptionId, session: SessionDep, _: AdminAccess
+    subscription_id: SubscriptionId, session: WriteSession, _: AdminAccess
 ) -> Response:
     """Delete a subscription with its pending deliveries and delivery log."""
     service.delete_subscription(session, subscription_id)
@@ -72,7 +72,7 @@ def delete_webhook(
 @router.get("/v1/webhooks/{subscription_id}/deliveries")
 def list_webhook_deliveries(
     subscription_id: SubscriptionId,
-    session: SessionDep,
+    session: ReadSession,
     _: AdminAccess,
     status: Annotated[DeliveryStatus | None, Query(description="Only this status.")] = None,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
@@ -91,7 +91,7 @@ def list_webhook_deliveries(
 def redeliver_webhook(
     subscription_id: SubscriptionId,
     delivery_id: DeliveryId,
-    session: SessionDep,
+    session: WriteSession,
     _: AdminAccess,
 ) -> Delivery:
     """Post a delivery again (same `webhook-id`), with a new allowance of retries."""

@@ -10,7 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from registry.dependencies import PublishAccess, ReadAccess, SessionDep, SettingsDep
+from registry.dependencies import (
+    PublishAccess,
+    ReadAccess,
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+)
 from registry.experiments import service
 from registry.experiments.schemas import (
     Experiment,
@@ -48,7 +54,7 @@ def create_experiment(
     name: PromptName,
     body: ExperimentCreate,
     response: Response,
-    session: SessionDep,
+    session: WriteSession,
     principal: PublishAccess,
 ) -> Experiment:
     """Start an experiment: split a label's traffic between versions by subject."""
@@ -60,7 +66,7 @@ def create_experiment(
 @router.get("/v1/prompts/{name:path}/-/experiments")
 def list_prompt_experiments(
     name: PromptName,
-    session: SessionDep,
+    session: ReadSession,
     principal: ReadAccess,
     status: Status | None = None,
 ) -> ExperimentPage:
@@ -70,7 +76,7 @@ def list_prompt_experiments(
 
 @router.get("/v1/experiments")
 def list_experiments(
-    session: SessionDep,
+    session: ReadSession,
     principal: ReadAccess,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -81,7 +87,7 @@ def list_experiments(
 
 @router.post("/v1/experiments/feedback")
 def record_feedback(
-    body: FeedbackCreate, session: SessionDep, principal: ReadAccess
+    body: FeedbackCreate, session: WriteSession, principal: ReadAccess
 ) -> FeedbackRecorded:
     """Record an outcome: by experiment and subject, or by the serving's resolve id."""
     experiment, _subject = service.feedback_target(body)
@@ -91,7 +97,7 @@ def record_feedback(
 
 @router.post("/v1/experiments/exposures")
 def record_exposures(
-    body: ExposureBatch, session: SessionDep, principal: ReadAccess
+    body: ExposureBatch, session: WriteSession, principal: ReadAccess
 ) -> ExposuresRecorded:
     """Count subjects an SDK assigned to arms locally; each is counted once."""
     names = service.experiments_named(session, (item.experiment for item in body.exposures))
@@ -107,7 +113,7 @@ def record_exposures(
 
 @router.get("/v1/experiments/{experiment_id}")
 def get_experiment(
-    experiment_id: ExperimentId, session: SessionDep, principal: ReadAccess
+    experiment_id: ExperimentId, session: ReadSession, principal: ReadAccess
 ) -> Experiment:
     """One experiment: its label, arms and weights, and whether it still runs."""
     service.prompt_of(session, experiment_id, principal)
@@ -118,7 +124,7 @@ def get_experiment(
 def update_experiment(
     experiment_id: ExperimentId,
     body: ExperimentUpdate,
-    session: SessionDep,
+    session: WriteSession,
     principal: PublishAccess,
 ) -> Experiment:
     """Change the description; arms and weights are fixed once started (409)."""
@@ -128,7 +134,7 @@ def update_experiment(
 
 @router.get("/v1/experiments/{experiment_id}/results")
 def experiment_results(
-    experiment_id: ExperimentId, session: SessionDep, principal: ReadAccess
+    experiment_id: ExperimentId, session: ReadSession, principal: ReadAccess
 ) -> Results:
     """Per arm: subjects, outcomes, rate or mean with 95% CI, and the test against control."""
     service.prompt_of(session, experiment_id, principal)
@@ -138,7 +144,7 @@ def experiment_results(
 @router.post("/v1/experiments/{experiment_id}/stop")
 def stop_experiment(
     experiment_id: ExperimentId,
-    session: SessionDep,
+    session: WriteSession,
     principal: PublishAccess,
     body: ExperimentStop | None = None,
 ) -> Experiment:
@@ -152,7 +158,7 @@ def stop_experiment(
 def promote_arm(
     experiment_id: ExperimentId,
     body: ExperimentPromote,
-    session: SessionDep,
+    session: WriteSession,
     settings: SettingsDep,
     principal: PublishAccess,
 ) -> Experiment:

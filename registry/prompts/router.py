@@ -19,10 +19,11 @@ from registry.dependencies import (
     SERVING_SECURITY,
     PublishAccess,
     ReadAccess,
+    ReadSession,
     Serving,
     ServingRead,
-    SessionDep,
     SettingsDep,
+    WriteSession,
 )
 from registry.experiments.exposures import Exposures
 from registry.experiments.plan import ServedExperiment
@@ -74,7 +75,7 @@ def publish_version(
     name: PromptName,
     body: VersionCreate,
     response: Response,
-    session: SessionDep,
+    session: WriteSession,
     settings: SettingsDep,
     principal: PublishAccess,
 ) -> Version:
@@ -99,7 +100,7 @@ def publish_version(
 
 @router.get("/{name:path}/-/versions/{number}")
 def get_version(
-    name: PromptName, number: VersionNumber, session: SessionDep, _: ReadAccess
+    name: PromptName, number: VersionNumber, session: ReadSession, _: ReadAccess
 ) -> Version:
     """One published version."""
     return versions.get_version(session, name, number)
@@ -108,7 +109,7 @@ def get_version(
 @router.get("/{name:path}/-/versions")
 def list_versions(
     name: PromptName,
-    session: SessionDep,
+    session: ReadSession,
     _: ReadAccess,
     cursor: str | None = None,
     limit: Limit = 50,
@@ -120,7 +121,7 @@ def list_versions(
 @router.get("/{name:path}/-/diff")
 def diff_versions(
     name: PromptName,
-    session: SessionDep,
+    session: ReadSession,
     _: ReadAccess,
     from_version: Annotated[int, Query(alias="from", gt=0, le=MAX_INTEGER)],
     to_version: Annotated[int, Query(alias="to", gt=0, le=MAX_INTEGER)],
@@ -131,7 +132,7 @@ def diff_versions(
 
 @router.get("/{name:path}/-/labels/{label}")
 def get_label(
-    name: PromptName, label: LabelName, session: SessionDep, response: Response, _: ReadAccess
+    name: PromptName, label: LabelName, session: ReadSession, response: Response, _: ReadAccess
 ) -> Label:
     """One label, with the history of its moves; its ETag serves `If-Match` on a move."""
     found = labels.get_label(session, name, label)
@@ -144,7 +145,7 @@ def set_label(
     name: PromptName,
     label: LabelName,
     body: LabelSet,
-    session: SessionDep,
+    session: WriteSession,
     settings: SettingsDep,
     principal: PublishAccess,
     response: Response,
@@ -173,7 +174,7 @@ def set_label(
 
 
 @router.get("/{name:path}/-/labels")
-def list_labels(name: PromptName, session: SessionDep, _: ReadAccess) -> list[Label]:
+def list_labels(name: PromptName, session: ReadSession, _: ReadAccess) -> list[Label]:
     """Every label of a prompt, with the history of its moves."""
     return labels.list_labels(session, name)
 
@@ -392,20 +393,20 @@ def _render(
 
 
 @router.post("/{name:path}/-/archive")
-def archive(name: PromptName, session: SessionDep, _: PublishAccess) -> Prompt:
+def archive(name: PromptName, session: WriteSession, _: PublishAccess) -> Prompt:
     """Archive a prompt: kept forever, resolvable only by pinned version."""
     return prompts.set_archived(session, name, archived=True)
 
 
 @router.post("/{name:path}/-/restore")
-def restore(name: PromptName, session: SessionDep, _: PublishAccess) -> Prompt:
+def restore(name: PromptName, session: WriteSession, _: PublishAccess) -> Prompt:
     """Undo an archive."""
     return prompts.set_archived(session, name, archived=False)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_prompt(
-    body: PromptCreate, response: Response, session: SessionDep, principal: PublishAccess
+    body: PromptCreate, response: Response, session: WriteSession, principal: PublishAccess
 ) -> Prompt:
     """Create a prompt; publish versions to it next."""
     principal.require_scope(body.name, change=True)
@@ -416,7 +417,7 @@ def create_prompt(
 
 @router.get("")
 def list_prompts(
-    session: SessionDep,
+    session: ReadSession,
     principal: ReadAccess,
     prefix: Annotated[
         NulFreeStr | None, Query(max_length=255, description="Folder, e.g. `support/`.")
@@ -443,14 +444,14 @@ def list_prompts(
 
 
 @router.get("/{name:path}")
-def get_prompt(name: PromptName, session: SessionDep, _: ReadAccess) -> Prompt:
+def get_prompt(name: PromptName, session: ReadSession, _: ReadAccess) -> Prompt:
     """One prompt and where its labels point."""
     return prompts.read_prompt(session, name)
 
 
 @router.patch("/{name:path}")
 def update_prompt(
-    name: PromptName, body: PromptUpdate, session: SessionDep, _: PublishAccess
+    name: PromptName, body: PromptUpdate, session: WriteSession, _: PublishAccess
 ) -> Prompt:
     """Change the description or tags."""
     return prompts.update_prompt(session, name, body)

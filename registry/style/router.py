@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from registry.dependencies import AdminAccess, ReadAccess, SessionDep
+from registry.dependencies import AdminAccess, ReadAccess, ReadSession, WriteSession
 from registry.inputs import MAX_INTEGER
 from registry.routing import KeyCheckingRoute
 from registry.style import service
@@ -35,7 +35,7 @@ Folder = Annotated[
 
 
 @router.post("/v1/lint")
-def lint(body: LintRequest, session: SessionDep, principal: ReadAccess) -> LintResult:
+def lint(body: LintRequest, session: ReadSession, principal: ReadAccess) -> LintResult:
     """Check a template or chat messages against a style guide; nothing is stored."""
     if body.prompt is not None:
         # The guide a prompt's folder selects is the folder's business.
@@ -44,7 +44,7 @@ def lint(body: LintRequest, session: SessionDep, principal: ReadAccess) -> LintR
 
 
 @router.get("/v1/style-guides")
-def list_guides(session: SessionDep, _: ReadAccess) -> list[Guide]:
+def list_guides(session: ReadSession, _: ReadAccess) -> list[Guide]:
     """Style guides stored in the registry (`default` ships with it and is not listed)."""
     return service.list_guides(session)
 
@@ -53,7 +53,7 @@ def list_guides(session: SessionDep, _: ReadAccess) -> list[Guide]:
 # the key's folder, as the name of a prompt.
 @router.put("/v1/style-guides/{guide}")
 def publish_guide(
-    guide: GuideName, body: GuidePublish, session: SessionDep, principal: AdminAccess
+    guide: GuideName, body: GuidePublish, session: WriteSession, principal: AdminAccess
 ) -> GuideVersion:
     """Publish a new version of a guide (YAML); versions are immutable."""
     return service.publish_guide(session, guide, body, author=principal.owner)
@@ -62,7 +62,7 @@ def publish_guide(
 @router.get("/v1/style-guides/{guide}")
 def get_guide(
     guide: GuideName,
-    session: SessionDep,
+    session: ReadSession,
     _: ReadAccess,
     version: Annotated[
         int | None, Query(gt=0, le=MAX_INTEGER, description="Default: the newest.")
@@ -73,7 +73,7 @@ def get_guide(
 
 
 @router.get("/v1/style-bindings")
-def list_bindings(session: SessionDep, principal: ReadAccess) -> list[Binding]:
+def list_bindings(session: ReadSession, principal: ReadAccess) -> list[Binding]:
     """Which folders use which guide; the longest matching folder wins.
 
     A folder-limited key sees the bindings that apply to its prompts.
@@ -88,7 +88,7 @@ def list_bindings(session: SessionDep, principal: ReadAccess) -> list[Binding]:
 
 @router.put("/v1/style-bindings/{folder:path}")
 def set_binding(
-    folder: Folder, body: BindingSet, session: SessionDep, principal: AdminAccess
+    folder: Folder, body: BindingSet, session: WriteSession, principal: AdminAccess
 ) -> Binding:
     """Make the prompts of a folder (`-` for all) use a guide."""
     return service.set_binding(
@@ -97,7 +97,7 @@ def set_binding(
 
 
 @router.delete("/v1/style-bindings/{folder:path}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_binding(folder: Folder, session: SessionDep, _: AdminAccess) -> Response:
+def delete_binding(folder: Folder, session: WriteSession, _: AdminAccess) -> Response:
     """Stop a folder choosing a guide; it falls back to its parent's, then `default`."""
     service.delete_binding(session, "" if folder == "-" else folder)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from registry.access.roles import Permission
-from registry.dependencies import ReadAccess, SessionDep, TranslateAccess
+from registry.dependencies import ReadAccess, ReadSession, TranslateAccess, WriteSession
 from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.prompts.router import PromptName
 from registry.prompts.schemas import LABEL_NAME_PATTERN
@@ -51,7 +51,7 @@ PO_MEDIA_TYPE = "text/x-gettext-translation"
 def get_translation(
     name: PromptName,
     locale: Locale,
-    session: SessionDep,
+    session: ReadSession,
     response: Response,
     _: ReadAccess,
     version: VersionQuery = None,
@@ -68,7 +68,7 @@ def submit_translation(
     locale: Locale,
     body: TranslationSubmit,
     response: Response,
-    session: SessionDep,
+    session: WriteSession,
     principal: TranslateAccess,
 ) -> Translation:
     """Submit text for a locale (a draft, or `in_review`); checked against the source.
@@ -88,7 +88,7 @@ def review_translation(
     name: PromptName,
     locale: Locale,
     body: TranslationReview,
-    session: SessionDep,
+    session: WriteSession,
     principal: TranslateAccess,
     response: Response,
     if_match: Annotated[
@@ -117,7 +117,7 @@ def review_translation(
 def withdraw_translation(
     name: PromptName,
     locale: Locale,
-    session: SessionDep,
+    session: WriteSession,
     principal: TranslateAccess,
     version: VersionQuery = None,
     if_match: Annotated[
@@ -146,7 +146,7 @@ def _etags(if_match: str | None) -> list[str] | None:
 
 @router.get("/v1/prompts/{name:path}/-/translations")
 def list_translations(
-    name: PromptName, session: SessionDep, _: ReadAccess, version: VersionQuery = None
+    name: PromptName, session: ReadSession, _: ReadAccess, version: VersionQuery = None
 ) -> list[TranslationSummary]:
     """Every locale a version is translated into, with its status."""
     return service.list_translations(session, name, version)
@@ -154,7 +154,7 @@ def list_translations(
 
 @router.post("/v1/translations/review")
 def review_translations(
-    body: TranslationBulkReview, session: SessionDep, principal: TranslateAccess
+    body: TranslationBulkReview, session: WriteSession, principal: TranslateAccess
 ) -> BulkReviewResult:
     """Submit (translators), approve or reject (reviewers) many translations of a locale.
 
@@ -168,7 +168,7 @@ def review_translations(
 
 @router.get("/v1/translations/queue")
 def translation_queue(
-    session: SessionDep,
+    session: ReadSession,
     principal: ReadAccess,
     locale: Annotated[
         str | None,
@@ -196,7 +196,7 @@ def translation_queue(
     responses={200: {"content": {PO_MEDIA_TYPE: {}}, "description": "A PO file."}},
 )
 def export_translations(
-    session: SessionDep,
+    session: ReadSession,
     principal: ReadAccess,
     locale: LocaleQuery,
     prefix: PrefixQuery = None,
@@ -236,7 +236,7 @@ async def _raw_body(request: Request) -> bytes:
     },
 )
 def import_translations(
-    session: SessionDep,
+    session: WriteSession,
     principal: TranslateAccess,
     data: Annotated[bytes, Depends(_raw_body)],
     locale: Annotated[

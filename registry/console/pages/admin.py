@@ -28,7 +28,7 @@ from registry.access.roles import Permission, Role
 from registry.access.schemas import FOLDER_PATTERN, KeyCreate, LabelPolicySet
 from registry.console.auth import Viewer, ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, add_nav, redirect, render
-from registry.dependencies import SessionDep
+from registry.dependencies import ReadSession, SessionDep, WriteSession
 from registry.errors import ErrorItem, InvalidInput, RegistryError
 from registry.locales.messages import N_, _
 from registry.style import service as style
@@ -189,7 +189,7 @@ def _keys_context(
 def keys_page(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     revoked: Annotated[bool, Query()] = False,
     done: Annotated[str | None, Query(alias="revoked_key", max_length=64)] = None,
 ) -> Response:
@@ -220,7 +220,7 @@ def _expiry(text: str) -> datetime | None:
 
 
 @router.post("/admin/keys")
-def create_key(request: Request, viewer: ViewerDep, session: SessionDep, form: Form) -> Response:
+def create_key(request: Request, viewer: ViewerDep, session: WriteSession, form: Form) -> Response:
     """Create a key and show its token, this once."""
     owner = admin(viewer)
     values = {name: _text(form, name) for name in KEY_FIELDS}
@@ -249,7 +249,7 @@ def create_key(request: Request, viewer: ViewerDep, session: SessionDep, form: F
 
 
 @router.get("/admin/keys/{key}")
-def key_page(request: Request, key: KeyIdent, viewer: ViewerDep, session: SessionDep) -> Response:
+def key_page(request: Request, key: KeyIdent, viewer: ViewerDep, session: ReadSession) -> Response:
     """One key: who it is for, what it may do, when it was last used. Never its token."""
     admin(viewer)
     found = keys.get_key(session, key)
@@ -259,7 +259,7 @@ def key_page(request: Request, key: KeyIdent, viewer: ViewerDep, session: Sessio
 
 @router.get("/admin/keys/{key}/revoke")
 def revoke_key_page(
-    request: Request, key: KeyIdent, viewer: ViewerDep, session: SessionDep
+    request: Request, key: KeyIdent, viewer: ViewerDep, session: ReadSession
 ) -> Response:
     """Ask before revoking: nothing brings a revoked key back."""
     admin(viewer)
@@ -281,7 +281,9 @@ def revoke_key_page(
 
 
 @router.post("/admin/keys/{key}/revoke")
-def revoke_key(request: Request, key: KeyIdent, viewer: ViewerDep, session: SessionDep) -> Response:
+def revoke_key(
+    request: Request, key: KeyIdent, viewer: ViewerDep, session: WriteSession
+) -> Response:
     """Revoke a key, as ``DELETE /v1/keys/{key}``."""
     admin(viewer)
     revoked = keys.revoke_key(session, key)
@@ -326,7 +328,7 @@ def _policies_context(session: SessionDep, values: dict[str, str] | None) -> dic
 def policies_page(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     edit: ShortText = None,
     saved: ShortText = None,
     deleted: ShortText = None,
@@ -349,7 +351,7 @@ def policies_page(
 
 
 @router.post("/admin/policies")
-def set_policy(request: Request, viewer: ViewerDep, session: SessionDep, form: Form) -> Response:
+def set_policy(request: Request, viewer: ViewerDep, session: WriteSession, form: Form) -> Response:
     """Protect labels of every prompt, a folder or a prompt, as ``PUT /v1/label-policies``."""
     admin(viewer)
     values = {name: _text(form, name) for name in ("path", "protected", "four_eyes")}
@@ -373,7 +375,7 @@ def set_policy(request: Request, viewer: ViewerDep, session: SessionDep, form: F
 
 @router.get("/admin/policies/delete")
 def delete_policy_page(
-    request: Request, viewer: ViewerDep, session: SessionDep, path: ShortText = ""
+    request: Request, viewer: ViewerDep, session: ReadSession, path: ShortText = ""
 ) -> Response:
     """Ask before removing a policy: the next shorter path's applies again."""
     admin(viewer)
@@ -394,7 +396,9 @@ def delete_policy_page(
 
 
 @router.post("/admin/policies/delete")
-def delete_policy(request: Request, viewer: ViewerDep, session: SessionDep, form: Form) -> Response:
+def delete_policy(
+    request: Request, viewer: ViewerDep, session: WriteSession, form: Form
+) -> Response:
     """Remove a path's policy, as ``DELETE /v1/label-policies/{path}``."""
     admin(viewer)
     path = _policy_path(_text(form, "path"))
@@ -443,7 +447,7 @@ def _style_context(session: SessionDep, values: dict[str, str]) -> dict[str, Any
 def style_page(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     guide: Annotated[str | None, Query(max_length=100)] = None,
     bound: ShortText = None,
     unbound: ShortText = None,
@@ -461,7 +465,7 @@ def guide_page(
     request: Request,
     guide: GuideName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     version: Annotated[int | None, Query(gt=0, le=2**31)] = None,
 ) -> Response:
     """A guide's text, its newest version or the one asked for."""
@@ -478,7 +482,7 @@ def guide_page(
 
 
 @router.post("/admin/style/bindings")
-def set_binding(request: Request, viewer: ViewerDep, session: SessionDep, form: Form) -> Response:
+def set_binding(request: Request, viewer: ViewerDep, session: WriteSession, form: Form) -> Response:
     """Make a folder's prompts use a guide, as ``PUT /v1/style-bindings/{folder}``."""
     owner = admin(viewer)
     values = {"folder": _text(form, "folder"), "guide": _text(form, "guide")}
@@ -501,7 +505,7 @@ def set_binding(request: Request, viewer: ViewerDep, session: SessionDep, form: 
 
 @router.get("/admin/style/bindings/delete")
 def delete_binding_page(
-    request: Request, viewer: ViewerDep, session: SessionDep, folder: ShortText = ""
+    request: Request, viewer: ViewerDep, session: ReadSession, folder: ShortText = ""
 ) -> Response:
     """Ask before a folder stops choosing its guide."""
     admin(viewer)
@@ -520,7 +524,7 @@ def delete_binding_page(
 
 @router.post("/admin/style/bindings/delete")
 def delete_binding(
-    request: Request, viewer: ViewerDep, session: SessionDep, form: Form
+    request: Request, viewer: ViewerDep, session: WriteSession, form: Form
 ) -> Response:
     """Stop a folder choosing a guide, as ``DELETE /v1/style-bindings/{folder}``."""
     admin(viewer)
@@ -561,7 +565,7 @@ def _midnight(day: date) -> datetime:
 def audit_page(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     actor: ShortText = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     prompt: ShortText = None,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from registry.access.scopes import readable_names
 from registry.console.auth import ViewerDep
 from registry.console.views import ConsoleRoute, add_nav, render
-from registry.dependencies import SessionDep
+from registry.dependencies import ReadSession
 from registry.inputs import NulFreeStr
 from registry.locales.messages import N_
 from registry.prompts import models
@@ -96,7 +96,7 @@ def breadcrumbs(folder: str) -> list[tuple[str, str]]:
 def prompt_list(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     folder: Annotated[NulFreeStr | None, Query(max_length=255)] = None,
     tag: Annotated[NulFreeStr | None, Query(max_length=64)] = None,
     q: Annotated[NulFreeStr | None, Query(max_length=200)] = None,

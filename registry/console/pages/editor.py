@@ -28,7 +28,7 @@ from registry.access.roles import Permission, Principal
 from registry.config import Settings
 from registry.console.auth import Viewer, ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, redirect, render
-from registry.dependencies import SessionDep, SettingsDep
+from registry.dependencies import ReadSession, SettingsDep, WriteSession
 from registry.errors import (
     MAX_LISTED,
     ErrorItem,
@@ -338,7 +338,7 @@ def editor(
     request: Request,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     start: Annotated[int | None, Query(alias="from", gt=0, le=MAX_INTEGER)] = None,
 ) -> Response:
     """The editor, holding the newest version (or the one named) as a draft."""
@@ -353,7 +353,7 @@ def editor(
 
 @router.post("/prompts/{name:path}/-/lint")
 async def lint(
-    request: Request, name: PromptName, viewer: ViewerDep, session: SessionDep, form: Form
+    request: Request, name: PromptName, viewer: ViewerDep, session: ReadSession, form: Form
 ) -> Response:
     """The style findings of the draft as it stands: the engine of ``POST /v1/lint``, in
     one of the CPU-bound slots the API's lint and render share."""
@@ -396,7 +396,7 @@ async def preview(
     request: Request,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     settings: SettingsDep,
     form: Form,
 ) -> Response:
@@ -511,7 +511,7 @@ def publish(
     request: Request,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: WriteSession,
     settings: SettingsDep,
     form: Form,
 ) -> Response:
@@ -621,7 +621,7 @@ def diff(
     request: Request,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     old: Annotated[int | None, Query(alias="from", gt=0, le=MAX_INTEGER)] = None,
     new: Annotated[int | None, Query(alias="to", gt=0, le=MAX_INTEGER)] = None,
 ) -> Response:
@@ -648,7 +648,7 @@ def diff(
 
 @router.get("/prompts/{name:path}/-/experiment")
 def experiment_form(
-    request: Request, name: PromptName, viewer: ViewerDep, session: SessionDep
+    request: Request, name: PromptName, viewer: ViewerDep, session: ReadSession
 ) -> Response:
     """The form that starts an experiment on one of the prompt's labels."""
     _editable(viewer.principal, name)
@@ -676,7 +676,7 @@ def _experiment_defaults(prompt: Prompt) -> dict[str, str]:
 
 @router.post("/prompts/{name:path}/-/experiment")
 def start_experiment(
-    request: Request, name: PromptName, viewer: ViewerDep, session: SessionDep, form: Form
+    request: Request, name: PromptName, viewer: ViewerDep, session: WriteSession, form: Form
 ) -> Response:
     """Start the experiment: ``experiments.service.create_experiment``, as the API does."""
     principal = viewer.principal

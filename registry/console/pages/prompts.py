@@ -18,7 +18,7 @@ from registry.access import policies
 from registry.access.roles import Permission, Principal
 from registry.console.auth import ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, is_htmx, redirect, render
-from registry.dependencies import SessionDep, SettingsDep
+from registry.dependencies import ReadSession, SettingsDep, WriteSession
 from registry.errors import ErrorItem, InvalidInput
 from registry.inputs import MAX_INTEGER
 from registry.locales.messages import _
@@ -78,7 +78,7 @@ def label_moves(viewer_principal: Principal, policy: policies.Policy, name: str)
 
 @router.get("/prompts/{name:path}/-/labels/{label}")
 def label_page(
-    request: Request, name: PromptName, label: LabelName, viewer: ViewerDep, session: SessionDep
+    request: Request, name: PromptName, label: LabelName, viewer: ViewerDep, session: ReadSession
 ) -> Response:
     """One label's history, with a form to move it for keys that may."""
     readable_prompt(viewer.principal, name)
@@ -100,7 +100,7 @@ def move_label(
     name: PromptName,
     label: Annotated[str, Form(pattern=LABEL_NAME_PATTERN, max_length=64)],
     viewer: ViewerDep,
-    session: SessionDep,
+    session: WriteSession,
     settings: SettingsDep,
     version: Annotated[int, Form(gt=0, le=MAX_INTEGER)],
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -131,7 +131,7 @@ def move_label(
 
 @router.get("/prompts/{name:path}/-/included-by")
 def included_by_fragment(
-    request: Request, name: PromptName, viewer: ViewerDep, session: SessionDep
+    request: Request, name: PromptName, viewer: ViewerDep, session: ReadSession
 ) -> Response:
     """Which prompts include this one (from the include links, see
     ``registry.prompts.includes``): loaded after the page, so the page never waits for it."""
@@ -159,7 +159,7 @@ def prompt_page(
     request: Request,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     published: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,
     unchanged: Annotated[int | None, Query(gt=0, le=MAX_INTEGER)] = None,

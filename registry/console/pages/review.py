@@ -30,7 +30,7 @@ from registry.console.pages.translate import (
     units_of,
 )
 from registry.console.views import PREFIX, ConsoleRoute, add_nav, redirect, render
-from registry.dependencies import SessionDep
+from registry.dependencies import ReadSession, WriteSession
 from registry.errors import ErrorItem, InvalidInput, RegistryError
 from registry.experiments import service as experiments
 from registry.experiments.schemas import Metric, Results, Status
@@ -130,7 +130,7 @@ def _list_context(
 def review_list(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     locale: Annotated[str | None, Query(max_length=64)] = None,
     folder: FolderQuery = None,
     state: Annotated[str | None, Query(max_length=20)] = None,
@@ -159,7 +159,7 @@ def _notice(action: str | None, count: int) -> str:
 
 
 @router.post("/review")
-def review_many(request: Request, viewer: ViewerDep, session: SessionDep, form: Form) -> Response:
+def review_many(request: Request, viewer: ViewerDep, session: WriteSession, form: Form) -> Response:
     """Approve or reject the selected translations, all or nothing (the service of
     ``POST /v1/translations/review``); a refusal names each one that cannot be."""
     principal = viewer.principal
@@ -227,7 +227,7 @@ def _reviewable(principal: Principal, name: str) -> None:
 
 @router.get("/review/{locale}/{name:path}")
 def review_one(
-    request: Request, locale: LocaleTag, name: PromptName, viewer: ViewerDep, session: SessionDep
+    request: Request, locale: LocaleTag, name: PromptName, viewer: ViewerDep, session: ReadSession
 ) -> Response:
     """One translation beside its source, what changed in the source if it is stale,
     its history, and the approve and reject buttons."""
@@ -242,7 +242,7 @@ def review_single(
     locale: LocaleTag,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: WriteSession,
     form: Form,
 ) -> Response:
     """Approve or reject one translation, as read (its ETag): the service of
@@ -282,7 +282,7 @@ def review_single(
 def experiment_list(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     status: Annotated[Status | None, Query()] = None,
 ) -> Response:
     """Experiments of the prompts the key may read, newest first."""
@@ -398,7 +398,7 @@ def experiment_page(
     request: Request,
     experiment_id: Annotated[int, Path(gt=0, le=MAX_INTEGER)],
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
 ) -> Response:
     """An experiment's results: each arm's rate or mean with its interval, drawn and in
     a table, the test against the control and the verdict."""

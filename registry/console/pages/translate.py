@@ -38,7 +38,7 @@ from registry.access.roles import Permission, Principal
 from registry.access.scopes import readable_names
 from registry.console.auth import ViewerDep
 from registry.console.views import PREFIX, ConsoleRoute, add_nav, redirect, render
-from registry.dependencies import SessionDep
+from registry.dependencies import ReadSession, WriteSession
 from registry.errors import ErrorItem, InvalidInput, NotFound, RegistryError
 from registry.inputs import MAX_INTEGER, NulFreeStr
 from registry.locales.messages import N_, _
@@ -334,7 +334,7 @@ def place_errors(units: list[Unit], error: RegistryError) -> list[ErrorItem]:
 def queue_page(
     request: Request,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     locale: Annotated[str | None, Query(max_length=64)] = None,
     folder: FolderQuery = None,
     state: Annotated[str | None, Query(max_length=20)] = None,
@@ -382,7 +382,7 @@ def download_po(
     request: Request,
     locale: LocaleTag,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     folder: FolderQuery = None,
     everything: Annotated[bool, Query(alias="all")] = False,
 ) -> Response:
@@ -411,7 +411,7 @@ def upload_po(
     request: Request,
     locale: LocaleTag,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: WriteSession,
     file: Annotated[UploadFile, File()],
 ) -> Response:
     """Apply a translated PO file, all or nothing: ``POST /v1/translations/import``."""
@@ -494,7 +494,7 @@ def live_check(
     locale: LocaleTag,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     form: Form,
 ) -> Response:
     """The translation as typed, checked against its source (the service's own checks)
@@ -548,7 +548,7 @@ def editor(
     locale: LocaleTag,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadSession,
     saved: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """Source on the left, translation on the right, for the prompt's newest version."""
@@ -565,7 +565,7 @@ def submit(
     locale: LocaleTag,
     name: PromptName,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: WriteSession,
     form: Form,
 ) -> Response:
     """Save the text as a draft, or submit it for review: ``PUT …/translations/{locale}``.
