@@ -18,7 +18,10 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from registry import migrate
 from registry.db import Database
@@ -28,7 +31,7 @@ from registry.demo.library import LIBRARY
 from bench.load import GENERATOR, Figures, Request, Subject, compare, figures_table
 from bench.plans import explain
 from bench.results import Section, Target, print_targets
-from bench.server import REGISTRY, create_key, serve
+from bench.server import REGISTRY, Server, create_key, serve
 
 CONNECTIONS = 16
 SECONDS = 3.0
@@ -68,8 +71,45 @@ def render_requests() -> list[Request]:
     ]
 
 
-def against_baseline(what: str, figures: Figures, baseline: Figures) -> list[Target]:
-    """Item 1's two targets for ``figures``, as ratios to the baseline of the same run."""
+@dataclass(frozen=True)
+class Revalidating(Server):
+    """The registry, loaded with requests that carry ``If-None-Match`` too (an SDK
+    revalidating its copy)."""
+
+    if_none_match: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**super().headers, "If-None-Match": self.if_none_match}
+
+
+# One resolve, asked again and again: answered in full, and to a caller holding its ETag.
+CONDITIONAL: list[Request] = [
+    ("GET", "/v1/prompts/support/greeting/-/resolve?label=production&locale=fr", None)
+]
+
+
+def revalidation(registry: Server) -> list[Figures]:
+    """The same resolve answered 200 and, to a caller holding its ETag, 304."""
+    path = CONDITIONAL[0][1]
+    answer = httpx.get(registry.url + path, headers=registry.headers)
+    answer.raise_for_status()
+    holder = Revalidating(**vars(registry), if_none_match=answer.headers["etag"])
+    return compare(
+        [
+            Subject("resolve, one prompt, 200", registry, CONDITIONAL),
+            Subject("the same resolve, 304 (If-None-Match)", holder, CONDITIONAL),
+        ],
+        rounds=ROUNDS,
+        seconds=SECONDS,
+    )
+
+
+def against_baseline(
+    what: str, figures: Figures, baseline: Figures, rate: float = 0.5, latency_x: float = 3.0
+) -> list[Target]:
+    """Two targets for ``figures``, as ratios to the baseline of the same run: req/s at
+    16 connections at least ``rate`` of it, p50 at one connection at most ``latency_x``."""
     throughput = figures.many.rps / baseline.many.rps
     latency = figures.one.p50_ms / baseline.one.p50_ms
     print(
@@ -77,8 +117,8 @@ def against_baseline(what: str, figures: Figures, baseline: Figures) -> list[Tar
         f"p50 at 1 conn {latency:.2f}x trivial"
     )
     return [
-        Target(f"{what}: req/s at {CONNECTIONS} conns ÷ trivial", throughput, 0.5, "%", True),
-        Target(f"{what}: p50 at 1 conn ÷ trivial", latency, 3.0, "x"),
+        Target(f"{what}: req/s at {CONNECTIONS} conns ÷ trivial", throughput, rate, "%", True),
+        Target(f"{what}: p50 at 1 conn ÷ trivial", latency, latency_x, "x"),
     ]
 
 
@@ -136,14 +176,20 @@ def main() -> Section:
                 rounds=ROUNDS,
                 seconds=SECONDS,
             )
+            conditional = revalidation(registry)
         layers = breakdown(env, token)
         resolve_sql = explain(url, token, *resolve_requests(PROMPTS)[:2])
         render_sql = explain(url, token, *render_requests()[:2])
     print("SQL of one resolve (time, statement, plan):", *resolve_sql, sep="\n  ")
     print("SQL of one render (time, statement, plan):", *render_sql, sep="\n  ")
+    full, not_modified = conditional
+    cost = full.many.rps / not_modified.many.rps
+    print(f"a 304 costs {cost:.2f} of a full resolve (req/s at {CONNECTIONS} conns)")
     targets = [
-        *against_baseline("resolve", resolved, baseline),
+        # One serving path (#17): at least the trivial endpoint's rate, at most its p50.
+        *against_baseline("resolve", resolved, baseline, rate=1.0, latency_x=1.0),
         *against_baseline("render", rendered, baseline),
+        Target(f"304 ÷ full resolve, server time at {CONNECTIONS} conns", cost, 0.5, "x"),
     ]
     print_targets(targets)
     section = Section("1-2. Resolve and render over HTTP (SQLite, one worker)", targets=targets)
@@ -160,6 +206,11 @@ def main() -> Section:
         "minute); the trivial endpoint checks no key.",
         "",
         *figures_table([baseline, resolved, rendered], baseline),
+        "",
+        "A revalidation: one resolve asked again and again, answered in full and, to a "
+        "caller that sends its ETag in `If-None-Match`, with 304:",
+        "",
+        *figures_table(conditional, full, "full"),
         "",
         "Where a trivial request's time goes (the same load, in turns, 2 rounds of 3 s):",
         "",
