@@ -294,7 +294,7 @@ def _resolve(
     depth_limit: int,
     kept: KeptResolutions,
 ) -> service.Resolution:
-    return service.resolve(
+    resolution = service.resolve(
         session,
         query.name,
         label=query.label,
@@ -307,6 +307,9 @@ def _resolve(
         principal=principal,
         kept=kept,
     )
+    # Serialized here, in the worker thread, rather than on the event loop.
+    _ = resolution.body
+    return resolution
 
 
 class RenderParameters(Parameters):
