@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -82,22 +82,16 @@ class _ServedVersions:
     """
 
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[tuple[int, int, int, str], ServedVersion] = OrderedDict()
-        self._size = size
+        self._items: LRUCache[tuple[int, int, int, str], ServedVersion] = LRUCache(size)
         self._lock = threading.Lock()
 
     def get(self, key: tuple[int, int, int, str]) -> ServedVersion | None:
         with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+            return self._items.get(key)
 
     def put(self, key: tuple[int, int, int, str], version: ServedVersion) -> None:
         with self._lock:
             self._items[key] = version
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
