@@ -7,8 +7,8 @@ test runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
+import asyncio
 import os
-import sqlite3
 import threading
 import time
 import uuid
@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry import migrate
 from registry.access import keys
@@ -31,7 +32,6 @@ from registry.access.schemas import KeyCreate
 from registry.app import create_app
 from registry.config import Settings
 from registry.db import Database, Reads
-from registry.dependencies import get_key_toucher, get_session
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 # Apps and servers made by the tests deliver no webhooks unless a test turns it on
@@ -163,13 +163,8 @@ def make_key(make_token: Callable[..., str]) -> Callable[..., dict[str, str]]:
 class TestTransaction(Database):
     """The registry's database as a test sees it: every session is a savepoint of the
     test's one transaction (rolled back at its end), and reads outside a session read
-    on its connection.
-
-    One Session is not for concurrent use; the SDK's background refreshes may overlap a
-    foreground request, so requests on the shared test session take turns. A read on
-    the event loop never waits for its turn: while another request holds it, the read
-    fails as a busy database would, and the request reads in its session instead.
-    """
+    on its connection. ``failure``, when set, is raised by every use of it (a broken
+    store)."""
 
     __test__ = False
 
@@ -177,16 +172,12 @@ class TestTransaction(Database):
         super().__init__(database.engine)
         self._database = database
         self.shared = session
-        self.turn = threading.Lock()
+        self.failure: BaseException | None = None
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
-        with self.turn, self.shared.begin_nested():
-            yield self.shared
-
-    @contextmanager
-    def nested(self) -> Iterator[Session]:
-        """A savepoint of the test's transaction, for a request that holds the turn."""
+        if self.failure is not None:
+            raise self.failure
         with self.shared.begin_nested():
             yield self.shared
 
@@ -196,37 +187,40 @@ class TestTransaction(Database):
 
     @contextmanager
     def reads(self) -> Iterator[Reads]:
-        if not self.turn.acquire(blocking=False):
-            busy = sqlite3.OperationalError("another request holds the test's session")
-            raise OperationalError("reads", None, busy)
-        try:
-            connection = self.shared.connection()
-            yield Reads(connection.connection.dbapi_connection, connection.dialect)
-        finally:
-            self.turn.release()
+        if self.failure is not None:
+            raise self.failure
+        connection = self.shared.connection()
+        yield Reads(connection.connection.dbapi_connection, connection.dialect)
+
+
+class OneRequestAtATime:
+    """ASGI middleware: requests wait for the one before to end (its response sent, its
+    background tasks done). One Session is not for concurrent use, and the SDK's
+    background refreshes may overlap a foreground request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._turns: dict[int, anyio.Lock] = {}  # one per event loop that calls the app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        turn = self._turns.setdefault(id(asyncio.get_running_loop()), anyio.Lock())
+        async with turn:
+            await self.app(scope, receive, send)
 
 
 @pytest.fixture
 def client(session: Session, database: Database, settings: Settings) -> Iterator[TestClient]:
-    """The real ASGI app, each request in a savepoint of the test's transaction.
+    """The real ASGI app, its database the test's transaction: every request's session
+    is a savepoint of it, and requests take turns.
 
     Requests carry an admin key (owner ``admin``) unless they send their own
     ``Authorization``; ``make_key`` makes keys of other roles.
     """
-    shared = TestTransaction(database, session)
-    app = create_app(settings, db=shared)
-
-    # A request's session is opened on the event loop, where the turn must not be waited
-    # for: here it is taken in a worker thread.
-    def test_session() -> Iterator[Session]:
-        with shared.session() as request_session:
-            yield request_session
-
-    async def test_toucher() -> Callable[[Session, int, Any], None]:
-        return lambda _session, key_id, last: keys.touch(shared.nested, key_id, last)
-
-    app.dependency_overrides[get_session] = test_session
-    app.dependency_overrides[get_key_toucher] = test_toucher
+    app = create_app(settings, db=TestTransaction(database, session))
+    app.add_middleware(OneRequestAtATime)
     token = new_token(session, "admin", owner="admin")
     with TestClient(app, raise_server_exceptions=False, headers=bearer(token)) as test_client:
         yield test_client

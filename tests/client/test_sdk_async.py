@@ -25,9 +25,8 @@ from registry.app import create_app
 from registry.config import Settings
 from registry.db import Database
 from registry.demo import seed_demo
-from registry.dependencies import get_session
 
-from conftest import admin_token, bearer
+from conftest import TestTransaction, admin_token, bearer
 
 pytestmark = pytest.mark.anyio
 TTL = 60.0
@@ -97,15 +96,10 @@ def concurrent_http(migrated_url: str, recorder: Recorder) -> httpx.AsyncClient:
 
 @pytest.fixture
 def break_store(demo: TestClient) -> Iterator[Callable[[bool], None]]:
-    overrides = demo.app.dependency_overrides  # type: ignore[attr-defined]
-    working = overrides[get_session]
-
-    def failing() -> Iterator[Session]:
-        raise RuntimeError("disk on fire")
-        yield
+    store: TestTransaction = demo.app.state.db  # type: ignore[attr-defined]
 
     def set_broken(broken: bool) -> None:
-        overrides[get_session] = failing if broken else working
+        store.failure = RuntimeError("disk on fire") if broken else None
 
     yield set_broken
     set_broken(False)

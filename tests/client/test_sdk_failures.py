@@ -29,7 +29,8 @@ from registry import (
 )
 from registry.client._base import BACKOFF_BASE, JITTER, parse_retry_after
 from registry.demo import seed_demo
-from registry.dependencies import get_session
+
+from conftest import TestTransaction
 
 TTL = 60.0
 PROBLEM = "application/problem+json"
@@ -105,16 +106,10 @@ def closed_url() -> str:
 @pytest.fixture
 def break_store(demo: TestClient) -> Iterator[Callable[[BaseException | None], None]]:
     """Make the real app's database fail with an exception (None: work again)."""
-    working = demo.app.dependency_overrides[get_session]  # type: ignore[attr-defined]
+    store: TestTransaction = demo.app.state.db  # type: ignore[attr-defined]
 
     def set_failure(exc: BaseException | None) -> None:
-        def failing() -> Iterator[Session]:
-            assert exc is not None
-            raise exc
-            yield  # a generator dependency, like the real one
-
-        overrides = demo.app.dependency_overrides  # type: ignore[attr-defined]
-        overrides[get_session] = working if exc is None else failing
+        store.failure = exc
 
     yield set_failure
     set_failure(None)
