@@ -1,5 +1,5 @@
 """The editor's live lint and preview take one of the CPU-bound slots that the API's lint
-and render share (``registry.routing.run_cpu_bound``): while every slot is busy they
+and render share (``registry.workers.run_cpu_bound``): while every slot is busy they
 wait, and they answer once one is free."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from registry import routing
+from registry import workers
 
 from factories import make_prompt
 
@@ -40,12 +40,12 @@ def test_they_wait_while_every_slot_is_busy(
     gate = threading.Event()
     # Each slot held, on the app's event loop, by a call that waits for the gate.
     held = [
-        portal.start_task_soon(routing.run_cpu_bound, gate.wait)
-        for _ in range(routing.CPU_BOUND_SLOTS)
+        portal.start_task_soon(workers.run_cpu_bound, gate.wait)
+        for _ in range(workers.CPU_BOUND_SLOTS)
     ]
     try:
         deadline = time.monotonic() + 10
-        while routing._cpu_bound.borrowed_tokens < routing.CPU_BOUND_SLOTS:
+        while workers._cpu_bound.borrowed_tokens < workers.CPU_BOUND_SLOTS:
             assert time.monotonic() < deadline, "the slots were not taken"
             time.sleep(0.01)
 
