@@ -33,7 +33,7 @@ from registry.dependencies import (
     declared_permission,
     requires,
 )
-from registry.prompts import service
+from registry.prompts import publish, service
 from registry.routing import KeyCheckingRoute
 
 from conftest import admin_token, bearer, new_token
@@ -115,7 +115,7 @@ def test_a_write_commits_in_the_routes_own_trip_to_the_thread_pool(
     committing_client.post("/v1/prompts", json={"name": "trips/p"})
     trips = Trips(monkeypatch)
     trips.spy("key", keys, "check_token")
-    trips.spy("publish", service, "publish_version")
+    trips.spy("publish", publish, "publish_version")
     trips.spy("commit", dependencies, "_finish")
     body = {"template": "Hello {{ who }}", "variables": [{"name": "who"}]}
     response = committing_client.post("/v1/prompts/trips/p/-/versions", json=body)
