@@ -359,11 +359,11 @@ class PreparedRead:
     way to run the reads every request makes (the key's lookup, a label's pointer, the
     revisions a kept answer was read from).
 
-    Through SQLAlchemy's own execution (even with its compiled cache and ``lambda_stmt``)
-    such a read cost ten times the statement itself. ``build`` makes the statement,
-    given the length of each list parameter named in ``lists``; its list parameters are
-    ``name_0``, ``name_1``… (see :func:`in_list`). It is compiled once per dialect and
-    lengths. Parameters reach the driver as they are (strings and integers), and the rows
+    Through SQLAlchemy's own execution (its compiled cache included) such a read cost
+    ten times the statement itself; ``lambda_stmt`` was not measured. ``build`` makes
+    the statement, given the length of each list parameter named in ``lists``; its list
+    parameters are ``name_0``, ``name_1``… (see :func:`in_list`). It is compiled once per
+    dialect and lengths. Parameters reach the driver as they are (strings and integers), and the rows
     are named tuples of the selected columns.
 
     Run in a session's transaction (what the session has not written yet is flushed
