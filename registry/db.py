@@ -363,8 +363,8 @@ class PreparedRead:
     ten times the statement itself; ``lambda_stmt`` was not measured. ``build`` makes
     the statement, given the length of each list parameter named in ``lists``; its list
     parameters are ``name_0``, ``name_1``… (see :func:`in_list`). It is compiled once per
-    dialect and lengths. Parameters reach the driver as they are (strings and integers), and the rows
-    are named tuples of the selected columns.
+    dialect and lengths. Parameters reach the driver as they are (strings and integers),
+    and the rows are named tuples of the selected columns.
 
     Run in a session's transaction (what the session has not written yet is flushed
     first, unless autoflush is off) or on :class:`Reads`; a driver error is raised as
