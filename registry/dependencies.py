@@ -399,15 +399,13 @@ class Serving:
             return await run_in_threadpool(call)
 
     def _run(self, work: Callable[[Session, Principal], T]) -> T:
-        after: list[Callable[[], None]] = []
         with self.db.session(write=False) as session:
             principal = self._checked
             if principal is None:
                 key = RequestKey(session, self._token, _touch_after_close(self.db))
                 principal = Access(key, self._permission, self._request.path_params).check()
             result = work(session, principal)
-            after = session.info.pop(AFTER_CLOSE, [])
-        for then in after:
+        for then in session.info.pop(AFTER_CLOSE, ()):
             then()
         return result
 

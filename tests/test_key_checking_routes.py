@@ -101,7 +101,7 @@ def test_resolve_checks_its_key_in_the_same_trip_to_the_thread_pool(
     name = make_prompt(session)
     trips = Trips(monkeypatch)
     trips.spy("key", keys, "check_token")
-    trips.spy("resolve", service, "resolve")
+    trips.spy("resolve", service, "resolve_for")
     response = client.get(f"/v1/prompts/{name}/-/resolve", params={"label": "production"})
     assert response.status_code == 200, response.text
     assert trips.seen["key"][-1] is not None
@@ -142,13 +142,13 @@ def test_role_and_folder_are_enforced_before_the_route_runs(
 ) -> None:
     name = make_prompt(session, name="team-a/greeting")
     ran: list[str] = []
-    real_resolve = service.resolve
+    real_resolve = service.resolve_for
 
     def resolve(*args: Any, **kwargs: Any) -> Any:
         ran.append("resolve")
         return real_resolve(*args, **kwargs)
 
-    monkeypatch.setattr(service, "resolve", resolve)
+    monkeypatch.setattr(service, "resolve_for", resolve)
     outside = bearer(new_token(session, "reader", folder="team-b"))
     refused = client.get(f"/v1/prompts/{name}/-/resolve", headers=outside)
     assert refused.status_code == 403

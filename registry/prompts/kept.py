@@ -75,9 +75,8 @@ class KeptResolutions:
             maxsize=max(max_bytes, 1), getsizeof=_size
         )
         self._lock = threading.Lock()
-        # Requests served a kept resolution; kept ones found changed.
+        # Requests served a kept resolution.
         self.hits = 0
-        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -98,7 +97,6 @@ class KeptResolutions:
         rows = _REVISIONS.rows(reads, ids=list(revisions))
         if len(rows) == len(revisions) and all(revisions[row.id] == row.revision for row in rows):
             return True
-        self.misses += 1
         with self._lock:
             if self._items.get(query) is found:
                 del self._items[query]

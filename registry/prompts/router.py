@@ -294,18 +294,8 @@ def _resolve(
     depth_limit: int,
     kept: KeptResolutions,
 ) -> service.Resolution:
-    resolution = service.resolve(
-        session,
-        query.name,
-        label=query.label,
-        version=query.version,
-        locales=query.locales,
-        allow_stale=query.allow_stale,
-        preview=query.preview,
-        depth_limit=depth_limit,
-        subject=subject,
-        principal=principal,
-        kept=kept,
+    resolution = service.resolve_for(
+        session, query, depth_limit=depth_limit, subject=subject, principal=principal, kept=kept
     )
     # Serialized here, in the worker thread, rather than on the event loop.
     _ = resolution.body
@@ -357,9 +347,8 @@ async def render(
         rendered = await serving.run(
             partial(
                 _render,
-                name=name,
+                query=query,
                 body=body,
-                locales=locales,
                 depth_limit=serving.settings.include_depth_limit,
                 kept=kept,
             ),
@@ -377,20 +366,19 @@ def _render(
     session: Session,
     principal: Principal,
     *,
-    name: str,
+    query: ResolveQuery,
     body: RenderRequest,
-    locales: list[str],
     depth_limit: int,
     kept: KeptResolutions,
 ) -> Rendered:
-    resolution = service.resolve_to_render(
+    resolution = service.resolve_for(
         session,
-        name,
-        body,
-        locales=locales,
+        query,
         depth_limit=depth_limit,
+        subject=body.subject,
         principal=principal,
         kept=kept,
+        kind="render",
     )
     return service.render_resolution(resolution, body.variables)
 

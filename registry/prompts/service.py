@@ -40,7 +40,6 @@ from registry.prompts.schemas import (
     Kind,
     Message,
     Rendered,
-    RenderRequest,
     Resolved,
     Version,
 )
@@ -411,6 +410,28 @@ def resolve(
         allow_stale=allow_stale,
         preview=preview,
     )
+    return resolve_for(
+        session,
+        query,
+        depth_limit=depth_limit,
+        subject=subject,
+        principal=principal,
+        kept=kept,
+        kind=kind,
+    )
+
+
+def resolve_for(
+    session: Session,
+    query: ResolveQuery,
+    *,
+    depth_limit: int = 10,
+    subject: str | None = None,
+    principal: Principal | None = None,
+    kept: KeptResolutions | None = None,
+    kind: str = "resolve",
+) -> Resolution:
+    """:func:`resolve` of a query already read (:func:`resolve_query`)."""
     if kept is not None and principal is not None:
         found = kept_resolution(
             session, principal, query=query, kept=kept, subject=subject, kind=kind
@@ -511,51 +532,6 @@ def _resolve(
         version is not None and all(parse_ref(c.ref).pinned for c in components) and not locales
     )
     return Resolution(resolved=resolved, immutable=immutable, revisions=seen)
-
-
-def render(
-    session: Session,
-    name: str,
-    data: RenderRequest,
-    *,
-    locales: Sequence[str] = (),
-    depth_limit: int = 10,
-    principal: Principal | None = None,
-) -> Rendered:
-    """Resolve, then render with the caller's values in the served locale."""
-    return render_resolution(
-        resolve_to_render(
-            session, name, data, locales=locales, depth_limit=depth_limit, principal=principal
-        ),
-        data.variables,
-    )
-
-
-def resolve_to_render(
-    session: Session,
-    name: str,
-    data: RenderRequest,
-    *,
-    locales: Sequence[str] = (),
-    depth_limit: int = 10,
-    principal: Principal | None = None,
-    kept: KeptResolutions | None = None,
-) -> Resolution:
-    """What a render request renders: its resolve."""
-    return resolve(
-        session,
-        name,
-        label=data.label,
-        version=data.version,
-        locales=locales,
-        allow_stale=data.allow_stale,
-        preview=data.preview,
-        depth_limit=depth_limit,
-        subject=data.subject,
-        principal=principal,
-        kept=kept,
-        kind="render",
-    )
 
 
 def render_resolution(resolution: Resolution, variables: Mapping[str, Any]) -> Rendered:
